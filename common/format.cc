@@ -1,0 +1,273 @@
+// docs/FORMAT.md, "Manifest" and "Bundle".
+#include "common/format.h"
+
+#include <cstring>
+
+namespace sealdrop {
+namespace format {
+namespace {
+
+constexpr char kManifestMagic[4] = {'S', 'D', 'M', 'F'};
+constexpr uint8_t kManifestVersion = 1;
+
+constexpr char kBundleMagic[8] = {'S', 'E', 'A', 'L', 'D', 'B', 'U', 'N'};
+constexpr uint8_t kBundleVersion = 1;
+constexpr uint8_t kKindSubmissions = 1;
+constexpr size_t kBundleHeader = 8 + 1 + 1 + 2 + 32 + 4;  // 48
+constexpr uint8_t kRecSubmission = 1;
+constexpr uint8_t kRecChunk = 2;
+constexpr uint8_t kRecEnd = 3;
+constexpr size_t kMaxRecord = (16u << 20) + 64;
+constexpr char kSignContext[] = "sealdrop bundle v1";
+
+void PutLE(uint8_t* p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = uint8_t(v >> (8 * i));
+}
+uint64_t GetLE(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+void SignedMessage(const uint8_t digest[crypto::Hasher::kSize], std::vector<uint8_t>* out) {
+  out->assign(kSignContext, kSignContext + sizeof(kSignContext) - 1);
+  out->insert(out->end(), digest, digest + crypto::Hasher::kSize);
+}
+
+}  // namespace
+
+// --- Manifest -------------------------------------------------------------------
+
+Status EncodeManifest(const uint8_t* message, size_t message_len,
+                      const std::vector<FileEntry>& files, crypto::Secret* out) {
+  if (message_len > kMaxMessage) return Status::TooLarge("message is too long");
+  if (files.size() > kMaxFiles) return Status::TooLarge("too many files");
+  size_t n = 5 + 4 + message_len + 4;
+  for (const auto& f : files) {
+    if (f.name.size() > kMaxName || f.type.size() > kMaxName)
+      return Status::TooLarge("file name or type is too long");
+    n += 4 + 2 + f.name.size() + 2 + f.type.size() + 8;
+  }
+  crypto::Secret s(n);
+  uint8_t* p = s.data();
+  std::memcpy(p, kManifestMagic, 4), p += 4;
+  *p++ = kManifestVersion;
+  PutLE(p, message_len, 4), p += 4;
+  if (message_len) std::memcpy(p, message, message_len), p += message_len;
+  PutLE(p, files.size(), 4), p += 4;
+  for (const auto& f : files) {
+    PutLE(p, f.item, 4), p += 4;
+    PutLE(p, f.name.size(), 2), p += 2;
+    std::memcpy(p, f.name.data(), f.name.size()), p += f.name.size();
+    PutLE(p, f.type.size(), 2), p += 2;
+    std::memcpy(p, f.type.data(), f.type.size()), p += f.type.size();
+    PutLE(p, f.size, 8), p += 8;
+  }
+  *out = std::move(s);
+  return Status::OK();
+}
+
+Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out) {
+  const uint8_t* end = p + n;
+  auto need = [&](size_t k) { return size_t(end - p) >= k; };
+  if (!need(5) || std::memcmp(p, kManifestMagic, 4) != 0)
+    return Status::Corruption("manifest has a bad magic");
+  if (p[4] != kManifestVersion)
+    return Status::Version("manifest version " + std::to_string(p[4]) + " is not supported");
+  p += 5;
+  if (!need(4)) return Status::Corruption("manifest is truncated");
+  size_t mlen = size_t(GetLE(p, 4));
+  p += 4;
+  if (mlen > kMaxMessage || !need(mlen + 4)) return Status::Corruption("manifest message length");
+  out->message.assign(reinterpret_cast<const char*>(p), mlen);
+  p += mlen;
+  size_t nf = size_t(GetLE(p, 4));
+  p += 4;
+  if (nf > kMaxFiles) return Status::Corruption("manifest lists too many files");
+  out->files.clear();
+  for (size_t i = 0; i < nf; i++) {
+    FileEntry f;
+    if (!need(6)) return Status::Corruption("manifest is truncated");
+    f.item = uint32_t(GetLE(p, 4));
+    size_t nl = size_t(GetLE(p + 4, 2));
+    p += 6;
+    if (!need(nl + 2)) return Status::Corruption("manifest is truncated");
+    f.name.assign(reinterpret_cast<const char*>(p), nl);
+    p += nl;
+    size_t tl = size_t(GetLE(p, 2));
+    p += 2;
+    if (!need(tl + 8)) return Status::Corruption("manifest is truncated");
+    f.type.assign(reinterpret_cast<const char*>(p), tl);
+    p += tl;
+    f.size = GetLE(p, 8);
+    p += 8;
+    if (f.item != i + 1) return Status::Corruption("manifest file items out of order");
+    out->files.push_back(std::move(f));
+  }
+  // Whatever follows is padding, and padding is zeros.
+  for (; p < end; p++)
+    if (*p != 0) return Status::Corruption("manifest has trailing bytes");
+  return Status::OK();
+}
+
+// --- Bundle writer ----------------------------------------------------------------
+
+BundleWriter::BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink)
+    : key_(key), day_(day), sink_(std::move(sink)) {}
+
+Status BundleWriter::Put(const uint8_t* p, size_t n) {
+  hash_.Update(p, n);
+  bytes_ += n;
+  return sink_(p, n);
+}
+
+Status BundleWriter::Begin() {
+  uint8_t h[kBundleHeader] = {};
+  std::memcpy(h, kBundleMagic, 8);
+  h[8] = kBundleVersion;
+  h[9] = kKindSubmissions;
+  std::memcpy(h + 12, key_.pk.data(), 32);
+  PutLE(h + 44, day_, 4);
+  return Put(h, sizeof(h));
+}
+
+Status BundleWriter::Record(uint8_t type, const uint8_t* a, size_t an, const uint8_t* b,
+                            size_t bn) {
+  if (an + bn > kMaxRecord) return Status::TooLarge("bundle record too large");
+  uint8_t h[5];
+  h[0] = type;
+  PutLE(h + 1, an + bn, 4);
+  SD_RETURN_IF_ERROR(Put(h, 5));
+  if (an) SD_RETURN_IF_ERROR(Put(a, an));
+  if (bn) SD_RETURN_IF_ERROR(Put(b, bn));
+  return Status::OK();
+}
+
+Status BundleWriter::AddSubmission(const storage::SubmissionRec& rec) {
+  std::string bytes = storage::EncodeSubmission(rec);
+  subs_++;
+  return Record(kRecSubmission, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                nullptr, 0);
+}
+
+Status BundleWriter::AddChunk(const storage::Id& id, uint32_t item, uint32_t index,
+                              const uint8_t* p, size_t n) {
+  uint8_t h[storage::kIdSize + 8];
+  std::memcpy(h, id.data(), storage::kIdSize);
+  PutLE(h + storage::kIdSize, item, 4);
+  PutLE(h + storage::kIdSize + 4, index, 4);
+  chunks_++;
+  return Record(kRecChunk, h, sizeof(h), p, n);
+}
+
+Status BundleWriter::Finish() {
+  uint8_t counts[16];
+  PutLE(counts, subs_, 8);
+  PutLE(counts + 8, chunks_, 8);
+  uint8_t h[5];
+  h[0] = kRecEnd;
+  PutLE(h + 1, sizeof(counts) + crypto::kSignatureSize, 4);
+  SD_RETURN_IF_ERROR(Put(h, 5));
+  SD_RETURN_IF_ERROR(Put(counts, sizeof(counts)));
+  uint8_t digest[crypto::Hasher::kSize];
+  hash_.Final(digest);
+  std::vector<uint8_t> msg;
+  SignedMessage(digest, &msg);
+  uint8_t sig[crypto::kSignatureSize];
+  crypto::Sign(key_, msg.data(), msg.size(), sig);
+  bytes_ += sizeof(sig);
+  return sink_(sig, sizeof(sig));
+}
+
+// --- Bundle reader -----------------------------------------------------------------
+
+namespace {
+
+Status ReadFull(const Source& src, uint8_t* p, size_t n, bool* eof) {
+  size_t have = 0;
+  *eof = false;
+  while (have < n) {
+    size_t got = 0;
+    SD_RETURN_IF_ERROR(src(p + have, n - have, &got));
+    if (got == 0) {
+      *eof = have == 0;
+      return Status::Corruption("bundle is truncated");
+    }
+    have += got;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ReadBundle(const Source& src, const BundleHandler& h, BundleInfo* info) {
+  crypto::Hasher hash;
+  bool eof = false;
+  uint8_t hdr[kBundleHeader];
+  Status st = ReadFull(src, hdr, sizeof(hdr), &eof);
+  if (!st.ok() || std::memcmp(hdr, kBundleMagic, 8) != 0)
+    return Status::Corruption("not a sealdrop bundle (bad magic)");
+  if (hdr[8] != kBundleVersion)
+    return Status::Version("bundle version " + std::to_string(hdr[8]) +
+                           " is newer than this build supports (1)");
+  if (hdr[9] != kKindSubmissions || hdr[10] != 0 || hdr[11] != 0)
+    return Status::Corruption("bundle of an unknown kind");
+  hash.Update(hdr, sizeof(hdr));
+  std::memcpy(info->instance.data(), hdr + 12, 32);
+  info->day = uint32_t(GetLE(hdr + 44, 4));
+  info->submissions = info->chunks = 0;
+
+  std::vector<uint8_t> buf;
+  while (true) {
+    uint8_t rh[5];
+    SD_RETURN_IF_ERROR(ReadFull(src, rh, 5, &eof));
+    size_t len = size_t(GetLE(rh + 1, 4));
+    if (len > kMaxRecord) return Status::Corruption("bundle record is too large");
+    if (rh[0] == kRecEnd) {
+      if (len != 16 + crypto::kSignatureSize) return Status::Corruption("bad END record");
+      uint8_t counts[16], sig[crypto::kSignatureSize];
+      SD_RETURN_IF_ERROR(ReadFull(src, counts, 16, &eof));
+      SD_RETURN_IF_ERROR(ReadFull(src, sig, sizeof(sig), &eof));
+      hash.Update(rh, 5);
+      hash.Update(counts, 16);
+      uint8_t digest[crypto::Hasher::kSize];
+      hash.Final(digest);
+      std::vector<uint8_t> msg;
+      SignedMessage(digest, &msg);
+      if (!crypto::Verify(info->instance.data(), msg.data(), msg.size(), sig))
+        return Status::AuthFailed("bundle signature does not verify (altered or truncated)");
+      if (GetLE(counts, 8) != info->submissions || GetLE(counts + 8, 8) != info->chunks)
+        return Status::Corruption("bundle record counts disagree");
+      uint8_t extra;
+      size_t got = 0;
+      SD_RETURN_IF_ERROR(src(&extra, 1, &got));
+      if (got != 0) return Status::Corruption("bytes after the end of the bundle");
+      return Status::OK();
+    }
+    buf.resize(len);
+    SD_RETURN_IF_ERROR(ReadFull(src, buf.data(), len, &eof));
+    hash.Update(rh, 5);
+    hash.Update(buf.data(), len);
+    if (rh[0] == kRecSubmission) {
+      storage::SubmissionRec rec;
+      SD_RETURN_IF_ERROR(storage::DecodeSubmission(buf.data(), len, &rec));
+      info->submissions++;
+      if (h.submission) SD_RETURN_IF_ERROR(h.submission(rec));
+    } else if (rh[0] == kRecChunk) {
+      if (len < storage::kIdSize + 8) return Status::Corruption("bundle chunk is truncated");
+      storage::Id id;
+      std::memcpy(id.data(), buf.data(), storage::kIdSize);
+      uint32_t item = uint32_t(GetLE(buf.data() + storage::kIdSize, 4));
+      uint32_t index = uint32_t(GetLE(buf.data() + storage::kIdSize + 4, 4));
+      info->chunks++;
+      if (h.chunk)
+        SD_RETURN_IF_ERROR(h.chunk(id, item, index, buf.data() + storage::kIdSize + 8,
+                                   len - storage::kIdSize - 8));
+    } else {
+      return Status::Corruption("bundle has a record of unknown type " + std::to_string(rh[0]));
+    }
+  }
+}
+
+}  // namespace format
+}  // namespace sealdrop

@@ -1,0 +1,90 @@
+// Formats that both the server and the review tool read or write: the
+// manifest sealed inside every submission, and the bundle that carries sealed
+// submissions from the server to the air-gapped vault. Specified in
+// docs/FORMAT.md ("Manifest", "Bundle").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "crypto/crypto.h"
+#include "storage/storage.h"
+
+namespace sealdrop {
+namespace format {
+
+// --- Manifest: item 0 of every submission ---------------------------------------
+struct FileEntry {
+  uint32_t item = 0;     // stream item holding the body (1..)
+  std::string name;      // as the source's browser sent it; untrusted
+  std::string type;      // as the browser sent it; untrusted
+  uint64_t size = 0;     // plaintext bytes before padding
+};
+
+struct Manifest {
+  std::string message;   // UTF-8, as typed by the source
+  std::vector<FileEntry> files;
+};
+
+constexpr size_t kMaxMessage = 1u << 20;
+constexpr size_t kMaxName = 1024;
+constexpr size_t kMaxFiles = 4096;
+
+// Encodes into guarded memory, since the manifest is plaintext.
+Status EncodeManifest(const uint8_t* message, size_t message_len,
+                      const std::vector<FileEntry>& files, crypto::Secret* out);
+Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out);
+
+// --- Bundle ----------------------------------------------------------------------
+using Sink = std::function<Status(const uint8_t* p, size_t n)>;
+// Reads up to n bytes; *got = 0 only at end of input.
+using Source = std::function<Status(uint8_t* p, size_t n, size_t* got)>;
+
+class BundleWriter {
+ public:
+  // Writes the header at once. The key must outlive the writer.
+  BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink);
+  Status Begin();
+  Status AddSubmission(const storage::SubmissionRec& rec);
+  Status AddChunk(const storage::Id& id, uint32_t item, uint32_t index, const uint8_t* p,
+                  size_t n);
+  // Writes the signed END record.
+  Status Finish();
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  Status Put(const uint8_t* p, size_t n);
+  Status Record(uint8_t type, const uint8_t* a, size_t an, const uint8_t* b, size_t bn);
+  const crypto::SigningKey& key_;
+  uint32_t day_;
+  Sink sink_;
+  crypto::Hasher hash_;
+  uint64_t subs_ = 0, chunks_ = 0, bytes_ = 0;
+};
+
+struct BundleHandler {
+  std::function<Status(const storage::SubmissionRec&)> submission;
+  std::function<Status(const storage::Id&, uint32_t item, uint32_t index, const uint8_t* p,
+                       size_t n)>
+      chunk;
+};
+
+struct BundleInfo {
+  std::array<uint8_t, crypto::kSignPublicSize> instance{};  // signer
+  uint32_t day = 0;
+  uint64_t submissions = 0;
+  uint64_t chunks = 0;
+};
+
+// Parses a whole bundle, calling `h` for each record as it arrives, and checks
+// the signature at the end. Until ReadBundle returns OK nothing it handed out
+// may be trusted or made visible: the caller stages and commits afterwards.
+// Returns AuthFailed for a bad signature, Corruption for malformed bytes,
+// Version for a newer format.
+Status ReadBundle(const Source& src, const BundleHandler& h, BundleInfo* info);
+
+}  // namespace format
+}  // namespace sealdrop

@@ -1,0 +1,461 @@
+// Formats implemented here are specified in docs/FORMAT.md.
+#include "crypto/crypto.h"
+
+#include <sodium.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace sealdrop {
+namespace crypto {
+namespace {
+
+void PutU32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t GetU32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+// Key file layout (FORMAT.md "Key file"); the header is the AEAD's associated
+// data, so no header byte can change without the file failing to open.
+constexpr char kKeyMagic[8] = {'S', 'E', 'A', 'L', 'D', 'K', 'E', 'Y'};
+constexpr uint8_t kKeyVersion = 1;
+constexpr uint8_t kKindX25519 = 1;
+constexpr size_t kKeyHeaderSize = 8 + 1 + 1 + 2 + 4 + 8 + 32 + 4 + 4 + 16 + 24;  // 104
+constexpr size_t kKeyFileSize = kKeyHeaderSize + 32 + 16;                      // 152
+
+constexpr char kInstMagic[8] = {'S', 'E', 'A', 'L', 'D', 'I', 'N', 'S'};
+constexpr uint8_t kInstVersion = 1;
+constexpr size_t kInstFileSize = 8 + 1 + 32 + 64;
+
+constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES] = {'s', 'd', 's', 't', 'r', 'e', 'a', 'm'};
+
+}  // namespace
+
+Status Init() {
+  static_assert(sizeof(crypto_generichash_state) <= 384, "Hasher state too small");
+  static_assert(crypto_box_SEALBYTES + kContentKeySize == kSealedKeySize, "sealed size");
+  static_assert(crypto_secretstream_xchacha20poly1305_ABYTES == kChunkOverhead, "abytes");
+  static_assert(crypto_secretstream_xchacha20poly1305_HEADERBYTES == kStreamHeaderSize, "hdr");
+  if (sodium_init() < 0) return Status::IOError("libsodium failed to initialise");
+  return Status::OK();
+}
+
+// --- Secret -----------------------------------------------------------------
+
+Secret::Secret(size_t n) : n_(n) {
+  p_ = static_cast<uint8_t*>(sodium_malloc(n == 0 ? 1 : n));
+  if (p_ == nullptr) {
+    // Running out of locked memory is not recoverable in a useful way, and
+    // falling back to ordinary memory would break the promise.
+    std::abort();
+  }
+  sodium_memzero(p_, n == 0 ? 1 : n);
+}
+Secret::~Secret() {
+  if (p_ != nullptr) sodium_free(p_);  // wipes before freeing
+}
+Secret::Secret(Secret&& o) noexcept : p_(o.p_), n_(o.n_) {
+  o.p_ = nullptr;
+  o.n_ = 0;
+}
+Secret& Secret::operator=(Secret&& o) noexcept {
+  if (this != &o) {
+    if (p_ != nullptr) sodium_free(p_);
+    p_ = o.p_;
+    n_ = o.n_;
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  return *this;
+}
+void Secret::resize_down(size_t n) {
+  if (n < n_) {
+    sodium_memzero(p_ + n, n_ - n);
+    n_ = n;
+  }
+}
+
+bool Equal(const uint8_t* a, const uint8_t* b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
+void Wipe(void* p, size_t n) { sodium_memzero(p, n); }
+void RandomBytes(uint8_t* p, size_t n) { randombytes_buf(p, n); }
+
+std::string ToHex(const uint8_t* p, size_t n) {
+  std::string s(n * 2 + 1, '\0');
+  sodium_bin2hex(s.data(), s.size(), p, n);
+  s.resize(n * 2);
+  return s;
+}
+
+bool FromHex(const std::string& hex, std::vector<uint8_t>* out) {
+  if (hex.size() % 2 != 0) return false;
+  out->assign(hex.size() / 2, 0);
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_hex2bin(out->data(), out->size(), hex.data(), hex.size(), nullptr, &len, &end) != 0)
+    return false;
+  return len == out->size() && end == hex.data() + hex.size();
+}
+
+// --- Recipient keys ------------------------------------------------------------
+
+KeyId ComputeKeyId(const uint8_t* pk, size_t n) {
+  KeyId id{};
+  crypto_generichash(id.data(), id.size(), pk, n, nullptr, 0);
+  return id;
+}
+
+Status GenerateRecipientKey(uint32_t epoch, RecipientKey* out) {
+  out->sk = Secret(crypto_box_SECRETKEYBYTES);
+  crypto_box_keypair(out->pub.pk.data(), out->sk.data());
+  out->pub.epoch = epoch;
+  out->pub.id = ComputeKeyId(out->pub.pk.data(), out->pub.pk.size());
+  return Status::OK();
+}
+
+std::string FormatPublicKey(const PublicKey& pub) {
+  const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  std::string b64(sodium_base64_ENCODED_LEN(pub.pk.size(), variant), '\0');
+  sodium_bin2base64(b64.data(), b64.size(), pub.pk.data(), pub.pk.size(), variant);
+  b64.resize(std::strlen(b64.c_str()));
+  return "sdpk1:" + std::to_string(pub.epoch) + ":" + b64;
+}
+
+Status ParsePublicKey(const std::string& text, PublicKey* out) {
+  const std::string prefix = "sdpk1:";
+  if (text.compare(0, prefix.size(), prefix) != 0)
+    return Status::InvalidArgument("public key does not start with sdpk1:");
+  size_t colon = text.find(':', prefix.size());
+  if (colon == std::string::npos || colon == prefix.size() || colon - prefix.size() > 9)
+    return Status::InvalidArgument("public key lacks an epoch");
+  uint32_t epoch = 0;
+  for (size_t i = prefix.size(); i < colon; i++) {
+    if (text[i] < '0' || text[i] > '9') return Status::InvalidArgument("bad epoch in public key");
+    epoch = epoch * 10 + uint32_t(text[i] - '0');
+  }
+  std::string b64 = text.substr(colon + 1);
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(out->pk.data(), out->pk.size(), b64.data(), b64.size(), nullptr, &len,
+                        &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      len != out->pk.size() || end != b64.data() + b64.size())
+    return Status::InvalidArgument("public key is not 32 bytes of base64url");
+  out->epoch = epoch;
+  out->id = ComputeKeyId(out->pk.data(), out->pk.size());
+  return Status::OK();
+}
+
+// --- Key files --------------------------------------------------------------------
+
+namespace {
+
+Status DeriveFileKey(const Secret& passphrase, const uint8_t* salt, uint32_t ops, uint32_t mem_kib,
+                     Secret* key) {
+  if (ops < crypto_pwhash_argon2id_OPSLIMIT_MIN || ops > kMaxOpslimit ||
+      uint64_t(mem_kib) * 1024 < crypto_pwhash_argon2id_MEMLIMIT_MIN || mem_kib > kMaxMemlimitKib)
+    return Status::Corruption("key file asks for Argon2id parameters outside the allowed range");
+  *key = Secret(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+  if (crypto_pwhash(key->data(), key->size(), reinterpret_cast<const char*>(passphrase.data()),
+                    passphrase.size(), salt, ops, size_t(mem_kib) * 1024,
+                    crypto_pwhash_ALG_ARGON2ID13) != 0)
+    return Status::IOError("Argon2id ran out of memory");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status SealKeyFileDeterministic(const RecipientKey& key, const Secret& passphrase,
+                                const KdfParams& kdf, const uint8_t salt[16],
+                                const uint8_t nonce[24], std::string* out) {
+  if (key.sk.size() != crypto_box_SECRETKEYBYTES)
+    return Status::InvalidArgument("recipient key has no secret half");
+  uint8_t buf[kKeyFileSize];
+  uint8_t* p = buf;
+  std::memcpy(p, kKeyMagic, 8), p += 8;
+  *p++ = kKeyVersion;
+  *p++ = kKindX25519;
+  *p++ = 0, *p++ = 0;
+  PutU32(p, key.pub.epoch), p += 4;
+  std::memcpy(p, key.pub.id.data(), 8), p += 8;
+  std::memcpy(p, key.pub.pk.data(), 32), p += 32;
+  PutU32(p, kdf.opslimit), p += 4;
+  PutU32(p, kdf.memlimit_kib), p += 4;
+  std::memcpy(p, salt, 16), p += 16;
+  std::memcpy(p, nonce, 24), p += 24;
+  Secret fk;
+  SD_RETURN_IF_ERROR(DeriveFileKey(passphrase, salt, kdf.opslimit, kdf.memlimit_kib, &fk));
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(p, &clen, key.sk.data(), key.sk.size(), buf,
+                                             kKeyHeaderSize, nullptr, nonce, fk.data());
+  out->assign(reinterpret_cast<char*>(buf), sizeof(buf));
+  return Status::OK();
+}
+
+Status SealKeyFile(const RecipientKey& key, const Secret& passphrase, const KdfParams& kdf,
+                   std::string* out) {
+  uint8_t salt[16], nonce[24];
+  randombytes_buf(salt, sizeof(salt));
+  randombytes_buf(nonce, sizeof(nonce));
+  return SealKeyFileDeterministic(key, passphrase, kdf, salt, nonce, out);
+}
+
+Status PeekKeyFile(const std::string& bytes, PublicKey* out) {
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (bytes.size() < 10 || std::memcmp(b, kKeyMagic, 8) != 0) {
+    if (bytes.size() >= 8 && std::memcmp(b, kInstMagic, 8) == 0)
+      return Status::InvalidArgument("this is a server instance key, not a reviewer key file");
+    return Status::Corruption("not a sealdrop key file (bad magic)");
+  }
+  if (b[8] != kKeyVersion)
+    return Status::Version("key file version " + std::to_string(b[8]) +
+                           " is not supported by this build (supports 1)");
+  if (b[9] != kKindX25519)
+    return Status::Corruption("key file holds an unknown key kind " + std::to_string(b[9]));
+  if (bytes.size() != kKeyFileSize) return Status::Corruption("key file has the wrong length");
+  out->epoch = GetU32(b + 12);
+  std::memcpy(out->pk.data(), b + 24, 32);
+  out->id = ComputeKeyId(out->pk.data(), 32);
+  if (!Equal(out->id.data(), b + 16, 8)) return Status::Corruption("key file's key id is wrong");
+  return Status::OK();
+}
+
+Status OpenKeyFile(const std::string& bytes, const Secret& passphrase, RecipientKey* out) {
+  PublicKey pub;
+  SD_RETURN_IF_ERROR(PeekKeyFile(bytes, &pub));
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  uint32_t ops = GetU32(b + 56), mem = GetU32(b + 60);
+  const uint8_t* salt = b + 64;
+  const uint8_t* nonce = b + 80;
+  Secret fk;
+  SD_RETURN_IF_ERROR(DeriveFileKey(passphrase, salt, ops, mem, &fk));
+  Secret sk(crypto_box_SECRETKEYBYTES);
+  unsigned long long mlen = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(sk.data(), &mlen, nullptr, b + kKeyHeaderSize,
+                                                 32 + 16, b, kKeyHeaderSize, nonce,
+                                                 fk.data()) != 0)
+    return Status::AuthFailed("wrong passphrase, or the key file was altered");
+  // The secret must match the public half the header names.
+  uint8_t derived[32];
+  crypto_scalarmult_base(derived, sk.data());
+  if (!Equal(derived, pub.pk.data(), 32)) return Status::Corruption("key file halves disagree");
+  out->pub = pub;
+  out->sk = std::move(sk);
+  return Status::OK();
+}
+
+// --- Signing ----------------------------------------------------------------------
+
+Status GenerateSigningKey(SigningKey* out) {
+  out->sk = Secret(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_keypair(out->pk.data(), out->sk.data());
+  return Status::OK();
+}
+
+std::string FormatInstanceKey(const SigningKey& key) {
+  std::string s(kInstMagic, 8);
+  s.push_back(char(kInstVersion));
+  s.append(reinterpret_cast<const char*>(key.pk.data()), 32);
+  s.append(reinterpret_cast<const char*>(key.sk.data()), 64);
+  return s;
+}
+
+Status ParseInstanceKey(const std::string& bytes, SigningKey* out) {
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (bytes.size() < 9 || std::memcmp(b, kInstMagic, 8) != 0)
+    return Status::Corruption("not a sealdrop instance key (bad magic)");
+  if (b[8] != kInstVersion)
+    return Status::Version("instance key version " + std::to_string(b[8]) + " is not supported");
+  if (bytes.size() != kInstFileSize) return Status::Corruption("instance key has the wrong length");
+  std::memcpy(out->pk.data(), b + 9, 32);
+  out->sk = Secret(crypto_sign_SECRETKEYBYTES);
+  std::memcpy(out->sk.data(), b + 41, 64);
+  uint8_t pk[32];
+  crypto_sign_ed25519_sk_to_pk(pk, out->sk.data());
+  if (!Equal(pk, out->pk.data(), 32)) return Status::Corruption("instance key halves disagree");
+  return Status::OK();
+}
+
+void Sign(const SigningKey& key, const uint8_t* msg, size_t n, uint8_t sig[kSignatureSize]) {
+  crypto_sign_detached(sig, nullptr, msg, n, key.sk.data());
+}
+
+bool Verify(const uint8_t pk[kSignPublicSize], const uint8_t* msg, size_t n,
+            const uint8_t sig[kSignatureSize]) {
+  return crypto_sign_verify_detached(sig, msg, n, pk) == 0;
+}
+
+Hasher::Hasher() {
+  crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr, 0, kSize);
+}
+void Hasher::Update(const uint8_t* p, size_t n) {
+  crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_), p, n);
+}
+void Hasher::Final(uint8_t out[kSize]) {
+  crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_), out, kSize);
+}
+
+// --- Content keys -----------------------------------------------------------------
+
+Id RandomId() {
+  Id id;
+  randombytes_buf(id.data(), id.size());
+  return id;
+}
+
+Secret NewContentKey() {
+  Secret k(kContentKeySize);
+  randombytes_buf(k.data(), k.size());
+  return k;
+}
+
+Status SealContentKey(const Secret& content_key, const PublicKey& to, SealedKey* out) {
+  if (content_key.size() != kContentKeySize) return Status::InvalidArgument("bad content key");
+  if (crypto_box_seal(out->box.data(), content_key.data(), content_key.size(), to.pk.data()) != 0)
+    return Status::InvalidArgument("recipient public key is not usable");
+  out->key_id = to.id;
+  return Status::OK();
+}
+
+Status OpenContentKey(const std::vector<SealedKey>& sealed, const RecipientKey& key,
+                      Secret* content_key) {
+  for (const SealedKey& s : sealed) {
+    if (!Equal(s.key_id.data(), key.pub.id.data(), kKeyIdSize)) continue;
+    Secret ck(kContentKeySize);
+    if (crypto_box_seal_open(ck.data(), s.box.data(), s.box.size(), key.pub.pk.data(),
+                             key.sk.data()) != 0)
+      return Status::AuthFailed("sealed content key does not open with this key");
+    *content_key = std::move(ck);
+    return Status::OK();
+  }
+  return Status::NotFound("not sealed to key " + ToHex(key.pub.id.data(), kKeyIdSize));
+}
+
+// --- Padding ------------------------------------------------------------------------
+
+uint64_t PaddedSize(uint64_t len) {
+  if (len <= kMinPadded) return kMinPadded;
+  // Padmé (Nikitin et al., PETS 2019): keep the top ~log2(log2(len)) bits.
+  int e = 63 - __builtin_clzll(len);
+  int s = 32 - __builtin_clz(uint32_t(e));
+  int last_bits = e - s;
+  uint64_t mask = (uint64_t(1) << last_bits) - 1;
+  return (len + mask) & ~mask;
+}
+
+// --- Streams ------------------------------------------------------------------------
+
+namespace {
+
+Secret ItemKey(const Secret& content_key, uint32_t item) {
+  Secret k(crypto_secretstream_xchacha20poly1305_KEYBYTES);
+  crypto_kdf_derive_from_key(k.data(), k.size(), item, kKdfContext, content_key.data());
+  return k;
+}
+
+void MakeAd(uint8_t* ad, const Id& id, uint32_t item) {
+  std::memcpy(ad, id.data(), kIdSize);
+  PutU32(ad + kIdSize, item);
+}
+
+}  // namespace
+
+Status StreamWriter::Init(const Secret& content_key, const Id& id, uint32_t item,
+                          StreamHeader* header) {
+  if (content_key.size() != kContentKeySize) return Status::InvalidArgument("bad content key");
+  state_ = Secret(sizeof(crypto_secretstream_xchacha20poly1305_state));
+  plain_ = Secret(kChunkSize);
+  cipher_.resize(kChunkSize + kChunkOverhead);
+  Secret k = ItemKey(content_key, item);
+  crypto_secretstream_xchacha20poly1305_init_push(
+      reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()),
+      header->data(), k.data());
+  MakeAd(ad_, id, item);
+  fill_ = 0;
+  length_ = padded_ = 0;
+  chunks_ = 0;
+  finished_ = false;
+  return Status::OK();
+}
+
+Status StreamWriter::Emit(bool final, const ChunkSink& sink) {
+  unsigned long long clen = 0;
+  crypto_secretstream_xchacha20poly1305_push(
+      reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()),
+      cipher_.data(), &clen, plain_.data(), fill_, ad_, sizeof(ad_),
+      final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+  fill_ = 0;
+  chunks_++;
+  return sink(cipher_.data(), size_t(clen));
+}
+
+Status StreamWriter::Write(const uint8_t* p, size_t n, const ChunkSink& sink) {
+  if (finished_ || state_.empty()) return Status::InvalidArgument("stream not open");
+  while (n > 0) {
+    if (fill_ == kChunkSize) SD_RETURN_IF_ERROR(Emit(false, sink));
+    size_t take = std::min(n, kChunkSize - fill_);
+    std::memcpy(plain_.data() + fill_, p, take);
+    fill_ += take;
+    length_ += take;
+    p += take;
+    n -= take;
+  }
+  return Status::OK();
+}
+
+Status StreamWriter::Finish(const ChunkSink& sink) {
+  if (finished_ || state_.empty()) return Status::InvalidArgument("stream not open");
+  finished_ = true;
+  padded_ = PaddedSize(length_);
+  uint64_t pad = padded_ - length_;
+  // A full buffer is emitted only once we know whether it is the last chunk.
+  while (true) {
+    if (fill_ == kChunkSize) {
+      if (pad == 0) break;
+      SD_RETURN_IF_ERROR(Emit(false, sink));
+    }
+    size_t take = size_t(std::min<uint64_t>(pad, kChunkSize - fill_));
+    std::memset(plain_.data() + fill_, 0, take);
+    fill_ += take;
+    pad -= take;
+    if (pad == 0) break;
+  }
+  return Emit(true, sink);
+}
+
+Status StreamReader::Init(const Secret& content_key, const Id& id, uint32_t item,
+                          const StreamHeader& header) {
+  if (content_key.size() != kContentKeySize) return Status::InvalidArgument("bad content key");
+  state_ = Secret(sizeof(crypto_secretstream_xchacha20poly1305_state));
+  Secret k = ItemKey(content_key, item);
+  if (crypto_secretstream_xchacha20poly1305_init_pull(
+          reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()),
+          header.data(), k.data()) != 0)
+    return Status::AuthFailed("bad stream header");
+  MakeAd(ad_, id, item);
+  finished_ = false;
+  return Status::OK();
+}
+
+Status StreamReader::Read(const uint8_t* cipher, size_t n, uint8_t* out, size_t* out_len,
+                          bool* final) {
+  if (state_.empty()) return Status::InvalidArgument("stream not open");
+  if (finished_) return Status::AuthFailed("data after the end of the stream");
+  if (n < kChunkOverhead || n > kChunkSize + kChunkOverhead)
+    return Status::Corruption("chunk has an impossible length");
+  unsigned long long mlen = 0;
+  unsigned char tag = 0;
+  if (crypto_secretstream_xchacha20poly1305_pull(
+          reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()), out,
+          &mlen, &tag, cipher, n, ad_, sizeof(ad_)) != 0)
+    return Status::AuthFailed("chunk failed to authenticate (altered, reordered or foreign)");
+  if (tag != 0 && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)
+    return Status::AuthFailed("chunk carries an unexpected tag");
+  *final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+  finished_ = *final;
+  *out_len = size_t(mlen);
+  return Status::OK();
+}
+
+}  // namespace crypto
+}  // namespace sealdrop

@@ -1,0 +1,219 @@
+// sealdrop crypto: keys, key files, sealed content keys, chunked streams and
+// padding. Pure computation over bytes: this module does no I/O and includes
+// nothing of the other modules. Every byte format is specified in
+// docs/FORMAT.md; the constants below are the ones named there.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sealdrop {
+namespace crypto {
+
+// Must be called once before anything else; safe to call again.
+Status Init();
+
+// ---------------------------------------------------------------------------
+// Guarded memory for secrets: sodium_malloc (guard pages, mlock'd, canary),
+// wiped and freed on destruction. Never copied; moved only.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(size_t n);  // aborts if guarded memory is exhausted
+  ~Secret();
+  Secret(Secret&& o) noexcept;
+  Secret& operator=(Secret&& o) noexcept;
+  Secret(const Secret&) = delete;
+  Secret& operator=(const Secret&) = delete;
+
+  uint8_t* data() { return p_; }
+  const uint8_t* data() const { return p_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  // Shrinks the logical size (the allocation stays); for passphrases read
+  // into a larger buffer.
+  void resize_down(size_t n);
+
+ private:
+  uint8_t* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+// Constant-time equality of two equal-length buffers.
+bool Equal(const uint8_t* a, const uint8_t* b, size_t n);
+void Wipe(void* p, size_t n);
+void RandomBytes(uint8_t* p, size_t n);
+
+std::string ToHex(const uint8_t* p, size_t n);
+// Returns false on odd length or a non-hex character.
+bool FromHex(const std::string& hex, std::vector<uint8_t>* out);
+
+// ---------------------------------------------------------------------------
+// Recipient keys (X25519). A public key travels as text:
+//   sdpk1:<epoch>:<base64url of the 32 key bytes, no padding>
+constexpr size_t kKeyIdSize = 8;
+using KeyId = std::array<uint8_t, kKeyIdSize>;
+constexpr size_t kPublicKeySize = 32;
+constexpr size_t kSealedKeySize = 80;  // crypto_box_SEALBYTES + 32
+
+struct PublicKey {
+  std::array<uint8_t, kPublicKeySize> pk{};
+  uint32_t epoch = 0;
+  KeyId id{};  // BLAKE2b-64 of pk, see FORMAT.md "Key ids"
+};
+
+struct RecipientKey {
+  PublicKey pub;
+  Secret sk;  // 32 bytes
+};
+
+KeyId ComputeKeyId(const uint8_t* pk, size_t n);
+Status GenerateRecipientKey(uint32_t epoch, RecipientKey* out);
+std::string FormatPublicKey(const PublicKey& pub);
+Status ParsePublicKey(const std::string& text, PublicKey* out);
+
+// ---------------------------------------------------------------------------
+// Key files: the secret half under a passphrase (Argon2id + XChaCha20-Poly1305).
+struct KdfParams {
+  uint32_t opslimit = 3;
+  uint32_t memlimit_kib = 256 * 1024;  // 256 MiB: libsodium's "moderate"
+};
+// Bounds a key file may ask for; outside them the file is refused, so a
+// tampered file cannot make unlocking take hours or exhaust memory.
+constexpr uint32_t kMaxOpslimit = 16;
+constexpr uint32_t kMaxMemlimitKib = 4u * 1024 * 1024;
+
+// Encrypts `key` under `passphrase` into the key file bytes in *out.
+Status SealKeyFile(const RecipientKey& key, const Secret& passphrase, const KdfParams& kdf,
+                   std::string* out);
+// As SealKeyFile, with caller-chosen salt and nonce: for test vectors only.
+Status SealKeyFileDeterministic(const RecipientKey& key, const Secret& passphrase,
+                                const KdfParams& kdf, const uint8_t salt[16],
+                                const uint8_t nonce[24], std::string* out);
+// Reads the public part without the passphrase.
+Status PeekKeyFile(const std::string& bytes, PublicKey* out);
+// Returns AuthFailed for a wrong passphrase or a tampered file.
+Status OpenKeyFile(const std::string& bytes, const Secret& passphrase, RecipientKey* out);
+
+// ---------------------------------------------------------------------------
+// Signing keys (Ed25519): the instance key that signs bundles.
+constexpr size_t kSignPublicSize = 32;
+constexpr size_t kSignatureSize = 64;
+struct SigningKey {
+  std::array<uint8_t, kSignPublicSize> pk{};
+  Secret sk;  // 64 bytes
+};
+Status GenerateSigningKey(SigningKey* out);
+// Instance key file: unencrypted (the server signs unattended), written 0600.
+std::string FormatInstanceKey(const SigningKey& key);
+Status ParseInstanceKey(const std::string& bytes, SigningKey* out);
+void Sign(const SigningKey& key, const uint8_t* msg, size_t n, uint8_t sig[kSignatureSize]);
+bool Verify(const uint8_t pk[kSignPublicSize], const uint8_t* msg, size_t n,
+            const uint8_t sig[kSignatureSize]);
+
+// Streaming BLAKE2b-512.
+class Hasher {
+ public:
+  static constexpr size_t kSize = 64;
+  Hasher();
+  void Update(const uint8_t* p, size_t n);
+  void Final(uint8_t out[kSize]);
+
+ private:
+  alignas(64) unsigned char state_[384];
+};
+
+// ---------------------------------------------------------------------------
+// Submissions. Each gets a fresh 32-byte content key, sealed once per
+// recipient with crypto_box_seal.
+constexpr size_t kIdSize = 16;
+using Id = std::array<uint8_t, kIdSize>;
+Id RandomId();
+
+constexpr size_t kContentKeySize = 32;
+Secret NewContentKey();
+
+struct SealedKey {
+  KeyId key_id{};
+  std::array<uint8_t, kSealedKeySize> box{};
+};
+Status SealContentKey(const Secret& content_key, const PublicKey& to, SealedKey* out);
+// Finds the entry for `key` in `sealed` and opens it. NotFound if no entry is
+// addressed to this key; AuthFailed if the box does not open.
+Status OpenContentKey(const std::vector<SealedKey>& sealed, const RecipientKey& key,
+                      Secret* content_key);
+
+// Padmé: the padded length of an item of `len` bytes (never below kMinPadded).
+constexpr uint64_t kMinPadded = 256;
+uint64_t PaddedSize(uint64_t len);
+
+// Streams: crypto_secretstream_xchacha20poly1305 in chunks of kChunkSize
+// plaintext bytes (the last may be shorter). Item i of submission `id` is
+// encrypted under a key derived from the content key and i, and every chunk
+// carries `id || i` as associated data, so chunks cannot move between items or
+// submissions; the FINAL tag closes the item, so truncation is detected.
+constexpr size_t kChunkSize = 256 * 1024;
+constexpr size_t kChunkOverhead = 17;  // crypto_secretstream_xchacha20poly1305_ABYTES
+constexpr size_t kStreamHeaderSize = 24;
+using StreamHeader = std::array<uint8_t, kStreamHeaderSize>;
+
+// Receives each ciphertext chunk in order. The buffer is valid only during the
+// call.
+using ChunkSink = std::function<Status(const uint8_t* cipher, size_t n)>;
+
+class StreamWriter {
+ public:
+  StreamWriter() = default;
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+
+  // Starts item `item` of submission `id`; `header` receives the stream header.
+  Status Init(const Secret& content_key, const Id& id, uint32_t item, StreamHeader* header);
+  // Feeds plaintext; full chunks are encrypted and given to `sink`.
+  Status Write(const uint8_t* p, size_t n, const ChunkSink& sink);
+  // Pads to PaddedSize(length()) and emits the rest, ending with FINAL.
+  Status Finish(const ChunkSink& sink);
+  uint64_t length() const { return length_; }     // plaintext bytes written
+  uint64_t padded() const { return padded_; }      // set by Finish
+  uint32_t chunks() const { return chunks_; }      // chunks emitted
+
+ private:
+  Status Emit(bool final, const ChunkSink& sink);
+  Secret state_;
+  Secret plain_;
+  std::vector<uint8_t> cipher_;
+  size_t fill_ = 0;
+  uint64_t length_ = 0;
+  uint64_t padded_ = 0;
+  uint32_t chunks_ = 0;
+  uint8_t ad_[kIdSize + 4] = {};
+  bool finished_ = false;
+};
+
+class StreamReader {
+ public:
+  StreamReader() = default;
+  StreamReader(const StreamReader&) = delete;
+  StreamReader& operator=(const StreamReader&) = delete;
+
+  Status Init(const Secret& content_key, const Id& id, uint32_t item, const StreamHeader& header);
+  // Decrypts the next chunk into `out` (which must hold n - kChunkOverhead
+  // bytes); *final is set when the chunk carries the FINAL tag. A chunk after
+  // FINAL, a reordered, altered or foreign chunk give AuthFailed.
+  Status Read(const uint8_t* cipher, size_t n, uint8_t* out, size_t* out_len, bool* final);
+  bool finished() const { return finished_; }
+
+ private:
+  Secret state_;
+  uint8_t ad_[kIdSize + 4] = {};
+  bool finished_ = false;
+};
+
+}  // namespace crypto
+}  // namespace sealdrop

@@ -1,0 +1,588 @@
+// Record formats: docs/FORMAT.md, "Stored records".
+#include "storage/storage.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace sealdrop {
+namespace storage {
+namespace {
+
+constexpr uint8_t kRecordVersion = 1;
+constexpr char kSubMagic[4] = {'S', 'D', 'S', 'U'};
+constexpr char kChunkMagic[4] = {'S', 'D', 'C', 'H'};
+constexpr char kPendMagic[4] = {'S', 'D', 'P', 'E'};
+constexpr char kStoreMagic[4] = {'S', 'D', 'S', 'T'};
+constexpr size_t kRecHdr = 5;
+constexpr size_t kChunkOverhead = 17;  // secretstream tag + MAC per chunk
+constexpr size_t kMaxKeys = 256;
+constexpr size_t kMaxItems = 65536;
+constexpr uint32_t kMaxChunkSize = 16u << 20;
+// Kept beyond the quota so that deletions (which copy pages) always fit.
+constexpr uint64_t kHeadroom = 64u << 20;
+
+void PutU16(std::string* s, uint16_t v) {
+  s->push_back(char(v));
+  s->push_back(char(v >> 8));
+}
+void PutU32(std::string* s, uint32_t v) {
+  for (int i = 0; i < 4; i++) s->push_back(char(v >> (8 * i)));
+}
+void PutU64(std::string* s, uint64_t v) {
+  for (int i = 0; i < 8; i++) s->push_back(char(v >> (8 * i)));
+}
+uint64_t GetLE(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+void PutBE32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
+}
+
+Status FromMdb(int rc, const char* what) {
+  if (rc == MDB_SUCCESS) return Status::OK();
+  std::string m = std::string(what) + ": " + mdb_strerror(rc);
+  if (rc == MDB_NOTFOUND) return Status::NotFound(m);
+  if (rc == MDB_MAP_FULL) return Status::Full(m);
+  if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
+    return Status::Corruption(m);
+  if (rc == MDB_VERSION_MISMATCH) return Status::Version(m);
+  return Status::IOError(m);
+}
+
+bool HasHeader(const MDB_val& v, const char magic[4]) {
+  return v.mv_size >= kRecHdr && std::memcmp(v.mv_data, magic, 4) == 0;
+}
+
+Status CheckHeader(const MDB_val& v, const char magic[4], const char* what) {
+  if (!HasHeader(v, magic)) return Status::Corruption(std::string(what) + " has a bad magic");
+  uint8_t ver = static_cast<const uint8_t*>(v.mv_data)[4];
+  if (ver != kRecordVersion)
+    return Status::Version(std::string(what) + " record version " + std::to_string(ver) +
+                           " is newer than this build supports (1)");
+  return Status::OK();
+}
+
+struct ChunkKey {
+  uint8_t b[kIdSize + 8];
+  ChunkKey(const Id& id, uint32_t item, uint32_t index) {
+    std::memcpy(b, id.data(), kIdSize);
+    PutBE32(b + kIdSize, item);
+    PutBE32(b + kIdSize + 4, index);
+  }
+  MDB_val val() { return MDB_val{sizeof(b), b}; }
+};
+
+MDB_val IdVal(const Id& id) { return MDB_val{kIdSize, const_cast<uint8_t*>(id.data())}; }
+
+// RAII over a transaction; aborts unless committed.
+class Txn {
+ public:
+  Txn(MDB_env* env, bool write) {
+    rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
+  }
+  ~Txn() {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+  }
+  int rc() const { return rc_; }
+  MDB_txn* get() { return txn_; }
+  int Commit() {
+    int rc = mdb_txn_commit(txn_);
+    txn_ = nullptr;
+    return rc;
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_;
+};
+
+}  // namespace
+
+// --- Records -------------------------------------------------------------------
+
+std::string EncodeSubmission(const SubmissionRec& rec) {
+  std::string s(kSubMagic, 4);
+  s.push_back(char(kRecordVersion));
+  s.append(reinterpret_cast<const char*>(rec.id.data()), kIdSize);
+  PutU32(&s, rec.day);
+  PutU32(&s, rec.chunk_size);
+  PutU16(&s, uint16_t(rec.keys.size()));
+  PutU32(&s, uint32_t(rec.items.size()));
+  for (const auto& k : rec.keys) {
+    s.append(reinterpret_cast<const char*>(k.key_id.data()), k.key_id.size());
+    s.append(reinterpret_cast<const char*>(k.box.data()), k.box.size());
+  }
+  for (const auto& it : rec.items) {
+    s.append(reinterpret_cast<const char*>(it.header.data()), it.header.size());
+    PutU64(&s, it.padded);
+    PutU32(&s, it.chunks);
+  }
+  return s;
+}
+
+Status DecodeSubmission(const uint8_t* p, size_t n, SubmissionRec* out) {
+  MDB_val v{n, const_cast<uint8_t*>(p)};
+  SD_RETURN_IF_ERROR(CheckHeader(v, kSubMagic, "submission"));
+  constexpr size_t kFixed = kRecHdr + kIdSize + 4 + 4 + 2 + 4;
+  if (n < kFixed) return Status::Corruption("submission record is truncated");
+  const uint8_t* q = p + kRecHdr;
+  std::memcpy(out->id.data(), q, kIdSize), q += kIdSize;
+  out->day = uint32_t(GetLE(q, 4)), q += 4;
+  out->chunk_size = uint32_t(GetLE(q, 4)), q += 4;
+  size_t nkeys = size_t(GetLE(q, 2));
+  q += 2;
+  size_t nitems = size_t(GetLE(q, 4));
+  q += 4;
+  if (nkeys == 0 || nkeys > kMaxKeys) return Status::Corruption("submission has no recipients");
+  if (nitems == 0 || nitems > kMaxItems) return Status::Corruption("submission item count");
+  if (out->chunk_size == 0 || out->chunk_size > kMaxChunkSize)
+    return Status::Corruption("submission chunk size");
+  if (n != kFixed + nkeys * 88 + nitems * 36)
+    return Status::Corruption("submission record has the wrong length");
+  out->keys.resize(nkeys);
+  for (auto& k : out->keys) {
+    std::memcpy(k.key_id.data(), q, 8), q += 8;
+    std::memcpy(k.box.data(), q, 80), q += 80;
+  }
+  out->items.resize(nitems);
+  for (auto& it : out->items) {
+    std::memcpy(it.header.data(), q, 24), q += 24;
+    it.padded = GetLE(q, 8), q += 8;
+    it.chunks = uint32_t(GetLE(q, 4)), q += 4;
+    uint64_t want = it.padded == 0 ? 0 : (it.padded + out->chunk_size - 1) / out->chunk_size;
+    if (it.padded == 0 || it.padded > (uint64_t(1) << 48) || it.chunks != want)
+      return Status::Corruption("submission item has an impossible size");
+  }
+  return Status::OK();
+}
+
+uint64_t ChunkCipherSize(const SubmissionRec& rec, const ItemRec& item, uint32_t index) {
+  uint64_t start = uint64_t(index) * rec.chunk_size;
+  if (start >= item.padded) return 0;
+  return std::min<uint64_t>(rec.chunk_size, item.padded - start) + kChunkOverhead;
+}
+
+uint64_t StoredSize(const SubmissionRec& rec) {
+  uint64_t total = 0;
+  for (const auto& it : rec.items) total += it.padded + uint64_t(it.chunks) * kChunkOverhead;
+  return total;
+}
+
+// --- Store ---------------------------------------------------------------------
+
+struct Store::Dbis {
+  MDB_dbi meta, subs, chunks, pending, unexported;
+};
+
+Store::~Store() {
+  if (env_ != nullptr) mdb_env_close(env_);
+}
+
+Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<Store>* out) {
+  out->reset();
+  std::unique_ptr<Store> s(new Store());
+  s->opt_ = opt;
+  s->dbi_.reset(new Dbis());
+  if (!opt.read_only) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status::IOError("cannot create store directory " + dir + ": " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::NotFound("no store directory at " + dir);
+  if ((st.st_mode & 077) != 0)
+    return Status::InvalidArgument("store directory " + dir +
+                                   " is readable by others; chmod 700 it");
+  SD_RETURN_IF_ERROR(FromMdb(mdb_env_create(&s->env_), "mdb_env_create"));
+  mdb_env_set_maxdbs(s->env_, 8);
+  SD_RETURN_IF_ERROR(FromMdb(mdb_env_set_mapsize(s->env_, opt.quota + kHeadroom), "mapsize"));
+  // NOMETASYNC: each commit syncs its data pages; Commit() forces the meta page
+  // too, so a confirmed submission is on disk and integrity holds throughout.
+  unsigned flags = MDB_NOTLS | MDB_NOMETASYNC | (opt.read_only ? MDB_RDONLY : 0);
+  int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0600);
+  if (rc != MDB_SUCCESS) return FromMdb(rc, ("cannot open store " + dir).c_str());
+
+  Txn txn(s->env_, !opt.read_only);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  unsigned create = opt.read_only ? 0 : MDB_CREATE;
+  Dbis& d = *s->dbi_;
+  const std::pair<const char*, MDB_dbi*> names[] = {{"meta", &d.meta},
+                                                    {"subs", &d.subs},
+                                                    {"chunks", &d.chunks},
+                                                    {"pending", &d.pending},
+                                                    {"unexported", &d.unexported}};
+  for (const auto& nm : names) {
+    rc = mdb_dbi_open(txn.get(), nm.first, create, nm.second);
+    if (rc == MDB_NOTFOUND) return Status::NotFound("no sealdrop store in " + dir);
+    SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+  }
+  MDB_val k{6, const_cast<char*>("format")}, v;
+  rc = mdb_get(txn.get(), d.meta, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    if (opt.read_only) return Status::NotFound("no sealdrop store in " + dir);
+    uint8_t fmt[6] = {'S', 'D', 'S', 'T', kRecordVersion, uint8_t(opt.role)};
+    MDB_val fv{sizeof(fmt), fmt};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), d.meta, &k, &fv, 0), "write format"));
+  } else {
+    SD_RETURN_IF_ERROR(FromMdb(rc, "read format"));
+    SD_RETURN_IF_ERROR(CheckHeader(v, kStoreMagic, "store"));
+    if (v.mv_size != 6) return Status::Corruption("store format record has the wrong length");
+    uint8_t role = static_cast<uint8_t*>(v.mv_data)[5];
+    if (role != uint8_t(opt.role))
+      return Status::InvalidArgument(std::string("this directory holds a ") +
+                                     (role == uint8_t(Role::kVault) ? "reviewer vault" : "server store") +
+                                     ", not a " +
+                                     (opt.role == Role::kVault ? "reviewer vault" : "server store"));
+  }
+  if (!opt.read_only) SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  *out = std::move(s);
+  return Status::OK();
+}
+
+Status Store::Used(uint64_t* used) {
+  MDB_envinfo info;
+  MDB_stat st;
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &st);
+  uint64_t high = uint64_t(info.me_last_pgno + 1) * st.ms_psize;
+  if (high + kHeadroom / 2 < opt_.quota) {
+    *used = high;
+    return Status::OK();
+  }
+  // Near the quota: count free pages, which LMDB reuses before growing.
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), 0, &c), "freelist"));
+  MDB_val k, v;
+  uint64_t free_pages = 0;
+  int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+  while (rc == MDB_SUCCESS) {
+    if (v.mv_size >= sizeof(size_t)) free_pages += *static_cast<size_t*>(v.mv_data);
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  uint64_t fb = free_pages * st.ms_psize;
+  *used = high > fb ? high - fb : 0;
+  return Status::OK();
+}
+
+Status Store::Sweep(uint64_t* swept) {
+  *swept = 0;
+  std::vector<Id> ids;
+  {
+    Txn txn(env_, false);
+    SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+    MDB_cursor* c = nullptr;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->pending, &c), "cursor"));
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (k.mv_size != kIdSize) continue;
+      Id id;
+      std::memcpy(id.data(), k.mv_data, kIdSize);
+      ids.push_back(id);
+    }
+    mdb_cursor_close(c);
+  }
+  for (const Id& id : ids) {
+    SD_RETURN_IF_ERROR(Abort(id));
+    (*swept)++;
+  }
+  return Status::OK();
+}
+
+Status Store::BeginPending(const Id& id) {
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k = IdVal(id), v;
+  if (mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS ||
+      mdb_get(txn.get(), dbi_->pending, &k, &v) == MDB_SUCCESS)
+    return Status::Exists("id already in use");
+  uint8_t rec[kRecHdr] = {'S', 'D', 'P', 'E', kRecordVersion};
+  MDB_val pv{sizeof(rec), rec};
+  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->pending, &k, &pv, 0), "mark pending"));
+  return FromMdb(txn.Commit(), "commit");
+}
+
+Status Store::PutChunks(const Id& id, const std::vector<ChunkWrite>& chunks) {
+  uint64_t incoming = 0;
+  for (const auto& c : chunks) incoming += c.size + 64;
+  uint64_t used = 0;
+  SD_RETURN_IF_ERROR(Used(&used));
+  if (used + incoming > opt_.quota) return Status::Full("the store has reached its quota");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k = IdVal(id), v;
+  if (mdb_get(txn.get(), dbi_->pending, &k, &v) != MDB_SUCCESS)
+    return Status::InvalidArgument("chunks for an id that is not pending");
+  for (const auto& c : chunks) {
+    ChunkKey ck(id, c.item, c.index);
+    MDB_val key = ck.val();
+    MDB_val val{kRecHdr + c.size, nullptr};
+    // MDB_RESERVE: LMDB hands us the space, saving one copy of the chunk.
+    int rc = mdb_put(txn.get(), dbi_->chunks, &key, &val, MDB_RESERVE);
+    SD_RETURN_IF_ERROR(FromMdb(rc, "write chunk"));
+    auto* dst = static_cast<uint8_t*>(val.mv_data);
+    std::memcpy(dst, kChunkMagic, 4);
+    dst[4] = kRecordVersion;
+    std::memcpy(dst + kRecHdr, c.data, c.size);
+  }
+  return FromMdb(txn.Commit(), "commit chunks");
+}
+
+namespace {
+
+// Verifies that every chunk of `rec` is present with its exact length.
+Status VerifyChunks(MDB_txn* txn, MDB_dbi chunks, const SubmissionRec& rec) {
+  for (uint32_t i = 0; i < rec.items.size(); i++) {
+    const ItemRec& it = rec.items[i];
+    for (uint32_t j = 0; j < it.chunks; j++) {
+      ChunkKey ck(rec.id, i, j);
+      MDB_val k = ck.val(), v;
+      int rc = mdb_get(txn, chunks, &k, &v);
+      if (rc == MDB_NOTFOUND)
+        return Status::Corruption("chunk " + std::to_string(j) + " of item " + std::to_string(i) +
+                                  " is missing");
+      SD_RETURN_IF_ERROR(FromMdb(rc, "read chunk"));
+      SD_RETURN_IF_ERROR(CheckHeader(v, kChunkMagic, "chunk"));
+      if (v.mv_size - kRecHdr != ChunkCipherSize(rec, it, j))
+        return Status::Corruption("chunk " + std::to_string(j) + " of item " + std::to_string(i) +
+                                  " has the wrong length");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Store::Commit(const SubmissionRec& rec) { return CommitMany({rec}); }
+
+Status Store::CommitMany(const std::vector<SubmissionRec>& recs) {
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  for (const auto& rec : recs) {
+    MDB_val k = IdVal(rec.id), v;
+    if (mdb_get(txn.get(), dbi_->pending, &k, &v) != MDB_SUCCESS)
+      return Status::InvalidArgument("commit of an id that is not pending");
+    SD_RETURN_IF_ERROR(VerifyChunks(txn.get(), dbi_->chunks, rec));
+    std::string bytes = EncodeSubmission(rec);
+    MDB_val rv{bytes.size(), bytes.data()};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->subs, &k, &rv, MDB_NOOVERWRITE),
+                               "write submission"));
+    SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->pending, &k, nullptr), "clear pending"));
+    if (opt_.role == Role::kServer) {
+      MDB_val empty{0, nullptr};
+      SD_RETURN_IF_ERROR(
+          FromMdb(mdb_put(txn.get(), dbi_->unexported, &k, &empty, 0), "mark unexported"));
+    }
+  }
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit submission"));
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::Abort(const Id& id) {
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k = IdVal(id), v;
+  if (mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS)
+    return Status::InvalidArgument("abort of a committed submission");
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->chunks, &c), "cursor"));
+  MDB_val ck{kIdSize, const_cast<uint8_t*>(id.data())}, cv;
+  int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && ck.mv_size >= kIdSize &&
+         std::memcmp(ck.mv_data, id.data(), kIdSize) == 0) {
+    rc = mdb_cursor_del(c, 0);
+    if (rc != MDB_SUCCESS) break;
+    rc = mdb_cursor_get(c, &ck, &cv, MDB_GET_CURRENT);
+  }
+  mdb_cursor_close(c);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "delete chunks");
+  rc = mdb_del(txn.get(), dbi_->pending, &k, nullptr);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "clear pending");
+  return FromMdb(txn.Commit(), "commit abort");
+}
+
+bool Store::Contains(const Id& id) {
+  Txn txn(env_, false);
+  if (txn.rc() != MDB_SUCCESS) return false;
+  MDB_val k = IdVal(id), v;
+  return mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS;
+}
+
+Status Store::Get(const Id& id, SubmissionRec* out) {
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k = IdVal(id), v;
+  int rc = mdb_get(txn.get(), dbi_->subs, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("no submission with that id");
+  SD_RETURN_IF_ERROR(FromMdb(rc, "read submission"));
+  return DecodeSubmission(static_cast<uint8_t*>(v.mv_data), v.mv_size, out);
+}
+
+Status Store::ForEach(const std::function<bool(const SubmissionRec&)>& fn) {
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->subs, &c), "cursor"));
+  MDB_val k, v;
+  Status st;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    SubmissionRec rec;
+    st = DecodeSubmission(static_cast<uint8_t*>(v.mv_data), v.mv_size, &rec);
+    if (!st.ok() || !fn(rec)) break;
+  }
+  mdb_cursor_close(c);
+  return st;
+}
+
+Status Store::ReadItem(const SubmissionRec& rec, uint32_t item,
+                       const std::function<Status(uint32_t, const uint8_t*, size_t)>& fn) {
+  if (item >= rec.items.size()) return Status::InvalidArgument("no such item");
+  const ItemRec& it = rec.items[item];
+  // One short read transaction per batch, so a slow consumer does not pin
+  // old pages for the whole read.
+  constexpr uint32_t kBatch = 64;
+  for (uint32_t start = 0; start < it.chunks; start += kBatch) {
+    Txn txn(env_, false);
+    SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+    for (uint32_t j = start; j < std::min(it.chunks, start + kBatch); j++) {
+      ChunkKey ck(rec.id, item, j);
+      MDB_val k = ck.val(), v;
+      int rc = mdb_get(txn.get(), dbi_->chunks, &k, &v);
+      if (rc == MDB_NOTFOUND) return Status::Corruption("a chunk is missing");
+      SD_RETURN_IF_ERROR(FromMdb(rc, "read chunk"));
+      SD_RETURN_IF_ERROR(CheckHeader(v, kChunkMagic, "chunk"));
+      SD_RETURN_IF_ERROR(fn(j, static_cast<uint8_t*>(v.mv_data) + kRecHdr, v.mv_size - kRecHdr));
+    }
+  }
+  return Status::OK();
+}
+
+Status Store::Unexported(std::vector<Id>* out) {
+  out->clear();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->unexported, &c), "cursor"));
+  MDB_val k, v;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != kIdSize) continue;
+    Id id;
+    std::memcpy(id.data(), k.mv_data, kIdSize);
+    out->push_back(id);
+  }
+  mdb_cursor_close(c);
+  return Status::OK();
+}
+
+Status Store::MarkExported(const std::vector<Id>& ids) {
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  for (const Id& id : ids) {
+    MDB_val k = IdVal(id);
+    int rc = mdb_del(txn.get(), dbi_->unexported, &k, nullptr);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "mark exported");
+  }
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::PutMeta(const std::string& key, const std::string& value) {
+  if (key.empty() || key.size() > 256 || key == "format")
+    return Status::InvalidArgument("bad meta key");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  MDB_val v{value.size(), const_cast<char*>(value.data())};
+  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &k, &v, 0), "write meta"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::GetMeta(const std::string& key, std::string* value) {
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+  int rc = mdb_get(txn.get(), dbi_->meta, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("no meta value " + key);
+  SD_RETURN_IF_ERROR(FromMdb(rc, "read meta"));
+  value->assign(static_cast<char*>(v.mv_data), v.mv_size);
+  return Status::OK();
+}
+
+Status Store::Check(Report* r) {
+  *r = Report();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  auto hex = [](const uint8_t* p, size_t n) {
+    static const char* d = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < n; i++) s += d[p[i] >> 4], s += d[p[i] & 15];
+    return s;
+  };
+  MDB_cursor* c = nullptr;
+  MDB_val k, v;
+  // Submissions and their chunks.
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->subs, &c), "cursor"));
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    std::string name = k.mv_size == kIdSize ? hex(static_cast<uint8_t*>(k.mv_data), kIdSize)
+                                            : std::string("(bad key)");
+    SubmissionRec rec;
+    Status st = DecodeSubmission(static_cast<uint8_t*>(v.mv_data), v.mv_size, &rec);
+    if (!st.ok()) {
+      r->problems.push_back("submission " + name + ": " + st.ToString());
+      continue;
+    }
+    if (k.mv_size != kIdSize || std::memcmp(k.mv_data, rec.id.data(), kIdSize) != 0) {
+      r->problems.push_back("submission " + name + ": record id differs from its key");
+      continue;
+    }
+    st = VerifyChunks(txn.get(), dbi_->chunks, rec);
+    if (!st.ok()) r->problems.push_back("submission " + name + ": " + st.ToString());
+    r->submissions++;
+    r->bytes += StoredSize(rec);
+  }
+  mdb_cursor_close(c);
+  // Every chunk must belong to a committed or a pending submission.
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->chunks, &c), "cursor"));
+  Id last{};
+  bool last_known = false, have_last = false;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    r->chunks++;
+    if (k.mv_size != kIdSize + 8) {
+      r->problems.push_back("a chunk has a malformed key");
+      continue;
+    }
+    if (!HasHeader(v, kChunkMagic)) r->problems.push_back("a chunk has a bad magic");
+    if (!have_last || std::memcmp(last.data(), k.mv_data, kIdSize) != 0) {
+      std::memcpy(last.data(), k.mv_data, kIdSize);
+      have_last = true;
+      MDB_val idk = IdVal(last), tmp;
+      last_known = mdb_get(txn.get(), dbi_->subs, &idk, &tmp) == MDB_SUCCESS ||
+                   mdb_get(txn.get(), dbi_->pending, &idk, &tmp) == MDB_SUCCESS;
+      if (!last_known)
+        r->problems.push_back("chunks of " + hex(last.data(), kIdSize) +
+                              " belong to no submission");
+    }
+  }
+  mdb_cursor_close(c);
+  MDB_stat ps;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->pending, &ps), "stat"));
+  r->pending = ps.ms_entries;
+  return Status::OK();
+}
+
+}  // namespace storage
+}  // namespace sealdrop

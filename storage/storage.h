@@ -1,0 +1,141 @@
+// sealdrop storage: the server's LMDB store and the reviewer's vault.
+//
+// The store knows records and bytes, not keys: everything it holds is already
+// sealed. Record formats are specified in docs/FORMAT.md ("Stored records").
+//
+// Life of a submission:
+//   BeginPending(id)   marks the id as being written (swept if never committed)
+//   PutChunks(...)     small write transactions as ciphertext arrives
+//   Commit(id, rec)    one transaction makes it visible, then syncs to disk
+//   Abort(id)          removes every trace of an unfinished one
+//
+// Caveats (LMDB's): one Store per process per directory; a Store may be used
+// from many threads (LMDB serialises writers); never use it after fork().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+struct MDB_env;
+
+namespace sealdrop {
+namespace storage {
+
+constexpr size_t kIdSize = 16;
+using Id = std::array<uint8_t, kIdSize>;
+
+struct SealedKeyRec {
+  std::array<uint8_t, 8> key_id{};
+  std::array<uint8_t, 80> box{};
+};
+
+struct ItemRec {
+  std::array<uint8_t, 24> header{};  // stream header
+  uint64_t padded = 0;               // plaintext bytes after padding
+  uint32_t chunks = 0;
+};
+
+// A sealed submission as stored (FORMAT.md "Submission record").
+struct SubmissionRec {
+  Id id{};
+  uint32_t day = 0;  // days since 1970-01-01 (UTC): the only time stored
+  uint32_t chunk_size = 0;  // plaintext bytes per chunk
+  std::vector<SealedKeyRec> keys;
+  std::vector<ItemRec> items;  // item 0 is the manifest
+};
+
+std::string EncodeSubmission(const SubmissionRec& rec);
+Status DecodeSubmission(const uint8_t* p, size_t n, SubmissionRec* out);
+// Ciphertext bytes of a chunk: the stored length of chunk `index` of `item`.
+uint64_t ChunkCipherSize(const SubmissionRec& rec, const ItemRec& item, uint32_t index);
+// Total ciphertext bytes the submission occupies.
+uint64_t StoredSize(const SubmissionRec& rec);
+
+struct ChunkWrite {
+  uint32_t item = 0;
+  uint32_t index = 0;
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+};
+
+enum class Role : uint8_t { kServer = 1, kVault = 2 };
+
+struct Options {
+  Role role = Role::kServer;
+  // Bytes the store may use. Writes beyond it fail with Status::Full and
+  // change nothing; the LMDB map is made somewhat larger so that removing
+  // an upload can always proceed.
+  uint64_t quota = uint64_t(16) << 30;
+  bool read_only = false;
+};
+
+class Store {
+ public:
+  // Opens (creating if absent, unless read_only) the store in directory `dir`.
+  // Refuses a store of another role or of a newer format version by name.
+  // Stores nullptr in *out and returns non-OK on error.
+  static Status Open(const std::string& dir, const Options& opt, std::unique_ptr<Store>* out);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Removes every pending (never committed) submission; *swept gets the count.
+  Status Sweep(uint64_t* swept);
+
+  Status BeginPending(const Id& id);
+  // Writes the chunks in one transaction. Full if the quota would be passed.
+  Status PutChunks(const Id& id, const std::vector<ChunkWrite>& chunks);
+  // Checks that every chunk named by `rec` is present with the right size,
+  // then publishes the record and clears the pending mark in one transaction,
+  // and forces it to disk before returning.
+  Status Commit(const SubmissionRec& rec);
+  // As Commit for many records in one transaction (the vault's import).
+  Status CommitMany(const std::vector<SubmissionRec>& recs);
+  Status Abort(const Id& id);
+
+  bool Contains(const Id& id);
+  Status Get(const Id& id, SubmissionRec* out);
+  // Calls fn for every committed submission, in id order; stop by returning false.
+  Status ForEach(const std::function<bool(const SubmissionRec&)>& fn);
+  // Streams the chunks of one item in order. The data is valid only during
+  // the call.
+  Status ReadItem(const SubmissionRec& rec, uint32_t item,
+                  const std::function<Status(uint32_t index, const uint8_t* p, size_t n)>& fn);
+
+  // Server: ids committed but not yet exported; and marking them exported.
+  Status Unexported(std::vector<Id>* out);
+  Status MarkExported(const std::vector<Id>& ids);
+
+  // Small named values (instance pins in the vault). Key must be short.
+  Status PutMeta(const std::string& key, const std::string& value);
+  Status GetMeta(const std::string& key, std::string* value);  // NotFound if absent
+
+  struct Report {
+    uint64_t submissions = 0;
+    uint64_t chunks = 0;
+    uint64_t pending = 0;
+    uint64_t bytes = 0;
+    std::vector<std::string> problems;
+  };
+  // Verifies every record and chunk. Problems are listed, not repaired.
+  Status Check(Report* report);
+
+  // Bytes of the quota in use, counting reusable free pages as free.
+  Status Used(uint64_t* used);
+
+ private:
+  Store() = default;
+  struct Dbis;
+  MDB_env* env_ = nullptr;
+  std::unique_ptr<Dbis> dbi_;
+  Options opt_;
+};
+
+}  // namespace storage
+}  // namespace sealdrop
