@@ -1,0 +1,624 @@
+// sealdrop-review: the air-gapped reviewer's tool.
+//   keygen, import, list, show, extract
+// Exit status: 0 success, 1 authentication failed (wrong passphrase, altered
+// bundle or ciphertext), 2 usage or I/O error.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/format.h"
+#include "review/review.h"
+
+using namespace sealdrop;
+
+namespace sealdrop {
+namespace review {
+
+Status ReadPassphrase(const std::string& file, const char* prompt, bool confirm,
+                      crypto::Secret* out) {
+  constexpr size_t kMax = 1024;
+  crypto::Secret buf(kMax + 1);
+  size_t n = 0;
+  if (!file.empty()) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("cannot read " + file + ": " + std::strerror(errno));
+    ssize_t r;
+    while (n <= kMax && (r = ::read(fd, buf.data() + n, kMax + 1 - n)) > 0) n += size_t(r);
+    ::close(fd);
+    uint8_t* nl = static_cast<uint8_t*>(std::memchr(buf.data(), '\n', n));
+    if (nl != nullptr) n = size_t(nl - buf.data());
+    else if (n > kMax) return Status::TooLarge("passphrase file is too long");
+    if (n > 0 && buf.data()[n - 1] == '\r') n--;
+  } else {
+    int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (tty < 0)
+      return Status::InvalidArgument("no terminal to ask for the passphrase");
+    struct termios old, quiet;
+    if (::tcgetattr(tty, &old) != 0) {
+      ::close(tty);
+      return Status::InvalidArgument("no terminal to ask for the passphrase");
+    }
+    quiet = old;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    quiet.c_lflag |= ECHONL;
+    auto ask = [&](const char* p, crypto::Secret* into, size_t* len) -> Status {
+      (void)!::write(tty, p, std::strlen(p));
+      ::tcsetattr(tty, TCSAFLUSH, &quiet);
+      size_t k = 0;
+      char c;
+      bool over = false;
+      while (::read(tty, &c, 1) == 1 && c != '\n') {
+        if (k < kMax) into->data()[k++] = uint8_t(c);
+        else over = true;
+      }
+      ::tcsetattr(tty, TCSAFLUSH, &old);
+      crypto::Wipe(&c, 1);
+      if (over) return Status::TooLarge("passphrase is too long");
+      if (k > 0 && into->data()[k - 1] == '\r') k--;
+      *len = k;
+      return Status::OK();
+    };
+    Status st = ask(prompt, &buf, &n);
+    if (st.ok() && confirm) {
+      crypto::Secret again(kMax + 1);
+      size_t m = 0;
+      st = ask("Repeat passphrase: ", &again, &m);
+      if (st.ok() && (m != n || !crypto::Equal(buf.data(), again.data(), n)))
+        st = Status::InvalidArgument("the passphrases differ");
+    }
+    ::close(tty);
+    SD_RETURN_IF_ERROR(st);
+  }
+  if (n == 0) return Status::InvalidArgument("empty passphrase");
+  buf.resize_down(n);
+  *out = std::move(buf);
+  return Status::OK();
+}
+
+}  // namespace review
+}  // namespace sealdrop
+
+namespace {
+
+constexpr const char* kTool = "sealdrop-review";
+
+int Fail(const Status& st, const std::string& hint = "") {
+  std::fprintf(stderr, "%s: error: %s\n", kTool, st.message().c_str());
+  if (!hint.empty()) std::fprintf(stderr, "%s: hint: %s\n", kTool, hint.c_str());
+  return st.Is(Status::Code::kAuthFailed) ? 1 : 2;
+}
+
+Status ReadSmallFile(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+  out->clear();
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0 && out->size() < (1 << 20)) out->append(buf, size_t(n));
+  ::close(fd);
+  return n < 0 ? Status::IOError("cannot read " + path) : Status::OK();
+}
+
+Status WriteNew(const std::string& path, const std::string& data, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  ::fchmod(fd, mode);
+  bool ok = ::write(fd, data.data(), data.size()) == ssize_t(data.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status::IOError("cannot write " + path);
+  }
+  return Status::OK();
+}
+
+Status UnlockKey(const std::string& keyfile, const std::string& passfile,
+                 crypto::RecipientKey* key) {
+  struct stat st;
+  if (::stat(keyfile.c_str(), &st) != 0)
+    return Status::IOError("cannot read " + keyfile + ": " + std::strerror(errno));
+  if ((st.st_mode & 077) != 0)
+    return Status::InvalidArgument(keyfile + " is readable by others; chmod 600 it");
+  std::string bytes;
+  SD_RETURN_IF_ERROR(ReadSmallFile(keyfile, &bytes));
+  crypto::PublicKey pub;
+  SD_RETURN_IF_ERROR(crypto::PeekKeyFile(bytes, &pub));
+  crypto::Secret pass;
+  std::string prompt = "Passphrase for key " + crypto::ToHex(pub.id.data(), pub.id.size()) + ": ";
+  SD_RETURN_IF_ERROR(review::ReadPassphrase(passfile, prompt.c_str(), false, &pass));
+  return crypto::OpenKeyFile(bytes, pass, key);
+}
+
+Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out) {
+  struct stat st;
+  if (!create && ::stat(dir.c_str(), &st) != 0)
+    return Status::NotFound("no vault at " + dir);
+  storage::Options o;
+  o.role = storage::Role::kVault;
+  o.quota = uint64_t(1) << 40;  // the laptop's disk is the limit
+  o.read_only = false;
+  return storage::Store::Open(dir, o, out);
+}
+
+std::string IdHex(const storage::Id& id) { return crypto::ToHex(id.data(), id.size()); }
+
+std::string DayString(uint32_t day) {
+  time_t t = time_t(day) * 86400;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  return buf;
+}
+
+// Finds the one submission whose hex id starts with `prefix`.
+Status FindSubmission(storage::Store* vault, const std::string& prefix, storage::SubmissionRec* out) {
+  if (prefix.size() < 6) return Status::InvalidArgument("give at least 6 characters of the id");
+  int found = 0;
+  SD_RETURN_IF_ERROR(vault->ForEach([&](const storage::SubmissionRec& r) {
+    if (IdHex(r.id).compare(0, prefix.size(), prefix) == 0) {
+      if (++found == 1) *out = r;
+    }
+    return found < 2;
+  }));
+  if (found == 0) return Status::NotFound("no submission " + prefix + " in the vault");
+  if (found > 1) return Status::InvalidArgument("id prefix " + prefix + " is ambiguous");
+  return Status::OK();
+}
+
+std::vector<crypto::SealedKey> SealedKeys(const storage::SubmissionRec& rec) {
+  std::vector<crypto::SealedKey> v;
+  for (const auto& k : rec.keys) {
+    crypto::SealedKey s;
+    s.key_id = k.key_id;
+    s.box = k.box;
+    v.push_back(s);
+  }
+  return v;
+}
+
+crypto::Id CryptoId(const storage::Id& id) {
+  crypto::Id c;
+  std::memcpy(c.data(), id.data(), c.size());
+  return c;
+}
+
+// Decrypts one item, handing plaintext (padding removed) to `out`.
+Status DecryptItem(storage::Store* vault, const storage::SubmissionRec& rec, uint32_t item,
+                   const crypto::Secret& ck, uint64_t size,
+                   const std::function<Status(const uint8_t*, size_t)>& out) {
+  const storage::ItemRec& it = rec.items[item];
+  if (size > it.padded) return Status::Corruption("item is larger than its padded size");
+  crypto::StreamReader reader;
+  crypto::StreamHeader hdr;
+  std::memcpy(hdr.data(), it.header.data(), hdr.size());
+  SD_RETURN_IF_ERROR(reader.Init(ck, CryptoId(rec.id), item, hdr));
+  crypto::Secret plain(rec.chunk_size);
+  uint64_t pos = 0;
+  SD_RETURN_IF_ERROR(vault->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
+    size_t m = 0;
+    bool final = false;
+    if (n > rec.chunk_size + crypto::kChunkOverhead) return Status::Corruption("chunk too large");
+    SD_RETURN_IF_ERROR(reader.Read(p, n, plain.data(), &m, &final));
+    if (final != (index + 1 == it.chunks))
+      return Status::AuthFailed("stream ends in the wrong place");
+    uint64_t keep = pos >= size ? 0 : std::min<uint64_t>(m, size - pos);
+    for (size_t i = size_t(keep); i < m; i++)
+      if (plain.data()[i] != 0) return Status::Corruption("padding is not zero");
+    if (keep) SD_RETURN_IF_ERROR(out(plain.data(), size_t(keep)));
+    pos += m;
+    return Status::OK();
+  }));
+  if (!reader.finished()) return Status::AuthFailed("stream is truncated");
+  if (pos != it.padded) return Status::Corruption("item length disagrees with its record");
+  return Status::OK();
+}
+
+Status OpenManifest(storage::Store* vault, const storage::SubmissionRec& rec,
+                    const crypto::RecipientKey& key, crypto::Secret* ck, format::Manifest* m) {
+  Status st = crypto::OpenContentKey(SealedKeys(rec), key, ck);
+  if (st.Is(Status::Code::kNotFound))
+    return Status::NotFound("submission " + IdHex(rec.id) + " is not sealed to key " +
+                            crypto::ToHex(key.pub.id.data(), key.pub.id.size()));
+  SD_RETURN_IF_ERROR(st);
+  // The manifest is small; collect it in guarded memory.
+  const uint64_t cap = rec.items[0].padded;
+  if (cap > format::kMaxMessage * 4) return Status::Corruption("manifest is implausibly large");
+  crypto::Secret buf{static_cast<size_t>(cap)};
+  size_t len = 0;
+  SD_RETURN_IF_ERROR(DecryptItem(vault, rec, 0, *ck, cap, [&](const uint8_t* p, size_t n) {
+    std::memcpy(buf.data() + len, p, n);
+    len += n;
+    return Status::OK();
+  }));
+  SD_RETURN_IF_ERROR(format::DecodeManifest(buf.data(), len, m));
+  for (const auto& f : m->files)
+    if (f.item >= rec.items.size()) return Status::Corruption("manifest names a missing item");
+  return Status::OK();
+}
+
+// --- keygen -----------------------------------------------------------------------------
+int Keygen(const std::string& out, uint32_t epoch, const std::string& passfile) {
+  crypto::Secret pass;
+  Status st = review::ReadPassphrase(passfile, "New passphrase: ", passfile.empty(), &pass);
+  if (!st.ok()) return Fail(st, "use --passphrase-file when there is no terminal");
+  crypto::RecipientKey key;
+  crypto::GenerateRecipientKey(epoch, &key);
+  std::string bytes;
+  st = crypto::SealKeyFile(key, pass, crypto::KdfParams{}, &bytes);
+  if (!st.ok()) return Fail(st);
+  st = WriteNew(out, bytes, 0600);
+  if (!st.ok()) return Fail(st, "keygen never overwrites a key; choose another --out");
+  st = WriteNew(out + ".pub", crypto::FormatPublicKey(key.pub) + "\n", 0644);
+  if (!st.ok()) return Fail(st);
+  std::printf("key %s (epoch %u)\nsecret: %s\npublic: %s.pub\n",
+              crypto::ToHex(key.pub.id.data(), key.pub.id.size()).c_str(), epoch, out.c_str(),
+              out.c_str());
+  return 0;
+}
+
+// --- import ------------------------------------------------------------------------------
+int Import(const std::string& bundle, const std::string& vault_dir, const std::string& keyfile,
+           const std::string& passfile, bool trust_new) {
+  crypto::RecipientKey key;
+  Status st = UnlockKey(keyfile, passfile, &key);
+  if (!st.ok()) return Fail(st);
+  std::unique_ptr<storage::Store> vault;
+  st = OpenVault(vault_dir, true, &vault);
+  if (!st.ok()) return Fail(st);
+  int fd = ::open(bundle.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Status::IOError("cannot read " + bundle + ": " + std::strerror(errno)));
+
+  // Everything goes in as pending and becomes visible in one transaction
+  // once the whole bundle has verified.
+  std::map<storage::Id, storage::SubmissionRec> staged;
+  std::set<storage::Id> skipped;
+  std::vector<std::vector<uint8_t>> hold;
+  std::vector<storage::ChunkWrite> writes;
+  std::vector<storage::Id> write_ids;
+  size_t held = 0;
+  auto flush = [&]() -> Status {
+    // Chunks are grouped per submission for PutChunks.
+    size_t i = 0;
+    while (i < writes.size()) {
+      size_t j = i;
+      std::vector<storage::ChunkWrite> group;
+      while (j < writes.size() && write_ids[j] == write_ids[i]) group.push_back(writes[j++]);
+      SD_RETURN_IF_ERROR(vault->PutChunks(write_ids[i], group));
+      i = j;
+    }
+    writes.clear();
+    write_ids.clear();
+    hold.clear();
+    held = 0;
+    return Status::OK();
+  };
+  format::BundleHandler h;
+  h.submission = [&](const storage::SubmissionRec& rec) -> Status {
+    if (staged.count(rec.id) || skipped.count(rec.id))
+      return Status::Corruption("bundle lists a submission twice");
+    if (vault->Contains(rec.id)) {
+      skipped.insert(rec.id);
+      return Status::OK();
+    }
+    SD_RETURN_IF_ERROR(vault->BeginPending(rec.id));
+    staged[rec.id] = rec;
+    return Status::OK();
+  };
+  h.chunk = [&](const storage::Id& id, uint32_t item, uint32_t index, const uint8_t* p,
+                size_t n) -> Status {
+    if (skipped.count(id)) return Status::OK();
+    auto it = staged.find(id);
+    if (it == staged.end()) return Status::Corruption("bundle chunk for an unknown submission");
+    const auto& rec = it->second;
+    if (item >= rec.items.size() || index >= rec.items[item].chunks ||
+        n != storage::ChunkCipherSize(rec, rec.items[item], index))
+      return Status::Corruption("bundle chunk does not fit its submission");
+    hold.emplace_back(p, p + n);
+    writes.push_back({item, index, hold.back().data(), n});
+    write_ids.push_back(id);
+    held += n;
+    return held >= (4u << 20) ? flush() : Status::OK();
+  };
+  format::BundleInfo info;
+  st = format::ReadBundle(
+      [&](uint8_t* p, size_t n, size_t* got) -> Status {
+        ssize_t r = ::read(fd, p, n);
+        if (r < 0) return Status::IOError("cannot read " + bundle + ": " + std::strerror(errno));
+        *got = size_t(r);
+        return Status::OK();
+      },
+      h, &info);
+  ::close(fd);
+  if (st.ok()) st = flush();
+  // Is the signer one this vault already trusts?
+  std::string pin = "instance:" + crypto::ToHex(info.instance.data(), info.instance.size());
+  bool first_instance = false;
+  if (st.ok()) {
+    std::string v;
+    Status pst = vault->GetMeta(pin, &v);
+    if (pst.Is(Status::Code::kNotFound)) {
+      std::string any;
+      bool have_any = vault->GetMeta("instances", &any).ok();
+      if (have_any && !trust_new)
+        st = Status::AuthFailed("bundle is signed by instance " + pin.substr(9) +
+                                ", which this vault has not seen before");
+      else
+        first_instance = true;
+    } else if (!pst.ok()) {
+      st = pst;
+    }
+  }
+  std::vector<storage::SubmissionRec> recs;
+  for (auto& kv : staged) recs.push_back(kv.second);
+  if (st.ok()) st = vault->CommitMany(recs);
+  if (!st.ok()) {
+    for (auto& kv : staged) (void)vault->Abort(kv.first);
+    bool auth = st.Is(Status::Code::kAuthFailed) || st.Is(Status::Code::kCorruption);
+    std::fprintf(stderr, "%s: error: %s\n", kTool, st.message().c_str());
+    std::fprintf(stderr, "%s: hint: %s\n", kTool,
+                 st.Is(Status::Code::kAuthFailed) && first_instance == false &&
+                         st.message().find("not seen before") != std::string::npos
+                     ? "if you trust this server instance, run import again with "
+                       "--trust-new-instance"
+                     : "nothing was imported; ask for a fresh export");
+    return auth ? 1 : 2;
+  }
+  if (first_instance) {
+    std::string list;
+    (void)vault->GetMeta("instances", &list);
+    list += pin.substr(9) + "\n";
+    (void)vault->PutMeta("instances", list);
+    (void)vault->PutMeta(pin, std::to_string(info.day));
+    std::printf("trusting instance %s from now on\n", pin.substr(9).c_str());
+  }
+  size_t readable = 0;
+  for (const auto& r : recs) {
+    crypto::Secret ck;
+    if (crypto::OpenContentKey(SealedKeys(r), key, &ck).ok()) readable++;
+  }
+  std::printf("imported %zu submissions (%zu already in the vault); %zu of them open with key %s\n",
+              recs.size(), skipped.size(), readable,
+              crypto::ToHex(key.pub.id.data(), key.pub.id.size()).c_str());
+  return 0;
+}
+
+// --- list --------------------------------------------------------------------------------
+int List(const std::string& vault_dir, bool json) {
+  std::unique_ptr<storage::Store> vault;
+  Status st = OpenVault(vault_dir, false, &vault);
+  if (!st.ok()) return Fail(st, "import a bundle first: sealdrop-review import <bundle> --vault <dir> --key <key>");
+  nlohmann::json arr = nlohmann::json::array();
+  std::vector<storage::SubmissionRec> all;
+  st = vault->ForEach([&](const storage::SubmissionRec& r) {
+    all.push_back(r);
+    return true;
+  });
+  if (!st.ok()) return Fail(st);
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.day < b.day; });
+  if (!json) std::printf("%-32s  %-10s  %5s  %14s\n", "id", "received", "files", "sealed bytes");
+  for (const auto& r : all) {
+    if (json) {
+      arr.push_back({{"id", IdHex(r.id)},
+                     {"received", DayString(r.day)},
+                     {"files", r.items.size() - 1},
+                     {"sealed_bytes", storage::StoredSize(r)}});
+    } else {
+      std::printf("%-32s  %-10s  %5zu  %14llu\n", IdHex(r.id).c_str(), DayString(r.day).c_str(),
+                  r.items.size() - 1, static_cast<unsigned long long>(storage::StoredSize(r)));
+    }
+  }
+  if (json) std::printf("%s\n", arr.dump(2).c_str());
+  return 0;
+}
+
+// --- show ----------------------------------------------------------------------------------
+int Show(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
+         const std::string& passfile, bool json) {
+  std::unique_ptr<storage::Store> vault;
+  Status st = OpenVault(vault_dir, false, &vault);
+  if (!st.ok()) return Fail(st);
+  storage::SubmissionRec rec;
+  st = FindSubmission(vault.get(), id, &rec);
+  if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
+  crypto::RecipientKey key;
+  st = UnlockKey(keyfile, passfile, &key);
+  if (!st.ok()) return Fail(st);
+  crypto::Secret ck;
+  format::Manifest m;
+  st = OpenManifest(vault.get(), rec, key, &ck, &m);
+  if (!st.ok()) return Fail(st);
+  if (json) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : m.files)
+      files.push_back({{"name", review::SafeName(f.name)}, {"type", f.type}, {"size", f.size}});
+    nlohmann::json j = {{"id", IdHex(rec.id)},
+                        {"received", DayString(rec.day)},
+                        {"message", m.message},
+                        {"files", files}};
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  std::printf("id:       %s\nreceived: %s\nfiles:    %zu\n", IdHex(rec.id).c_str(),
+              DayString(rec.day).c_str(), m.files.size());
+  for (size_t i = 0; i < m.files.size(); i++)
+    std::printf("  %zu. %s  (%llu bytes, %s)\n", i + 1, review::SafeName(m.files[i].name).c_str(),
+                static_cast<unsigned long long>(m.files[i].size),
+                review::Printable(m.files[i].type).c_str());
+  std::printf("message:\n%s\n", review::Printable(m.message).c_str());
+  return 0;
+}
+
+// --- extract -------------------------------------------------------------------------------
+// Creates a new file in dirfd named after `name`, adding " (2)" etc. rather
+// than replacing anything. Returns the fd and the name used.
+Status CreateUnique(int dirfd, const std::string& name, int* fd, std::string* used) {
+  std::string stem = name, ext;
+  size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0 && name.size() - dot <= 16) {
+    stem = name.substr(0, dot);
+    ext = name.substr(dot);
+  }
+  for (int n = 1; n < 10000; n++) {
+    std::string cand = n == 1 ? name : stem + " (" + std::to_string(n) + ")" + ext;
+    int f = ::openat(dirfd, cand.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     0600);
+    if (f >= 0) {
+      *fd = f;
+      *used = cand;
+      return Status::OK();
+    }
+    if (errno != EEXIST) return Status::IOError("cannot create " + cand + ": " + std::strerror(errno));
+  }
+  return Status::IOError("too many files named " + name);
+}
+
+Status WriteAll(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w <= 0) return Status::IOError(std::string("write failed: ") + std::strerror(errno));
+    p += w;
+    n -= size_t(w);
+  }
+  return Status::OK();
+}
+
+int Extract(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
+            const std::string& passfile, const std::string& out) {
+  std::unique_ptr<storage::Store> vault;
+  Status st = OpenVault(vault_dir, false, &vault);
+  if (!st.ok()) return Fail(st);
+  storage::SubmissionRec rec;
+  st = FindSubmission(vault.get(), id, &rec);
+  if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
+  crypto::RecipientKey key;
+  st = UnlockKey(keyfile, passfile, &key);
+  if (!st.ok()) return Fail(st);
+  crypto::Secret ck;
+  format::Manifest m;
+  st = OpenManifest(vault.get(), rec, key, &ck, &m);
+  if (!st.ok()) return Fail(st);
+
+  if (::mkdir(out.c_str(), 0700) != 0 && errno != EEXIST)
+    return Fail(Status::IOError("cannot create " + out + ": " + std::strerror(errno)));
+  int dirfd = ::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) return Fail(Status::IOError("cannot open " + out + ": " + std::strerror(errno)));
+
+  auto write_one = [&](const std::string& want, const std::function<Status(int)>& body) -> Status {
+    int fd = -1;
+    std::string used;
+    SD_RETURN_IF_ERROR(CreateUnique(dirfd, want, &fd, &used));
+    Status s = body(fd);
+    if (s.ok() && ::fsync(fd) != 0) s = Status::IOError("cannot sync " + used);
+    ::close(fd);
+    if (!s.ok()) {
+      ::unlinkat(dirfd, used.c_str(), 0);  // no half-written plaintext left behind
+      return s;
+    }
+    std::printf("%s/%s\n", out.c_str(), used.c_str());
+    return Status::OK();
+  };
+  if (!m.message.empty()) {
+    st = write_one("message.txt", [&](int fd) {
+      return WriteAll(fd, reinterpret_cast<const uint8_t*>(m.message.data()), m.message.size());
+    });
+  }
+  for (size_t i = 0; st.ok() && i < m.files.size(); i++) {
+    const auto& f = m.files[i];
+    st = write_one(review::SafeName(f.name), [&](int fd) {
+      std::vector<uint8_t> wbuf;
+      wbuf.reserve(4u << 20);
+      Status s = DecryptItem(vault.get(), rec, f.item, ck, f.size, [&](const uint8_t* p, size_t n) {
+        wbuf.insert(wbuf.end(), p, p + n);
+        if (wbuf.size() < (4u << 20)) return Status::OK();
+        Status w = WriteAll(fd, wbuf.data(), wbuf.size());
+        crypto::Wipe(wbuf.data(), wbuf.size());
+        wbuf.clear();
+        return w;
+      });
+      if (s.ok()) s = WriteAll(fd, wbuf.data(), wbuf.size());
+      crypto::Wipe(wbuf.data(), wbuf.size());
+      return s;
+    });
+  }
+  ::close(dirfd);
+  if (!st.ok()) return Fail(st);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (!crypto::Init().ok()) {
+    std::fprintf(stderr, "%s: error: libsodium failed to initialise\n", kTool);
+    return 2;
+  }
+  ::umask(077);
+  CLI::App app{"sealdrop-review: the reviewer's air-gapped tool"};
+  app.require_subcommand(1);
+  std::string out, vault, key, passfile, id, bundle;
+  uint32_t epoch = 1;
+  bool json = false, trust_new = false;
+
+  auto* keygen = app.add_subcommand("keygen", "make a recipient key pair under a passphrase");
+  keygen->add_option("--out", out, "secret key file to create (the public half goes to <out>.pub)")
+      ->required();
+  keygen->add_option("--epoch", epoch, "key epoch, for rotation")->capture_default_str();
+  keygen->add_option("--passphrase-file", passfile, "read the passphrase from this file");
+
+  auto* imp = app.add_subcommand("import", "verify a bundle and add it to the vault, still sealed");
+  imp->add_option("bundle", bundle, "bundle file from sealdrop-server export")->required();
+  imp->add_option("--vault", vault, "vault directory (created if absent)")->required();
+  imp->add_option("--key", key, "your secret key file")->required();
+  imp->add_option("--passphrase-file", passfile, "read the passphrase from this file");
+  imp->add_flag("--trust-new-instance", trust_new,
+                "accept a bundle signed by a server instance this vault has not seen");
+
+  auto* list = app.add_subcommand("list", "list the submissions in the vault");
+  list->add_option("--vault", vault, "vault directory")->required();
+  list->add_flag("--json", json, "print a JSON array");
+
+  auto* show = app.add_subcommand("show", "decrypt and print a submission's message and files");
+  show->add_option("id", id, "submission id (or a unique prefix)")->required();
+  show->add_option("--vault", vault, "vault directory")->required();
+  show->add_option("--key", key, "your secret key file")->required();
+  show->add_option("--passphrase-file", passfile, "read the passphrase from this file");
+  show->add_flag("--json", json, "print JSON");
+
+  auto* ext = app.add_subcommand("extract", "decrypt a submission's message and files to a directory");
+  ext->add_option("id", id, "submission id (or a unique prefix)")->required();
+  ext->add_option("--vault", vault, "vault directory")->required();
+  ext->add_option("--key", key, "your secret key file")->required();
+  ext->add_option("--passphrase-file", passfile, "read the passphrase from this file");
+  ext->add_option("--out", out, "directory to write into (nothing in it is ever replaced)")
+      ->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: error: %s\n%s: hint: see %s --help\n", kTool, e.what(), kTool, kTool);
+    return 2;
+  }
+  if (*keygen) return Keygen(out, epoch, passfile);
+  if (*imp) return Import(bundle, vault, key, passfile, trust_new);
+  if (*list) return List(vault, json);
+  if (*show) return Show(id, vault, key, passfile, json);
+  if (*ext) return Extract(id, vault, key, passfile, out);
+  return 2;
+}

@@ -1,0 +1,154 @@
+#include <sys/stat.h>
+
+#include <cctype>
+#include <set>
+#include <toml++/toml.h>
+
+#include "server/server.h"
+
+namespace sealdrop {
+namespace server {
+namespace {
+
+std::string Resolve(const std::string& dir, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return dir + "/" + path;
+}
+
+Status CheckPrivate(const std::string& path, const char* what) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::NotFound(std::string(what) + " " + path + " is missing");
+  if ((st.st_mode & 077) != 0)
+    return Status::InvalidArgument(std::string(what) + " " + path +
+                                   " is readable by others; chmod 600 it");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ParseSize(const std::string& text, uint64_t* out) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    if (v > (uint64_t(1) << 50)) return Status::InvalidArgument("size too large: " + text);
+    v = v * 10 + uint64_t(text[i++] - '0');
+  }
+  if (i == 0) return Status::InvalidArgument("not a size: " + text);
+  std::string unit = text.substr(i);
+  while (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "KiB") shift = 10;
+  else if (unit == "MiB") shift = 20;
+  else if (unit == "GiB") shift = 30;
+  else if (unit == "TiB") shift = 40;
+  else return Status::InvalidArgument("unknown size unit in '" + text + "' (use KiB, MiB, GiB)");
+  *out = v << shift;
+  return Status::OK();
+}
+
+Status LoadConfig(const std::string& dir_in, Config* out) {
+  char* real = ::realpath(dir_in.c_str(), nullptr);
+  if (real == nullptr) return Status::NotFound("no instance directory at " + dir_in);
+  Config c;
+  c.dir = real;
+  ::free(real);
+  const std::string path = c.dir + "/config.toml";
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::string what(e.description());
+    return Status::InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + what);
+  }
+  static const std::set<std::string> kKnown = {
+      "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
+      "queue",  "read_timeout", "write_timeout", "min_rate", "recipient"};
+  for (const auto& kv : t) {
+    std::string k(kv.first.str());
+    if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
+  }
+  auto str = [&](const char* key, std::string* v) -> Status {
+    if (auto n = t[key]) {
+      auto s = n.value<std::string>();
+      if (!s) return Status::InvalidArgument(path + ": " + key + " must be a string");
+      *v = *s;
+    }
+    return Status::OK();
+  };
+  auto num = [&](const char* key, uint32_t* v, uint32_t lo, uint32_t hi) -> Status {
+    if (auto n = t[key]) {
+      auto i = n.value<int64_t>();
+      if (!i || *i < lo || *i > hi)
+        return Status::InvalidArgument(path + ": " + key + " must be a number from " +
+                                       std::to_string(lo) + " to " + std::to_string(hi));
+      *v = uint32_t(*i);
+    }
+    return Status::OK();
+  };
+  auto size = [&](const char* key, uint64_t* v) -> Status {
+    if (auto n = t[key]) {
+      if (auto s = n.value<std::string>()) return ParseSize(*s, v);
+      if (auto i = n.value<int64_t>(); i && *i > 0) {
+        *v = uint64_t(*i);
+        return Status::OK();
+      }
+      return Status::InvalidArgument(path + ": " + key + " must be a size such as \"2GiB\"");
+    }
+    return Status::OK();
+  };
+  SD_RETURN_IF_ERROR(str("listen", &c.listen));
+  SD_RETURN_IF_ERROR(str("tls_cert", &c.tls_cert));
+  SD_RETURN_IF_ERROR(str("tls_key", &c.tls_key));
+  SD_RETURN_IF_ERROR(size("max_upload", &c.max_upload));
+  SD_RETURN_IF_ERROR(size("store_quota", &c.store_quota));
+  SD_RETURN_IF_ERROR(num("max_files", &c.max_files, 1, 4000));
+  SD_RETURN_IF_ERROR(num("threads", &c.threads, 1, 1024));
+  SD_RETURN_IF_ERROR(num("queue", &c.queue, 1, 100000));
+  SD_RETURN_IF_ERROR(num("read_timeout", &c.read_timeout, 1, 3600));
+  SD_RETURN_IF_ERROR(num("write_timeout", &c.write_timeout, 1, 3600));
+  SD_RETURN_IF_ERROR(num("min_rate", &c.min_rate, 0, 1u << 30));
+
+  if (auto arr = t["recipient"].as_array()) {
+    for (const auto& node : *arr) {
+      const toml::table* r = node.as_table();
+      if (r == nullptr) return Status::InvalidArgument(path + ": [[recipient]] must be a table");
+      Recipient rc;
+      auto name = (*r)["name"].value<std::string>();
+      auto key = (*r)["key"].value<std::string>();
+      if (!key) return Status::InvalidArgument(path + ": a [[recipient]] has no key");
+      rc.name = name.value_or("");
+      Status st = crypto::ParsePublicKey(*key, &rc.key);
+      if (!st.ok()) return Status::InvalidArgument(path + ": recipient '" + rc.name + "': " + st.message());
+      for (const auto& other : c.recipients)
+        if (other.key.id == rc.key.id)
+          return Status::InvalidArgument(path + ": recipient key listed twice");
+      c.recipients.push_back(std::move(rc));
+    }
+  } else if (t.contains("recipient")) {
+    return Status::InvalidArgument(path + ": recipient must be an array of tables ([[recipient]])");
+  }
+  if (c.recipients.empty())
+    return Status::InvalidArgument(path + ": no [[recipient]]: nobody could read submissions");
+  if (c.max_upload > c.store_quota)
+    return Status::InvalidArgument(path + ": max_upload is larger than store_quota");
+
+  if (!c.unix_socket()) {
+    if (c.tls_cert.empty() || c.tls_key.empty())
+      return Status::InvalidArgument(path + ": HTTPS needs tls_cert and tls_key (or listen = \"unix:/path\")");
+    c.tls_cert = Resolve(c.dir, c.tls_cert);
+    c.tls_key = Resolve(c.dir, c.tls_key);
+  }
+  *out = std::move(c);
+  return Status::OK();
+}
+
+// Checks what serving needs beyond the config itself.
+Status CheckServable(const Config& c) {
+  SD_RETURN_IF_ERROR(CheckPrivate(c.instance_key(), "instance key"));
+  if (!c.unix_socket()) SD_RETURN_IF_ERROR(CheckPrivate(c.tls_key, "TLS key"));
+  return Status::OK();
+}
+
+}  // namespace server
+}  // namespace sealdrop

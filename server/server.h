@@ -1,0 +1,116 @@
+// sealdrop-server internals: configuration, the sealing upload, the pages and
+// the HTTP front. Only http.cc includes cpp-httplib.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/format.h"
+#include "common/status.h"
+#include "crypto/crypto.h"
+#include "storage/storage.h"
+
+namespace sealdrop {
+namespace server {
+
+// --- Configuration (instance-dir/config.toml; see docs/OPERATIONS.md) ----------
+struct Recipient {
+  std::string name;
+  crypto::PublicKey key;
+};
+
+struct Config {
+  std::string dir;         // the instance directory (absolute)
+  std::string listen = "127.0.0.1:8443";  // host:port (HTTPS) or unix:/path (HTTP)
+  std::string tls_cert;    // absolute after loading
+  std::string tls_key;
+  uint64_t max_upload = uint64_t(2) << 30;  // file bytes per submission
+  uint32_t max_files = 100;
+  uint64_t store_quota = uint64_t(16) << 30;
+  uint32_t threads = 16;
+  uint32_t queue = 64;
+  uint32_t read_timeout = 30;   // seconds a read may wait for the next byte
+  uint32_t write_timeout = 30;
+  uint32_t min_rate = 256;      // bytes/second an upload must average after 60 s
+  std::vector<Recipient> recipients;
+
+  bool unix_socket() const { return listen.rfind("unix:", 0) == 0; }
+  std::string store_dir() const { return dir + "/store"; }
+  std::string instance_key() const { return dir + "/instance.key"; }
+};
+
+// Loads and checks dir/config.toml: unknown keys, missing recipients and
+// unsafe permissions are errors (fail closed).
+Status LoadConfig(const std::string& dir, Config* out);
+// Parses "2GiB", "512MiB", "100000".
+Status ParseSize(const std::string& text, uint64_t* out);
+
+// --- Sealing an upload ----------------------------------------------------------
+struct Receipt {
+  size_t message_chars = 0;   // UTF-8 code points
+  std::vector<uint64_t> file_sizes;
+};
+
+// One submission being received. Plaintext goes straight into secretstream;
+// ciphertext goes to the store in small transactions. Destroying an Upload
+// that was not committed removes everything it wrote.
+class Upload {
+ public:
+  Upload(storage::Store* store, const std::vector<Recipient>& to, uint32_t day);
+  ~Upload();
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+
+  Status Begin();
+  Status AppendMessage(const uint8_t* p, size_t n);
+  Status StartFile(const std::string& name, const std::string& type);
+  Status Write(const uint8_t* p, size_t n);
+  Status EndFile();
+  // Seals the manifest, writes the rest and commits. Nothing is visible
+  // before this returns OK.
+  Status Commit(Receipt* receipt);
+  void Abort();
+
+  size_t files() const { return files_.size(); }
+  bool in_file() const { return in_file_; }
+
+ private:
+  Status OnChunk(uint32_t item, const uint8_t* p, size_t n);
+  Status Flush();
+
+  storage::Store* store_;
+  const std::vector<Recipient>& to_;
+  storage::SubmissionRec rec_;
+  crypto::Id id_{};
+  crypto::Secret ck_;
+  crypto::Secret message_;
+  size_t message_len_ = 0;
+  std::vector<format::FileEntry> files_;
+  crypto::StreamWriter writer_;
+  bool in_file_ = false;
+  bool begun_ = false;
+  bool done_ = false;
+  // Ciphertext waiting for the next write transaction.
+  std::vector<uint8_t> batch_;
+  struct Pending {
+    uint32_t item, index;
+    size_t off, len;
+  };
+  std::vector<Pending> batch_chunks_;
+};
+
+// --- Pages -----------------------------------------------------------------------
+std::string IndexPage(const Config& cfg);
+std::string ReceiptPage(const Receipt& r);
+std::string ErrorPage(int status, const std::string& message);
+const std::string& StyleSheet();
+std::string HtmlEscape(const std::string& s);
+
+// --- HTTP ------------------------------------------------------------------------
+// Serves until SIGINT or SIGTERM. Returns non-OK if it could not start.
+Status Serve(const Config& cfg, storage::Store* store);
+
+}  // namespace server
+}  // namespace sealdrop

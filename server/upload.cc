@@ -1,0 +1,142 @@
+#include <cstring>
+
+#include "server/server.h"
+
+namespace sealdrop {
+namespace server {
+namespace {
+
+// Ciphertext is written in transactions of about this size: small enough to
+// keep memory flat, large enough that the per-commit sync stays cheap.
+constexpr size_t kBatchBytes = 1u << 20;
+
+}  // namespace
+
+Upload::Upload(storage::Store* store, const std::vector<Recipient>& to, uint32_t day)
+    : store_(store), to_(to) {
+  rec_.day = day;
+  rec_.chunk_size = crypto::kChunkSize;
+}
+
+Upload::~Upload() { Abort(); }
+
+Status Upload::Begin() {
+  id_ = crypto::RandomId();
+  std::memcpy(rec_.id.data(), id_.data(), crypto::kIdSize);
+  ck_ = crypto::NewContentKey();
+  for (const Recipient& r : to_) {
+    crypto::SealedKey sk;
+    SD_RETURN_IF_ERROR(crypto::SealContentKey(ck_, r.key, &sk));
+    storage::SealedKeyRec kr;
+    kr.key_id = sk.key_id;
+    kr.box = sk.box;
+    rec_.keys.push_back(kr);
+  }
+  rec_.items.resize(1);  // item 0, the manifest, is sealed last
+  SD_RETURN_IF_ERROR(store_->BeginPending(rec_.id));
+  begun_ = true;
+  batch_.reserve(kBatchBytes + crypto::kChunkSize + crypto::kChunkOverhead);
+  return Status::OK();
+}
+
+Status Upload::AppendMessage(const uint8_t* p, size_t n) {
+  if (message_len_ + n > format::kMaxMessage) return Status::TooLarge("message is too long");
+  if (message_len_ + n > message_.size()) {
+    size_t cap = std::max<size_t>(16 * 1024, message_.size());
+    while (cap < message_len_ + n) cap *= 2;
+    cap = std::min(cap, format::kMaxMessage);
+    crypto::Secret bigger(cap);
+    if (message_len_) std::memcpy(bigger.data(), message_.data(), message_len_);
+    message_ = std::move(bigger);
+  }
+  std::memcpy(message_.data() + message_len_, p, n);
+  message_len_ += n;
+  return Status::OK();
+}
+
+Status Upload::OnChunk(uint32_t item, const uint8_t* p, size_t n) {
+  uint32_t index = rec_.items[item].chunks++;
+  batch_chunks_.push_back({item, index, batch_.size(), n});
+  batch_.insert(batch_.end(), p, p + n);
+  if (batch_.size() >= kBatchBytes) return Flush();
+  return Status::OK();
+}
+
+Status Upload::Flush() {
+  if (batch_chunks_.empty()) return Status::OK();
+  std::vector<storage::ChunkWrite> writes;
+  writes.reserve(batch_chunks_.size());
+  for (const auto& c : batch_chunks_)
+    writes.push_back({c.item, c.index, batch_.data() + c.off, c.len});
+  Status st = store_->PutChunks(rec_.id, writes);
+  batch_.clear();
+  batch_chunks_.clear();
+  return st;
+}
+
+Status Upload::StartFile(const std::string& name, const std::string& type) {
+  if (!begun_ || done_) return Status::InvalidArgument("upload not open");
+  if (in_file_) SD_RETURN_IF_ERROR(EndFile());
+  if (files_.size() >= format::kMaxFiles) return Status::TooLarge("too many files");
+  format::FileEntry f;
+  f.item = uint32_t(rec_.items.size());
+  f.name = name.substr(0, format::kMaxName);
+  f.type = type.substr(0, format::kMaxName);
+  rec_.items.emplace_back();
+  storage::ItemRec& it = rec_.items.back();
+  SD_RETURN_IF_ERROR(writer_.Init(ck_, id_, f.item, &it.header));
+  files_.push_back(std::move(f));
+  in_file_ = true;
+  return Status::OK();
+}
+
+Status Upload::Write(const uint8_t* p, size_t n) {
+  if (!in_file_) return Status::InvalidArgument("no file open");
+  uint32_t item = files_.back().item;
+  return writer_.Write(p, n, [&](const uint8_t* c, size_t cn) { return OnChunk(item, c, cn); });
+}
+
+Status Upload::EndFile() {
+  if (!in_file_) return Status::OK();
+  in_file_ = false;
+  uint32_t item = files_.back().item;
+  SD_RETURN_IF_ERROR(
+      writer_.Finish([&](const uint8_t* c, size_t cn) { return OnChunk(item, c, cn); }));
+  files_.back().size = writer_.length();
+  rec_.items[item].padded = writer_.padded();
+  return Status::OK();
+}
+
+Status Upload::Commit(Receipt* receipt) {
+  if (!begun_ || done_) return Status::InvalidArgument("upload not open");
+  SD_RETURN_IF_ERROR(EndFile());
+  crypto::Secret manifest;
+  SD_RETURN_IF_ERROR(format::EncodeManifest(message_.data(), message_len_, files_, &manifest));
+  crypto::StreamWriter w;
+  SD_RETURN_IF_ERROR(w.Init(ck_, id_, 0, &rec_.items[0].header));
+  auto sink = [&](const uint8_t* c, size_t cn) { return OnChunk(0, c, cn); };
+  SD_RETURN_IF_ERROR(w.Write(manifest.data(), manifest.size(), sink));
+  SD_RETURN_IF_ERROR(w.Finish(sink));
+  rec_.items[0].padded = w.padded();
+  SD_RETURN_IF_ERROR(Flush());
+  SD_RETURN_IF_ERROR(store_->Commit(rec_));
+  done_ = true;
+  receipt->message_chars = 0;
+  for (size_t i = 0; i < message_len_; i++)
+    if ((message_.data()[i] & 0xC0) != 0x80) receipt->message_chars++;
+  receipt->file_sizes.clear();
+  for (const auto& f : files_) receipt->file_sizes.push_back(f.size);
+  return Status::OK();
+}
+
+void Upload::Abort() {
+  if (begun_ && !done_) {
+    done_ = true;
+    // If this fails too (say the disk vanished), the pending mark stays and
+    // the start-up sweep removes the rest.
+    (void)store_->Abort(rec_.id);
+  }
+}
+
+}  // namespace server
+}  // namespace sealdrop
