@@ -45,7 +45,7 @@ using Source = std::function<Status(uint8_t* p, size_t n, size_t* got)>;
 
 class BundleWriter {
  public:
-  // Writes the header at once. The key must outlive the writer.
+  // The key must outlive the writer. Begin() writes the header.
   BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink);
   Status Begin();
   Status AddSubmission(const storage::SubmissionRec& rec);

@@ -375,6 +375,10 @@ Status Store::CommitMany(const std::vector<SubmissionRec>& recs) {
       return Status::InvalidArgument("commit of an id that is not pending");
     SD_RETURN_IF_ERROR(VerifyChunks(txn.get(), dbi_->chunks, rec, false));
     std::string bytes = EncodeSubmission(rec);
+    // Never store a record this store would refuse to read back.
+    SubmissionRec check;
+    SD_RETURN_IF_ERROR(DecodeSubmission(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                        bytes.size(), &check));
     MDB_val rv{bytes.size(), bytes.data()};
     SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->subs, &k, &rv, MDB_NOOVERWRITE),
                                "write submission"));
@@ -403,7 +407,10 @@ Status Store::Abort(const Id& id) {
          std::memcmp(ck.mv_data, id.data(), kIdSize) == 0) {
     rc = mdb_cursor_del(c, 0);
     if (rc != MDB_SUCCESS) break;
-    rc = mdb_cursor_get(c, &ck, &cv, MDB_GET_CURRENT);
+    // Seek again: after deleting the table's last entry LMDB leaves the
+    // cursor without a current position.
+    ck = MDB_val{kIdSize, const_cast<uint8_t*>(id.data())};
+    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
   }
   mdb_cursor_close(c);
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "delete chunks");

@@ -1,0 +1,57 @@
+#include <catch2/catch.hpp>
+
+#include "review/review.h"
+
+using sealdrop::review::Printable;
+using sealdrop::review::SafeName;
+
+TEST_CASE("PathTraversalNameStaysInside", "[review]") {
+  REQUIRE(SafeName("../../etc/passwd") == "passwd");
+  REQUIRE(SafeName("..\\..\\boot.ini") == "boot.ini");
+  REQUIRE(SafeName("/abs/path/x.pdf") == "x.pdf");
+  REQUIRE(SafeName("..") == "file");
+  REQUIRE(SafeName(".") == "file");
+  REQUIRE(SafeName("") == "file");
+  REQUIRE(SafeName("dir/") == "file");
+}
+
+TEST_CASE("HiddenAndOptionLikeNamesNeutralised", "[review]") {
+  REQUIRE(SafeName(".bashrc") == "bashrc");
+  REQUIRE(SafeName("-rf") == "rf");
+  REQUIRE(SafeName("name. . .") == "name");
+}
+
+TEST_CASE("BidiOverrideCannotDisguiseExtension", "[review]") {
+  // "invoice\u202Efdp.exe" would display as "invoiceexe.pdf".
+  std::string n = SafeName("invoice\xE2\x80\xAE" "fdp.exe");
+  REQUIRE(n == "invoice_fdp.exe");
+  REQUIRE(SafeName("a\xE2\x81\xA6" "b") == "a_b");
+}
+
+TEST_CASE("ControlCharactersAndInvalidUtf8Replaced", "[review]") {
+  REQUIRE(SafeName(std::string("a\nb\x01" "c\x7f", 6)) == "a_b_c_");
+  REQUIRE(SafeName("bad\xC3(utf8") == "bad_(utf8");
+  REQUIRE(SafeName("over\xC0\xAFlong") == "over__long");
+  REQUIRE(SafeName("a:b*c?d\"e<f>g|h") == "a_b_c_d_e_f_g_h");
+}
+
+TEST_CASE("NonAsciiNamesKept", "[review]") {
+  REQUIRE(SafeName("отчёт доклад.txt") == "отчёт доклад.txt");
+  REQUIRE(SafeName("rapor şubat.pdf") == "rapor şubat.pdf");
+  REQUIRE(SafeName("تقرير.docx") == "تقرير.docx");
+}
+
+TEST_CASE("OverlongNameCutAtCharacterBoundaryKeepingExtension", "[review]") {
+  std::string longname;
+  for (int i = 0; i < 150; i++) longname += "ж";  // 300 bytes
+  std::string n = SafeName(longname + ".pdf");
+  REQUIRE(n.size() <= 200);
+  REQUIRE(n.substr(n.size() - 4) == ".pdf");
+  REQUIRE(SafeName(n) == n);  // still valid UTF-8: nothing replaced
+}
+
+TEST_CASE("PrintableKeepsLayoutButNotTerminalEscapes", "[review]") {
+  REQUIRE(Printable("line one\nline two\tend") == "line one\nline two\tend");
+  REQUIRE(Printable("red \x1b[31m alert") == "red _[31m alert");
+  REQUIRE(Printable("application/pdf") == "application/pdf");
+}
