@@ -114,6 +114,16 @@ Status GenerateRecipientKey(uint32_t epoch, RecipientKey* out) {
   return Status::OK();
 }
 
+Status RecipientKeyFromSecret(const uint8_t* sk, size_t n, uint32_t epoch, RecipientKey* out) {
+  if (n != crypto_box_SECRETKEYBYTES) return Status::InvalidArgument("secret key must be 32 bytes");
+  out->sk = Secret(n);
+  std::memcpy(out->sk.data(), sk, n);
+  crypto_scalarmult_base(out->pub.pk.data(), out->sk.data());
+  out->pub.epoch = epoch;
+  out->pub.id = ComputeKeyId(out->pub.pk.data(), out->pub.pk.size());
+  return Status::OK();
+}
+
 std::string FormatPublicKey(const PublicKey& pub) {
   const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
   std::string b64(sodium_base64_ENCODED_LEN(pub.pk.size(), variant), '\0');
@@ -249,6 +259,12 @@ Status OpenKeyFile(const std::string& bytes, const Secret& passphrase, Recipient
 Status GenerateSigningKey(SigningKey* out) {
   out->sk = Secret(crypto_sign_SECRETKEYBYTES);
   crypto_sign_keypair(out->pk.data(), out->sk.data());
+  return Status::OK();
+}
+
+Status SigningKeyFromSeed(const uint8_t seed[32], SigningKey* out) {
+  out->sk = Secret(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_seed_keypair(out->pk.data(), out->sk.data(), seed);
   return Status::OK();
 }
 

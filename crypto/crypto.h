@@ -75,6 +75,8 @@ struct RecipientKey {
 
 KeyId ComputeKeyId(const uint8_t* pk, size_t n);
 Status GenerateRecipientKey(uint32_t epoch, RecipientKey* out);
+// Rebuilds a key pair from its 32-byte secret (test vectors, recovery).
+Status RecipientKeyFromSecret(const uint8_t* sk, size_t n, uint32_t epoch, RecipientKey* out);
 std::string FormatPublicKey(const PublicKey& pub);
 Status ParsePublicKey(const std::string& text, PublicKey* out);
 
@@ -110,6 +112,8 @@ struct SigningKey {
   Secret sk;  // 64 bytes
 };
 Status GenerateSigningKey(SigningKey* out);
+// Deterministic key from a 32-byte seed: for test vectors only.
+Status SigningKeyFromSeed(const uint8_t seed[32], SigningKey* out);
 // Instance key file: unencrypted (the server signs unattended), written 0600.
 std::string FormatInstanceKey(const SigningKey& key);
 Status ParseInstanceKey(const std::string& bytes, SigningKey* out);

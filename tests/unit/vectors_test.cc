@@ -1,0 +1,293 @@
+// Checks the code against the test vectors in docs/FORMAT.md.
+// `unit_tests "[.generate]"` prints the vectors afresh (for a new version).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "common/format.h"
+#include "crypto/crypto.h"
+
+using namespace sealdrop;
+
+namespace {
+
+using Vector = std::map<std::string, std::string>;
+
+// A vector is a run of "key: value" lines that starts with "vector: NAME".
+std::map<std::string, Vector> LoadVectors() {
+  std::ifstream in(std::string(SEALDROP_SOURCE_DIR) + "/docs/FORMAT.md");
+  REQUIRE(in.good());
+  std::map<std::string, Vector> all;
+  std::string line, current;
+  while (std::getline(in, line)) {
+    size_t colon = line.find(": ");
+    if (colon == std::string::npos || line.find(' ') < colon) {
+      current.clear();
+      continue;
+    }
+    std::string key = line.substr(0, colon), value = line.substr(colon + 2);
+    if (key == "vector") current = value;
+    if (!current.empty()) all[current][key] = value;
+  }
+  return all;
+}
+
+std::vector<uint8_t> Hex(const std::string& s) {
+  std::vector<uint8_t> v;
+  REQUIRE(crypto::FromHex(s, &v));
+  return v;
+}
+
+crypto::Secret SecretOf(const void* p, size_t n) {
+  crypto::Secret s(n);
+  std::memcpy(s.data(), p, n);
+  return s;
+}
+
+std::string HexOf(const std::string& b) {
+  return crypto::ToHex(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+}
+
+// Fixed inputs, shared by the generator and the checks.
+const std::string kPassphrase = "correct horse battery staple";
+const crypto::KdfParams kKdf{1, 8192};
+const std::string kRecipientSk = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+const std::string kSalt = "000102030405060708090a0b0c0d0e0f";
+const std::string kNonce = "101112131415161718191a1b1c1d1e1f2021222324252627";
+const std::string kSignSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const std::string kId = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
+const std::string kStreamPlain = "sealdrop stream vector";
+const std::string kMessage = "Привет, sealdrop\nMerhaba";
+
+crypto::RecipientKey FixedRecipient(uint32_t epoch) {
+  auto sk = Hex(kRecipientSk);
+  crypto::RecipientKey k;
+  REQUIRE(crypto::RecipientKeyFromSecret(sk.data(), sk.size(), epoch, &k).ok());
+  return k;
+}
+
+std::vector<format::FileEntry> FixedFiles() {
+  return {{1, "отчёт.pdf", "application/pdf", 1234567}, {2, "", "", 0}};
+}
+
+storage::SubmissionRec FixedRecord() {
+  storage::SubmissionRec r;
+  auto id = Hex(kId);
+  std::memcpy(r.id.data(), id.data(), 16);
+  r.day = 20414;
+  r.chunk_size = 262144;
+  storage::SealedKeyRec k;
+  for (size_t i = 0; i < 8; i++) k.key_id[i] = uint8_t(0xb0 + i);
+  for (size_t i = 0; i < 80; i++) k.box[i] = uint8_t(i);
+  r.keys.push_back(k);
+  storage::ItemRec it;
+  for (size_t i = 0; i < 24; i++) it.header[i] = uint8_t(0xc0 + i);
+  it.padded = 256;
+  it.chunks = 1;
+  r.items.push_back(it);
+  it.padded = 300000;
+  it.chunks = 2;
+  r.items.push_back(it);
+  return r;
+}
+
+std::string FixedBundle() {
+  auto seed = Hex(kSignSeed);
+  crypto::SigningKey key;
+  REQUIRE(crypto::SigningKeyFromSeed(seed.data(), &key).ok());
+  std::string out;
+  format::BundleWriter w(key, 20415, [&](const uint8_t* p, size_t n) {
+    out.append(reinterpret_cast<const char*>(p), n);
+    return Status::OK();
+  });
+  storage::SubmissionRec r = FixedRecord();
+  r.items.resize(1);
+  REQUIRE(w.Begin().ok());
+  REQUIRE(w.AddSubmission(r).ok());
+  std::vector<uint8_t> chunk(256 + 17, 0x5a);
+  REQUIRE(w.AddChunk(r.id, 0, 0, chunk.data(), chunk.size()).ok());
+  REQUIRE(w.Finish().ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("PaddingMatchesVectors", "[vectors]") {
+  auto v = LoadVectors()["padme"];
+  REQUIRE(!v["in"].empty());
+  std::vector<uint64_t> in, out;
+  for (auto* p : {&in, &out}) {
+    std::string s = v[p == &in ? "in" : "expect"];
+    size_t pos = 0;
+    while (pos < s.size()) {
+      size_t next = s.find(',', pos);
+      if (next == std::string::npos) next = s.size();
+      p->push_back(std::stoull(s.substr(pos, next - pos)));
+      pos = next + 1;
+    }
+  }
+  REQUIRE(in.size() == out.size());
+  for (size_t i = 0; i < in.size(); i++) REQUIRE(crypto::PaddedSize(in[i]) == out[i]);
+}
+
+TEST_CASE("PublicKeyTextAndKeyIdMatchVectors", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors()["public-key"];
+  auto k = FixedRecipient(uint32_t(std::stoul(v["epoch"])));
+  REQUIRE(crypto::FormatPublicKey(k.pub) == v["expect"]);
+  REQUIRE(crypto::ToHex(k.pub.id.data(), 8) == v["key-id"]);
+}
+
+TEST_CASE("KeyFileMatchesVectorAndOpens", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors()["key-file"];
+  auto k = FixedRecipient(uint32_t(std::stoul(v["epoch"])));
+  auto salt = Hex(v["salt"]), nonce = Hex(v["nonce"]);
+  crypto::KdfParams kdf{uint32_t(std::stoul(v["opslimit"])), uint32_t(std::stoul(v["memlimit-kib"]))};
+  crypto::Secret pass = SecretOf(v["passphrase"].data(), v["passphrase"].size());
+  std::string file;
+  REQUIRE(crypto::SealKeyFileDeterministic(k, pass, kdf, salt.data(), nonce.data(), &file).ok());
+  REQUIRE(HexOf(file) == v["expect"]);
+  auto bytes = Hex(v["expect"]);
+  crypto::RecipientKey back;
+  REQUIRE(crypto::OpenKeyFile(std::string(bytes.begin(), bytes.end()), pass, &back).ok());
+  REQUIRE(crypto::ToHex(back.sk.data(), 32) == v["secret"]);
+}
+
+TEST_CASE("SealedContentKeyVectorOpens", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors()["sealed-key"];
+  auto k = FixedRecipient(1);
+  std::vector<crypto::SealedKey> sealed(1);
+  sealed[0].key_id = k.pub.id;
+  auto box = Hex(v["box"]);
+  REQUIRE(box.size() == crypto::kSealedKeySize);
+  std::memcpy(sealed[0].box.data(), box.data(), box.size());
+  crypto::Secret ck;
+  REQUIRE(crypto::OpenContentKey(sealed, k, &ck).ok());
+  REQUIRE(crypto::ToHex(ck.data(), ck.size()) == v["expect"]);
+}
+
+TEST_CASE("StreamVectorDecrypts", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors()["stream"];
+  auto ckb = Hex(v["content-key"]), idb = Hex(v["id"]), hdrb = Hex(v["header"]),
+       chunk = Hex(v["chunk-0"]);
+  crypto::Secret ck = SecretOf(ckb.data(), ckb.size());
+  crypto::Id id;
+  std::memcpy(id.data(), idb.data(), id.size());
+  crypto::StreamHeader hdr;
+  std::memcpy(hdr.data(), hdrb.data(), hdr.size());
+  crypto::StreamReader r;
+  REQUIRE(r.Init(ck, id, uint32_t(std::stoul(v["item"])), hdr).ok());
+  std::vector<uint8_t> out(chunk.size());
+  size_t n = 0;
+  bool final = false;
+  REQUIRE(r.Read(chunk.data(), chunk.size(), out.data(), &n, &final).ok());
+  REQUIRE(final);
+  REQUIRE(crypto::ToHex(out.data(), n) == v["expect"]);
+  // The same chunk read as another item fails.
+  crypto::StreamReader other;
+  REQUIRE(other.Init(ck, id, uint32_t(std::stoul(v["item"])) + 1, hdr).ok());
+  REQUIRE_FALSE(other.Read(chunk.data(), chunk.size(), out.data(), &n, &final).ok());
+}
+
+TEST_CASE("ManifestMatchesVector", "[vectors]") {
+  auto v = LoadVectors()["manifest"];
+  crypto::Secret m;
+  REQUIRE(format::EncodeManifest(reinterpret_cast<const uint8_t*>(kMessage.data()), kMessage.size(),
+                                 FixedFiles(), &m)
+              .ok());
+  REQUIRE(crypto::ToHex(m.data(), m.size()) == v["expect"]);
+  format::Manifest back;
+  auto b = Hex(v["expect"]);
+  REQUIRE(format::DecodeManifest(b.data(), b.size(), &back).ok());
+  REQUIRE(back.message == kMessage);
+  REQUIRE(back.files.size() == 2);
+  REQUIRE(back.files[0].name == "отчёт.pdf");
+}
+
+TEST_CASE("SubmissionRecordMatchesVector", "[vectors]") {
+  auto v = LoadVectors()["submission-record"];
+  REQUIRE(HexOf(storage::EncodeSubmission(FixedRecord())) == v["expect"]);
+}
+
+TEST_CASE("BundleMatchesVectorAndVerifies", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors()["bundle"];
+  std::string b = FixedBundle();
+  REQUIRE(HexOf(b) == v["expect"]);
+  size_t pos = 0;
+  format::BundleInfo info;
+  REQUIRE(format::ReadBundle(
+              [&](uint8_t* p, size_t n, size_t* got) {
+                *got = std::min(n, b.size() - pos);
+                std::memcpy(p, b.data() + pos, *got);
+                pos += *got;
+                return Status::OK();
+              },
+              format::BundleHandler{}, &info)
+              .ok());
+  REQUIRE(info.submissions == 1);
+  REQUIRE(info.chunks == 1);
+  REQUIRE(crypto::ToHex(info.instance.data(), 32) == v["instance"]);
+}
+
+TEST_CASE("PrintVectors", "[.generate]") {
+  REQUIRE(crypto::Init().ok());
+  auto k = FixedRecipient(7);
+  std::printf("vector: padme\nin: 0,1,256,257,1000,4097,65535,1000000,262144,2147483648,2147483649\n");
+  std::printf("expect: ");
+  const uint64_t ins[] = {0, 1, 256, 257, 1000, 4097, 65535, 1000000, 262144, 2147483648ull, 2147483649ull};
+  for (size_t i = 0; i < sizeof(ins) / 8; i++)
+    std::printf("%s%llu", i ? "," : "", static_cast<unsigned long long>(crypto::PaddedSize(ins[i])));
+  std::printf("\n\nvector: public-key\nsecret: %s\nepoch: 7\nexpect: %s\nkey-id: %s\n\n",
+              kRecipientSk.c_str(), crypto::FormatPublicKey(k.pub).c_str(),
+              crypto::ToHex(k.pub.id.data(), 8).c_str());
+  auto salt = Hex(kSalt), nonce = Hex(kNonce);
+  crypto::Secret pass = SecretOf(kPassphrase.data(), kPassphrase.size());
+  std::string file;
+  REQUIRE(crypto::SealKeyFileDeterministic(k, pass, kKdf, salt.data(), nonce.data(), &file).ok());
+  std::printf("vector: key-file\nsecret: %s\nepoch: 7\npassphrase: %s\nopslimit: 1\nmemlimit-kib: 8192\n"
+              "salt: %s\nnonce: %s\nexpect: %s\n\n",
+              kRecipientSk.c_str(), kPassphrase.c_str(), kSalt.c_str(), kNonce.c_str(),
+              HexOf(file).c_str());
+  crypto::Secret ck = crypto::NewContentKey();
+  crypto::SealedKey sk;
+  REQUIRE(crypto::SealContentKey(ck, k.pub, &sk).ok());
+  std::printf("vector: sealed-key\nrecipient-secret: %s\nbox: %s\nexpect: %s\n\n",
+              kRecipientSk.c_str(), crypto::ToHex(sk.box.data(), 80).c_str(),
+              crypto::ToHex(ck.data(), 32).c_str());
+  auto idb = Hex(kId);
+  crypto::Id id;
+  std::memcpy(id.data(), idb.data(), 16);
+  crypto::StreamWriter w;
+  crypto::StreamHeader hdr;
+  REQUIRE(w.Init(ck, id, 3, &hdr).ok());
+  std::string chunk;
+  auto sink = [&](const uint8_t* p, size_t n) {
+    chunk.append(reinterpret_cast<const char*>(p), n);
+    return Status::OK();
+  };
+  REQUIRE(w.Write(reinterpret_cast<const uint8_t*>(kStreamPlain.data()), kStreamPlain.size(), sink).ok());
+  REQUIRE(w.Finish(sink).ok());
+  std::string padded = kStreamPlain + std::string(256 - kStreamPlain.size(), '\0');
+  std::printf("vector: stream\ncontent-key: %s\nid: %s\nitem: 3\nheader: %s\nchunk-0: %s\nexpect: %s\n\n",
+              crypto::ToHex(ck.data(), 32).c_str(), kId.c_str(), crypto::ToHex(hdr.data(), 24).c_str(),
+              HexOf(chunk).c_str(), HexOf(padded).c_str());
+  crypto::Secret m;
+  REQUIRE(format::EncodeManifest(reinterpret_cast<const uint8_t*>(kMessage.data()), kMessage.size(),
+                                 FixedFiles(), &m)
+              .ok());
+  std::printf("vector: manifest\nexpect: %s\n\n", crypto::ToHex(m.data(), m.size()).c_str());
+  std::printf("vector: submission-record\nexpect: %s\n\n",
+              HexOf(storage::EncodeSubmission(FixedRecord())).c_str());
+  auto seed = Hex(kSignSeed);
+  crypto::SigningKey key;
+  REQUIRE(crypto::SigningKeyFromSeed(seed.data(), &key).ok());
+  std::printf("vector: bundle\nsigning-seed: %s\ninstance: %s\nexpect: %s\n", kSignSeed.c_str(),
+              crypto::ToHex(key.pk.data(), 32).c_str(), HexOf(FixedBundle()).c_str());
+}
