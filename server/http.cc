@@ -86,6 +86,45 @@ bool ParseLength(const std::string& v, uint64_t* out) {
   return true;
 }
 
+// Request hygiene in front of every handler. Returns true (with the refusal
+// in res) if the request must not go further.
+bool Hygiene(const Config& cfg, const httplib::Request& req, httplib::Response& res) {
+  if (req.has_header("Content-Encoding")) {
+    Refuse(res, 415, "Compressed uploads are not accepted.");
+    return true;
+  }
+  if (req.has_header("Transfer-Encoding")) {
+    Refuse(res, 411, "Uploads must say how long they are. Please use the form on this site.");
+    return true;
+  }
+  uint64_t len = 0;
+  bool has_len = req.has_header("Content-Length");
+  if (has_len && !ParseLength(req.get_header_value("Content-Length"), &len)) {
+    Refuse(res, 400, "The request was malformed.");
+    return true;
+  }
+  if (req.method == "POST" && req.path == "/submit") {
+    if (!has_len) {
+      Refuse(res, 411, "Uploads must say how long they are. Please use the form on this site.");
+      return true;
+    }
+    if (len > cfg.max_upload + FormOverhead(cfg)) {
+      Refuse(res, 413, MessageFor(Status::TooLarge(""), cfg));
+      return true;
+    }
+    return false;
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    Refuse(res, 405, "That is not something this site does.");
+    return true;
+  }
+  if (len > 0) {
+    Refuse(res, 400, "The request was malformed.");
+    return true;
+  }
+  return false;
+}
+
 void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Request& req,
                   httplib::Response& res, const httplib::ContentReader& reader) {
   if (!req.is_multipart_form_data())
@@ -201,40 +240,13 @@ void Configure(httplib::Server& svr, const Config& cfg, storage::Store* store, b
   svr.set_pre_routing_handler([&cfg](const httplib::Request& req, httplib::Response& res) {
     t_start = Clock::now();
     t_started = true;
-    if (req.has_header("Content-Encoding")) {
-      Refuse(res, 415, "Compressed uploads are not accepted.");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.has_header("Transfer-Encoding")) {
-      Refuse(res, 411, "Uploads must say how long they are. Please use the form on this site.");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    uint64_t len = 0;
-    bool has_len = req.has_header("Content-Length");
-    if (has_len && !ParseLength(req.get_header_value("Content-Length"), &len)) {
-      Refuse(res, 400, "The request was malformed.");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.method == "POST" && req.path == "/submit") {
-      if (!has_len) {
-        Refuse(res, 411, "Uploads must say how long they are. Please use the form on this site.");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (len > cfg.max_upload + FormOverhead(cfg)) {
-        Refuse(res, 413, MessageFor(Status::TooLarge(""), cfg));
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    if (req.method != "GET" && req.method != "HEAD") {
-      Refuse(res, 405, "That is not something this site does.");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (len > 0) {
-      Refuse(res, 400, "The request was malformed.");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
+    return Hygiene(cfg, req, res) ? httplib::Server::HandlerResponse::Handled
+                                  : httplib::Server::HandlerResponse::Unhandled;
+  });
+  // curl and some proxies ask before sending a large body: refuse it before a
+  // single byte of it is sent.
+  svr.set_expect_100_continue_handler([&cfg](const httplib::Request& req, httplib::Response& res) {
+    return Hygiene(cfg, req, res) ? res.status : 100;
   });
 
   svr.Get("/", [&cfg](const httplib::Request&, httplib::Response& res) {
