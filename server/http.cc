@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "server/multipart.h"
 #include "server/server.h"
 
 // deploy/install-deps.sh refuses anything older than 0.18.7; CMake checks the patch.
@@ -39,6 +40,7 @@ const char* RouteName(const httplib::Request& req) {
   if (req.path == "/") return "/";
   if (req.path == "/style.css") return "/style.css";
   if (req.path == "/submit") return "/submit";
+  if (req.path == "/favicon.ico") return "/favicon.ico";
   return "(other)";
 }
 
@@ -127,8 +129,16 @@ bool Hygiene(const Config& cfg, const httplib::Request& req, httplib::Response& 
 
 void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Request& req,
                   httplib::Response& res, const httplib::ContentReader& reader) {
-  if (!req.is_multipart_form_data())
-    return Refuse(res, 415, "The upload was not sent as a form. Please use the form on this site.");
+  std::string boundary;
+  if (!ParseBoundary(req.get_header_value("Content-Type"), &boundary).ok())
+    return Refuse(res, 400, "The upload was not sent as a form. Please use the form on this site.");
+  // cpp-httplib would run its own multipart parser on a multipart body; we
+  // want the raw bytes for ours (server/multipart.cc). The Request object is
+  // not const where httplib made it, so this write is well defined.
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  auto ct = headers.find("Content-Type");
+  if (ct != headers.end()) ct->second = "application/octet-stream";
+
   Upload up(store, cfg.recipients, Today());
   Status st = up.Begin();
   if (!st.ok()) return Refuse(res, HttpStatusFor(st), MessageFor(st, cfg));
@@ -138,61 +148,66 @@ void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Reque
   const Clock::time_point begin = Clock::now();
   Status err;
   bool too_slow = false;
-  bool ok = reader(
-      [&](const httplib::MultipartFormData& f) {
-        if (up.in_file()) {
-          err = up.EndFile();
-          if (!err.ok()) return false;
-        }
-        if (f.name == "message" && f.filename.empty()) {
-          part = Part::kMessage;
-        } else if (f.name == "files" && f.filename.empty()) {
-          part = Part::kEmpty;  // the browser's part for "no file chosen"
-        } else if (f.name == "files") {
-          if (up.files() >= cfg.max_files) {
-            err = Status::TooLarge("too many files");
-            return false;
-          }
-          err = up.StartFile(f.filename, f.content_type);
-          if (!err.ok()) return false;
-          part = Part::kFile;
-        } else {
-          err = Status::InvalidArgument("unexpected form field");
+  MultipartParser parser(boundary);
+  MultipartParser::Handler handler;
+  handler.part = [&](const PartHeader& f) {
+    if (up.in_file()) {
+      err = up.EndFile();
+      if (!err.ok()) return false;
+    }
+    if (f.name == "message" && !f.has_filename) {
+      part = Part::kMessage;
+    } else if (f.name == "files" && f.filename.empty()) {
+      part = Part::kEmpty;  // the browser's part for "no file chosen"
+    } else if (f.name == "files") {
+      if (up.files() >= cfg.max_files) {
+        err = Status::TooLarge("too many files");
+        return false;
+      }
+      err = up.StartFile(f.filename, f.content_type);
+      if (!err.ok()) return false;
+      part = Part::kFile;
+    } else {
+      err = Status::InvalidArgument("unexpected form field");
+      return false;
+    }
+    return true;
+  };
+  handler.data = [&](const char* data, size_t n) {
+    const auto* p = reinterpret_cast<const uint8_t*>(data);
+    switch (part) {
+      case Part::kMessage:
+        err = up.AppendMessage(p, n);
+        break;
+      case Part::kFile:
+        file_bytes += n;
+        if (file_bytes > cfg.max_upload) {
+          err = Status::TooLarge("files too large");
           return false;
         }
-        return true;
-      },
-      [&](const char* data, size_t n) {
-        total += n;
-        if (cfg.min_rate > 0) {
-          auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - begin).count();
-          if (secs > 60 && total < uint64_t(secs) * cfg.min_rate) {
-            too_slow = true;
-            return false;
-          }
-        }
-        const auto* p = reinterpret_cast<const uint8_t*>(data);
-        switch (part) {
-          case Part::kMessage:
-            err = up.AppendMessage(p, n);
-            break;
-          case Part::kFile:
-            file_bytes += n;
-            if (file_bytes > cfg.max_upload) {
-              err = Status::TooLarge("files too large");
-              return false;
-            }
-            err = up.Write(p, n);
-            break;
-          case Part::kEmpty:
-            if (n > 0) err = Status::InvalidArgument("file part without a name");
-            break;
-          case Part::kNone:
-            err = Status::InvalidArgument("data outside a part");
-            break;
-        }
-        return err.ok();
-      });
+        err = up.Write(p, n);
+        break;
+      case Part::kEmpty:
+        if (n > 0) err = Status::InvalidArgument("file part without a name");
+        break;
+      case Part::kNone:
+        err = Status::InvalidArgument("data outside a part");
+        break;
+    }
+    return err.ok();
+  };
+  bool ok = reader([&](const char* data, size_t n) {
+    total += n;
+    if (cfg.min_rate > 0) {
+      auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - begin).count();
+      if (secs > 60 && total < uint64_t(secs) * cfg.min_rate) {
+        too_slow = true;
+        return false;
+      }
+    }
+    return parser.Feed(data, n, handler);
+  });
+  if (ok && !parser.done()) ok = false;
   if (!ok) {
     if (!err.ok()) return Refuse(res, HttpStatusFor(err), MessageFor(err, cfg));
     if (too_slow)
@@ -201,14 +216,11 @@ void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Reque
     return Refuse(res, 400,
                   "The upload was interrupted or malformed, so nothing was kept. Please try again.");
   }
-  if (up.files() == 0 && total == 0)
+  if (up.files() == 0 && up.message_empty())
     return Refuse(res, 400, "There was nothing to send: write a message or choose a file.");
   Receipt receipt;
   st = up.Commit(&receipt);
   if (!st.ok()) return Refuse(res, HttpStatusFor(st), MessageFor(st, cfg));
-  if (receipt.message_chars == 0 && receipt.file_sizes.empty()) {
-    // Committed but empty would be odd; it cannot happen past the check above.
-  }
   res.status = 200;
   res.set_content(ReceiptPage(receipt), kHtml);
 }
@@ -255,6 +267,8 @@ void Configure(httplib::Server& svr, const Config& cfg, storage::Store* store, b
   svr.Get("/style.css", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(StyleSheet(), "text/css; charset=utf-8");
   });
+  // Browsers ask for it on every visit; answer without logging a 404.
+  svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   svr.Post("/submit", [&cfg, store](const httplib::Request& req, httplib::Response& res,
                                     const httplib::ContentReader& reader) {
     HandleSubmit(cfg, store, req, res, reader);

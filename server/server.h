@@ -74,6 +74,7 @@ class Upload {
   void Abort();
 
   size_t files() const { return files_.size(); }
+  bool message_empty() const { return message_len_ == 0; }
   bool in_file() const { return in_file_; }
 
  private:

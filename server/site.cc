@@ -60,7 +60,7 @@ std::string IndexPage(const Config& cfg) {
       "<form method=\"post\" action=\"/submit\" enctype=\"multipart/form-data\" "
       "accept-charset=\"utf-8\">\n"
       "<label for=\"message\">Message</label>\n"
-      "<textarea id=\"message\" name=\"message\" rows=\"10\" maxlength=\"1000000\"></textarea>\n"
+      "<textarea id=\"message\" name=\"message\" dir=\"auto\" rows=\"10\" maxlength=\"1000000\"></textarea>\n"
       "<label for=\"files\">Files (up to " + HtmlEscape(limit) + " in all, at most " +
           std::to_string(cfg.max_files) + " files)</label>\n"
       "<input id=\"files\" name=\"files\" type=\"file\" multiple>\n"

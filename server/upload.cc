@@ -122,8 +122,14 @@ Status Upload::Commit(Receipt* receipt) {
   SD_RETURN_IF_ERROR(store_->Commit(rec_));
   done_ = true;
   receipt->message_chars = 0;
-  for (size_t i = 0; i < message_len_; i++)
-    if ((message_.data()[i] & 0xC0) != 0x80) receipt->message_chars++;
+  // Characters as the source sees them: browsers send each line break as
+  // CR LF, which is one character on screen.
+  const uint8_t* m = message_.data();
+  for (size_t i = 0; i < message_len_; i++) {
+    bool cont = (m[i] & 0xC0) == 0x80;
+    bool cr_of_crlf = m[i] == '\r' && i + 1 < message_len_ && m[i + 1] == '\n';
+    if (!cont && !cr_of_crlf) receipt->message_chars++;
+  }
   receipt->file_sizes.clear();
   for (const auto& f : files_) receipt->file_sizes.push_back(f.size);
   return Status::OK();
