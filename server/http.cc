@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <thread>
 
-#include "server/multipart.h"
 #include "server/server.h"
 
 // deploy/install-deps.sh refuses anything older than 0.18.7; CMake checks the patch.
@@ -129,73 +128,21 @@ bool Hygiene(const Config& cfg, const httplib::Request& req, httplib::Response& 
 
 void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Request& req,
                   httplib::Response& res, const httplib::ContentReader& reader) {
-  std::string boundary;
-  if (!ParseBoundary(req.get_header_value("Content-Type"), &boundary).ok())
+  Form form(cfg, store, Today());
+  Status st = form.Begin(req.get_header_value("Content-Type"));
+  if (st.Is(Status::Code::kInvalidArgument))
     return Refuse(res, 400, "The upload was not sent as a form. Please use the form on this site.");
+  if (!st.ok()) return Refuse(res, HttpStatusFor(st), MessageFor(st, cfg));
   // cpp-httplib would run its own multipart parser on a multipart body; we
-  // want the raw bytes for ours (server/multipart.cc). The Request object is
-  // not const where httplib made it, so this write is well defined.
+  // want the raw bytes for ours. The Request object is not const where
+  // httplib made it, so this write is well defined.
   auto& headers = const_cast<httplib::Request&>(req).headers;
   auto ct = headers.find("Content-Type");
   if (ct != headers.end()) ct->second = "application/octet-stream";
 
-  Upload up(store, cfg.recipients, Today());
-  Status st = up.Begin();
-  if (!st.ok()) return Refuse(res, HttpStatusFor(st), MessageFor(st, cfg));
-
-  enum class Part { kNone, kMessage, kFile, kEmpty } part = Part::kNone;
-  uint64_t file_bytes = 0, total = 0;
+  uint64_t total = 0;
   const Clock::time_point begin = Clock::now();
-  Status err;
   bool too_slow = false;
-  MultipartParser parser(boundary);
-  MultipartParser::Handler handler;
-  handler.part = [&](const PartHeader& f) {
-    if (up.in_file()) {
-      err = up.EndFile();
-      if (!err.ok()) return false;
-    }
-    if (f.name == "message" && !f.has_filename) {
-      part = Part::kMessage;
-    } else if (f.name == "files" && f.filename.empty()) {
-      part = Part::kEmpty;  // the browser's part for "no file chosen"
-    } else if (f.name == "files") {
-      if (up.files() >= cfg.max_files) {
-        err = Status::TooLarge("too many files");
-        return false;
-      }
-      err = up.StartFile(f.filename, f.content_type);
-      if (!err.ok()) return false;
-      part = Part::kFile;
-    } else {
-      err = Status::InvalidArgument("unexpected form field");
-      return false;
-    }
-    return true;
-  };
-  handler.data = [&](const char* data, size_t n) {
-    const auto* p = reinterpret_cast<const uint8_t*>(data);
-    switch (part) {
-      case Part::kMessage:
-        err = up.AppendMessage(p, n);
-        break;
-      case Part::kFile:
-        file_bytes += n;
-        if (file_bytes > cfg.max_upload) {
-          err = Status::TooLarge("files too large");
-          return false;
-        }
-        err = up.Write(p, n);
-        break;
-      case Part::kEmpty:
-        if (n > 0) err = Status::InvalidArgument("file part without a name");
-        break;
-      case Part::kNone:
-        err = Status::InvalidArgument("data outside a part");
-        break;
-    }
-    return err.ok();
-  };
   bool ok = reader([&](const char* data, size_t n) {
     total += n;
     if (cfg.min_rate > 0) {
@@ -205,21 +152,24 @@ void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Reque
         return false;
       }
     }
-    return parser.Feed(data, n, handler);
+    return form.Feed(data, n);
   });
-  if (ok && !parser.done()) ok = false;
   if (!ok) {
-    if (!err.ok()) return Refuse(res, HttpStatusFor(err), MessageFor(err, cfg));
     if (too_slow)
       return Refuse(res, 408, "The upload was too slow and was stopped. Please try again.");
+    if (!form.error().ok() && !form.error().Is(Status::Code::kInvalidArgument))
+      return Refuse(res, HttpStatusFor(form.error()), MessageFor(form.error(), cfg));
     if (res.status == 413) return Refuse(res, 413, MessageFor(Status::TooLarge(""), cfg));
     return Refuse(res, 400,
                   "The upload was interrupted or malformed, so nothing was kept. Please try again.");
   }
-  if (up.files() == 0 && up.message_empty())
+  if (form.error().ok() && form.empty())
     return Refuse(res, 400, "There was nothing to send: write a message or choose a file.");
   Receipt receipt;
-  st = up.Commit(&receipt);
+  st = form.Finish(&receipt);
+  if (st.Is(Status::Code::kInvalidArgument))
+    return Refuse(res, 400,
+                  "The upload was interrupted or malformed, so nothing was kept. Please try again.");
   if (!st.ok()) return Refuse(res, HttpStatusFor(st), MessageFor(st, cfg));
   res.status = 200;
   res.set_content(ReceiptPage(receipt), kHtml);

@@ -102,6 +102,37 @@ class Upload {
   std::vector<Pending> batch_chunks_;
 };
 
+// --- Receiving a form ------------------------------------------------------------
+// One multipart/form-data submission (fields `message` and `files`) parsed
+// and sealed into an Upload: everything of the upload path that does not
+// depend on the HTTP library, so it can be fuzzed whole (fuzz/form_fuzz.cc).
+class MultipartParser;
+class Form {
+ public:
+  Form(const Config& cfg, storage::Store* store, uint32_t day);
+  ~Form();
+  // InvalidArgument if `content_type` is not multipart/form-data with a
+  // usable boundary; otherwise errors of Upload::Begin.
+  Status Begin(const std::string& content_type);
+  // Feeds body bytes in order. Returns false to stop reading; error() then
+  // says why (limits, malformed body, storage).
+  bool Feed(const char* p, size_t n);
+  const Status& error() const { return err_; }
+  // True if the form ended properly but carried neither message nor file.
+  bool empty() const;
+  // Checks the body ended properly and commits. Nothing is kept otherwise.
+  Status Finish(Receipt* receipt);
+
+ private:
+  enum class Part { kNone, kMessage, kFile, kEmpty };
+  const Config& cfg_;
+  Upload up_;
+  std::unique_ptr<MultipartParser> parser_;
+  Part part_ = Part::kNone;
+  uint64_t file_bytes_ = 0;
+  Status err_;
+};
+
 // --- Pages -----------------------------------------------------------------------
 std::string IndexPage(const Config& cfg);
 std::string ReceiptPage(const Receipt& r);
