@@ -4,8 +4,8 @@
 namespace sealdrop {
 namespace server {
 
-Form::Form(const Config& cfg, storage::Store* store, uint32_t day)
-    : cfg_(cfg), up_(store, cfg.recipients, day) {}
+Form::Form(const Config& cfg, Writer* writer, uint32_t day)
+    : cfg_(cfg), up_(writer, cfg.recipients, day) {}
 
 Form::~Form() = default;
 

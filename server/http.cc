@@ -126,9 +126,9 @@ bool Hygiene(const Config& cfg, const httplib::Request& req, httplib::Response& 
   return false;
 }
 
-void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Request& req,
+void HandleSubmit(const Config& cfg, Writer* writer, const httplib::Request& req,
                   httplib::Response& res, const httplib::ContentReader& reader) {
-  Form form(cfg, store, Today());
+  Form form(cfg, writer, Today());
   Status st = form.Begin(req.get_header_value("Content-Type"));
   if (st.Is(Status::Code::kInvalidArgument))
     return Refuse(res, 400, "The upload was not sent as a form. Please use the form on this site.");
@@ -175,7 +175,7 @@ void HandleSubmit(const Config& cfg, storage::Store* store, const httplib::Reque
   res.set_content(ReceiptPage(receipt), kHtml);
 }
 
-void Configure(httplib::Server& svr, const Config& cfg, storage::Store* store, bool tls) {
+void Configure(httplib::Server& svr, const Config& cfg, Writer* writer, bool tls) {
   httplib::Headers h = {
       {"Content-Security-Policy",
        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -219,9 +219,9 @@ void Configure(httplib::Server& svr, const Config& cfg, storage::Store* store, b
   });
   // Browsers ask for it on every visit; answer without logging a 404.
   svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
-  svr.Post("/submit", [&cfg, store](const httplib::Request& req, httplib::Response& res,
-                                    const httplib::ContentReader& reader) {
-    HandleSubmit(cfg, store, req, res, reader);
+  svr.Post("/submit", [&cfg, writer](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    HandleSubmit(cfg, writer, req, res, reader);
   });
 
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -251,7 +251,8 @@ void Configure(httplib::Server& svr, const Config& cfg, storage::Store* store, b
 
 }  // namespace
 
-Status Serve(const Config& cfg, storage::Store* store) {
+Status Serve(const Config& cfg, storage::Store* store, Writer* writer) {
+  (void)store;
   ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<httplib::Server> svr;
   bool tls = !cfg.unix_socket();
@@ -264,7 +265,7 @@ Status Serve(const Config& cfg, storage::Store* store) {
   } else {
     svr = std::make_unique<httplib::Server>();
   }
-  Configure(*svr, cfg, store, tls);
+  Configure(*svr, cfg, writer, tls);
 
   std::string url;
   if (cfg.unix_socket()) {

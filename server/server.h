@@ -2,8 +2,12 @@
 // the HTTP front. Only http.cc includes cpp-httplib.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -47,6 +51,48 @@ Status LoadConfig(const std::string& dir, Config* out);
 // Parses "2GiB", "512MiB", "100000".
 Status ParseSize(const std::string& text, uint64_t* out);
 
+// --- The store writer ------------------------------------------------------------
+// One thread does every write to the store, so receiving and sealing (on the
+// HTTP threads) overlap with writing and syncing, and writes from concurrent
+// uploads share transactions and syncs (group commit). Memory stays bounded:
+// producers wait while more than `budget` bytes are queued.
+class Writer {
+ public:
+  // What an upload learns of its queued writes.
+  struct Tracker {
+    std::mutex mu;
+    Status error;  // first failure of a queued write
+  };
+
+  Writer(storage::Store* store, size_t budget);
+  ~Writer();  // finishes what is queued
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Queues chunk writes; `data` holds the bytes the ChunkWrites point into.
+  // Returns at once unless the queue is over budget. Failures land in *t.
+  void PutChunks(const storage::Id& id, std::vector<uint8_t> data,
+                 std::vector<storage::ChunkWrite> chunks, std::shared_ptr<Tracker> t);
+  // Queue and wait: durable on return when OK.
+  Status Commit(const storage::SubmissionRec& rec);
+  Status Abort(const storage::Id& id);
+
+ private:
+  struct Job;
+  Status Wait(std::unique_ptr<Job> job);
+  void Enqueue(std::unique_ptr<Job> job);
+  void Run();
+
+  storage::Store* store_;
+  const size_t budget_;
+  std::mutex mu_;
+  std::condition_variable work_, room_;
+  std::deque<std::unique_ptr<Job>> queue_;
+  size_t queued_bytes_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // --- Sealing an upload ----------------------------------------------------------
 struct Receipt {
   size_t message_chars = 0;   // UTF-8 code points
@@ -58,7 +104,7 @@ struct Receipt {
 // that was not committed removes everything it wrote.
 class Upload {
  public:
-  Upload(storage::Store* store, const std::vector<Recipient>& to, uint32_t day);
+  Upload(Writer* writer, const std::vector<Recipient>& to, uint32_t day);
   ~Upload();
   Upload(const Upload&) = delete;
   Upload& operator=(const Upload&) = delete;
@@ -81,15 +127,17 @@ class Upload {
   Status OnChunk(uint32_t item, const uint8_t* p, size_t n);
   Status Flush();
 
-  storage::Store* store_;
+  Writer* writer_;
   const std::vector<Recipient>& to_;
+  std::shared_ptr<Writer::Tracker> tracker_;
+  bool wrote_ = false;
   storage::SubmissionRec rec_;
   crypto::Id id_{};
   crypto::Secret ck_;
   crypto::Secret message_;
   size_t message_len_ = 0;
   std::vector<format::FileEntry> files_;
-  crypto::StreamWriter writer_;
+  crypto::StreamWriter stream_;
   bool in_file_ = false;
   bool begun_ = false;
   bool done_ = false;
@@ -109,7 +157,7 @@ class Upload {
 class MultipartParser;
 class Form {
  public:
-  Form(const Config& cfg, storage::Store* store, uint32_t day);
+  Form(const Config& cfg, Writer* writer, uint32_t day);
   ~Form();
   // InvalidArgument if `content_type` is not multipart/form-data with a
   // usable boundary; otherwise errors of Upload::Begin.
@@ -142,7 +190,7 @@ std::string HtmlEscape(const std::string& s);
 
 // --- HTTP ------------------------------------------------------------------------
 // Serves until SIGINT or SIGTERM. Returns non-OK if it could not start.
-Status Serve(const Config& cfg, storage::Store* store);
+Status Serve(const Config& cfg, storage::Store* store, Writer* writer);
 
 }  // namespace server
 }  // namespace sealdrop

@@ -12,8 +12,8 @@ constexpr size_t kBatchBytes = 1u << 20;
 
 }  // namespace
 
-Upload::Upload(storage::Store* store, const std::vector<Recipient>& to, uint32_t day)
-    : store_(store), to_(to) {
+Upload::Upload(Writer* writer, const std::vector<Recipient>& to, uint32_t day)
+    : writer_(writer), to_(to), tracker_(std::make_shared<Writer::Tracker>()) {
   rec_.day = day;
   rec_.chunk_size = crypto::kChunkSize;
 }
@@ -33,7 +33,6 @@ Status Upload::Begin() {
     rec_.keys.push_back(kr);
   }
   rec_.items.resize(1);  // item 0, the manifest, is sealed last
-  SD_RETURN_IF_ERROR(store_->BeginPending(rec_.id));
   begun_ = true;
   batch_.reserve(kBatchBytes + crypto::kChunkSize + crypto::kChunkOverhead);
   return Status::OK();
@@ -63,15 +62,23 @@ Status Upload::OnChunk(uint32_t item, const uint8_t* p, size_t n) {
 }
 
 Status Upload::Flush() {
+  {
+    std::lock_guard<std::mutex> l(tracker_->mu);
+    SD_RETURN_IF_ERROR(tracker_->error);
+  }
   if (batch_chunks_.empty()) return Status::OK();
   std::vector<storage::ChunkWrite> writes;
   writes.reserve(batch_chunks_.size());
   for (const auto& c : batch_chunks_)
     writes.push_back({c.item, c.index, batch_.data() + c.off, c.len});
-  Status st = store_->PutChunks(rec_.id, writes);
-  batch_.clear();
+  // The writer owns the bytes from here; the pointers stay valid because a
+  // moved vector keeps its buffer.
+  writer_->PutChunks(rec_.id, std::move(batch_), std::move(writes), tracker_);
+  wrote_ = true;
+  batch_ = std::vector<uint8_t>();
+  batch_.reserve(kBatchBytes + crypto::kChunkSize + crypto::kChunkOverhead);
   batch_chunks_.clear();
-  return st;
+  return Status::OK();
 }
 
 Status Upload::StartFile(const std::string& name, const std::string& type) {
@@ -84,7 +91,7 @@ Status Upload::StartFile(const std::string& name, const std::string& type) {
   f.type = type.substr(0, format::kMaxName);
   rec_.items.emplace_back();
   storage::ItemRec& it = rec_.items.back();
-  SD_RETURN_IF_ERROR(writer_.Init(ck_, id_, f.item, &it.header));
+  SD_RETURN_IF_ERROR(stream_.Init(ck_, id_, f.item, &it.header));
   files_.push_back(std::move(f));
   in_file_ = true;
   return Status::OK();
@@ -93,7 +100,7 @@ Status Upload::StartFile(const std::string& name, const std::string& type) {
 Status Upload::Write(const uint8_t* p, size_t n) {
   if (!in_file_) return Status::InvalidArgument("no file open");
   uint32_t item = files_.back().item;
-  return writer_.Write(p, n, [&](const uint8_t* c, size_t cn) { return OnChunk(item, c, cn); });
+  return stream_.Write(p, n, [&](const uint8_t* c, size_t cn) { return OnChunk(item, c, cn); });
 }
 
 Status Upload::EndFile() {
@@ -101,9 +108,9 @@ Status Upload::EndFile() {
   in_file_ = false;
   uint32_t item = files_.back().item;
   SD_RETURN_IF_ERROR(
-      writer_.Finish([&](const uint8_t* c, size_t cn) { return OnChunk(item, c, cn); }));
-  files_.back().size = writer_.length();
-  rec_.items[item].padded = writer_.padded();
+      stream_.Finish([&](const uint8_t* c, size_t cn) { return OnChunk(item, c, cn); }));
+  files_.back().size = stream_.length();
+  rec_.items[item].padded = stream_.padded();
   return Status::OK();
 }
 
@@ -119,7 +126,13 @@ Status Upload::Commit(Receipt* receipt) {
   SD_RETURN_IF_ERROR(w.Finish(sink));
   rec_.items[0].padded = w.padded();
   SD_RETURN_IF_ERROR(Flush());
-  SD_RETURN_IF_ERROR(store_->Commit(rec_));
+  wrote_ = true;
+  Status st = writer_->Commit(rec_);
+  if (!st.ok()) {
+    // A queued chunk write that failed is the cause worth reporting.
+    std::lock_guard<std::mutex> l(tracker_->mu);
+    return tracker_->error.ok() ? st : tracker_->error;
+  }
   done_ = true;
   receipt->message_chars = 0;
   // Characters as the source sees them: browsers send each line break as
@@ -140,7 +153,7 @@ void Upload::Abort() {
     done_ = true;
     // If this fails too (say the disk vanished), the pending mark stays and
     // the start-up sweep removes the rest.
-    (void)store_->Abort(rec_.id);
+    if (wrote_) (void)writer_->Abort(rec_.id);
   }
 }
 

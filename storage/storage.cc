@@ -2,6 +2,7 @@
 #include "storage/storage.h"
 
 #include <lmdb.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -273,6 +274,32 @@ Status Store::Used(uint64_t* used) {
   return Status::OK();
 }
 
+Status Store::Preallocate(uint64_t ahead) {
+  MDB_envinfo info;
+  MDB_stat st;
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &st);
+  uint64_t high = uint64_t(info.me_last_pgno + 1) * st.ms_psize;
+  uint64_t limit = opt_.quota + kHeadroom;
+  uint64_t want = std::min(limit, high + ahead);
+  if (reserved_ >= want) return Status::OK();
+  int fd = -1;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_env_get_fd(env_, &fd), "file descriptor"));
+  // Reserve twice what was asked, so that this runs rarely.
+  uint64_t to = std::min(limit, high + 2 * ahead);
+  uint64_t from = std::max(reserved_, high);
+  if (to > from && ::fallocate(fd, FALLOC_FL_KEEP_SIZE, off_t(from), off_t(to - from)) != 0) {
+    if (errno == EOPNOTSUPP) {
+      reserved_ = limit;  // the file system cannot; writes will allocate
+      return Status::OK();
+    }
+    if (errno == ENOSPC) return Status::Full("the disk is full");
+    return Status::IOError(std::string("fallocate: ") + std::strerror(errno));
+  }
+  reserved_ = to;
+  return Status::OK();
+}
+
 Status Store::Sweep(uint64_t* swept) {
   *swept = 0;
   std::vector<Id> ids;
@@ -296,45 +323,6 @@ Status Store::Sweep(uint64_t* swept) {
     (*swept)++;
   }
   return Status::OK();
-}
-
-Status Store::BeginPending(const Id& id) {
-  Txn txn(env_, true);
-  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  MDB_val k = IdVal(id), v;
-  if (mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS ||
-      mdb_get(txn.get(), dbi_->pending, &k, &v) == MDB_SUCCESS)
-    return Status::Exists("id already in use");
-  uint8_t rec[kRecHdr] = {'S', 'D', 'P', 'E', kRecordVersion};
-  MDB_val pv{sizeof(rec), rec};
-  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->pending, &k, &pv, 0), "mark pending"));
-  return FromMdb(txn.Commit(), "commit");
-}
-
-Status Store::PutChunks(const Id& id, const std::vector<ChunkWrite>& chunks) {
-  uint64_t incoming = 0;
-  for (const auto& c : chunks) incoming += c.size + 64;
-  uint64_t used = 0;
-  SD_RETURN_IF_ERROR(Used(&used));
-  if (used + incoming > opt_.quota) return Status::Full("the store has reached its quota");
-  Txn txn(env_, true);
-  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  MDB_val k = IdVal(id), v;
-  if (mdb_get(txn.get(), dbi_->pending, &k, &v) != MDB_SUCCESS)
-    return Status::InvalidArgument("chunks for an id that is not pending");
-  for (const auto& c : chunks) {
-    ChunkKey ck(id, c.item, c.index);
-    MDB_val key = ck.val();
-    MDB_val val{kRecHdr + c.size, nullptr};
-    // MDB_RESERVE: LMDB hands us the space, saving one copy of the chunk.
-    int rc = mdb_put(txn.get(), dbi_->chunks, &key, &val, MDB_RESERVE);
-    SD_RETURN_IF_ERROR(FromMdb(rc, "write chunk"));
-    auto* dst = static_cast<uint8_t*>(val.mv_data);
-    std::memcpy(dst, kChunkMagic, 4);
-    dst[4] = kRecordVersion;
-    std::memcpy(dst + kRecHdr, c.data, c.size);
-  }
-  return FromMdb(txn.Commit(), "commit chunks");
 }
 
 namespace {
@@ -364,43 +352,83 @@ Status VerifyChunks(MDB_txn* txn, MDB_dbi chunks, const SubmissionRec& rec, bool
 
 }  // namespace
 
-Status Store::Commit(const SubmissionRec& rec) { return CommitMany({rec}); }
-
-Status Store::CommitMany(const std::vector<SubmissionRec>& recs) {
-  Txn txn(env_, true);
-  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  for (const auto& rec : recs) {
-    MDB_val k = IdVal(rec.id), v;
-    if (mdb_get(txn.get(), dbi_->pending, &k, &v) != MDB_SUCCESS)
-      return Status::InvalidArgument("commit of an id that is not pending");
-    SD_RETURN_IF_ERROR(VerifyChunks(txn.get(), dbi_->chunks, rec, false));
-    std::string bytes = EncodeSubmission(rec);
-    // Never store a record this store would refuse to read back.
-    SubmissionRec check;
-    SD_RETURN_IF_ERROR(DecodeSubmission(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                        bytes.size(), &check));
-    MDB_val rv{bytes.size(), bytes.data()};
-    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->subs, &k, &rv, MDB_NOOVERWRITE),
-                               "write submission"));
-    SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->pending, &k, nullptr), "clear pending"));
-    if (opt_.role == Role::kServer) {
-      MDB_val empty{0, nullptr};
-      SD_RETURN_IF_ERROR(
-          FromMdb(mdb_put(txn.get(), dbi_->unexported, &k, &empty, 0), "mark unexported"));
-    }
-  }
-  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit submission"));
-  return FromMdb(mdb_env_sync(env_, 1), "sync");
+void WriteBatch::PutChunks(const Id& id, std::vector<ChunkWrite> chunks) {
+  for (const auto& c : chunks) bytes_ += c.size + kRecHdr + 64;
+  Op op;
+  op.kind = Op::kChunks;
+  op.id = id;
+  op.chunks = std::move(chunks);
+  ops_.push_back(std::move(op));
 }
 
-Status Store::Abort(const Id& id) {
-  Txn txn(env_, true);
-  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+void WriteBatch::Commit(const SubmissionRec& rec) {
+  Op op;
+  op.kind = Op::kCommit;
+  op.id = rec.id;
+  op.rec = rec;
+  commits_++;
+  ops_.push_back(std::move(op));
+}
+
+void WriteBatch::Abort(const Id& id) {
+  Op op;
+  op.kind = Op::kAbort;
+  op.id = id;
+  ops_.push_back(std::move(op));
+}
+
+Status Store::TxnPutChunks(MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks) {
   MDB_val k = IdVal(id), v;
-  if (mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS)
+  if (mdb_get(txn, dbi_->subs, &k, &v) == MDB_SUCCESS)
+    return Status::InvalidArgument("chunks for a committed submission");
+  if (mdb_get(txn, dbi_->pending, &k, &v) == MDB_NOTFOUND) {
+    // The first write of an upload marks it pending, in the same transaction,
+    // so the start-up sweep finds whatever a crash leaves.
+    uint8_t rec[kRecHdr] = {'S', 'D', 'P', 'E', kRecordVersion};
+    MDB_val pv{sizeof(rec), rec};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn, dbi_->pending, &k, &pv, 0), "mark pending"));
+  }
+  for (const auto& c : chunks) {
+    ChunkKey ck(id, c.item, c.index);
+    MDB_val key = ck.val();
+    MDB_val val{kRecHdr + c.size, nullptr};
+    // MDB_RESERVE: LMDB hands us the space, saving one copy of the chunk.
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn, dbi_->chunks, &key, &val, MDB_RESERVE), "write chunk"));
+    auto* dst = static_cast<uint8_t*>(val.mv_data);
+    std::memcpy(dst, kChunkMagic, 4);
+    dst[4] = kRecordVersion;
+    std::memcpy(dst + kRecHdr, c.data, c.size);
+  }
+  return Status::OK();
+}
+
+Status Store::TxnCommit(MDB_txn* txn, const SubmissionRec& rec) {
+  MDB_val k = IdVal(rec.id), v;
+  if (mdb_get(txn, dbi_->pending, &k, &v) != MDB_SUCCESS)
+    return Status::InvalidArgument("commit of an id that is not pending");
+  SD_RETURN_IF_ERROR(VerifyChunks(txn, dbi_->chunks, rec, false));
+  std::string bytes = EncodeSubmission(rec);
+  // Never store a record this store would refuse to read back.
+  SubmissionRec check;
+  SD_RETURN_IF_ERROR(
+      DecodeSubmission(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &check));
+  MDB_val rv{bytes.size(), bytes.data()};
+  SD_RETURN_IF_ERROR(
+      FromMdb(mdb_put(txn, dbi_->subs, &k, &rv, MDB_NOOVERWRITE), "write submission"));
+  SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn, dbi_->pending, &k, nullptr), "clear pending"));
+  if (opt_.role == Role::kServer) {
+    MDB_val empty{0, nullptr};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn, dbi_->unexported, &k, &empty, 0), "mark unexported"));
+  }
+  return Status::OK();
+}
+
+Status Store::TxnAbort(MDB_txn* txn, const Id& id) {
+  MDB_val k = IdVal(id), v;
+  if (mdb_get(txn, dbi_->subs, &k, &v) == MDB_SUCCESS)
     return Status::InvalidArgument("abort of a committed submission");
   MDB_cursor* c = nullptr;
-  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->chunks, &c), "cursor"));
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn, dbi_->chunks, &c), "cursor"));
   MDB_val ck{kIdSize, const_cast<uint8_t*>(id.data())}, cv;
   int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
   while (rc == MDB_SUCCESS && ck.mv_size >= kIdSize &&
@@ -414,9 +442,76 @@ Status Store::Abort(const Id& id) {
   }
   mdb_cursor_close(c);
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "delete chunks");
-  rc = mdb_del(txn.get(), dbi_->pending, &k, nullptr);
+  rc = mdb_del(txn, dbi_->pending, &k, nullptr);
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "clear pending");
-  return FromMdb(txn.Commit(), "commit abort");
+  return Status::OK();
+}
+
+Status Store::Write(const WriteBatch& batch) {
+  if (batch.empty()) return Status::OK();
+  if (batch.bytes() > 0) {
+    uint64_t used = 0;
+    SD_RETURN_IF_ERROR(Used(&used));
+    if (used + batch.bytes() > opt_.quota) return Status::Full("the store has reached its quota");
+  }
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  for (const auto& op : batch.ops()) {
+    switch (op.kind) {
+      case WriteBatch::Op::kChunks:
+        SD_RETURN_IF_ERROR(TxnPutChunks(txn.get(), op.id, op.chunks));
+        break;
+      case WriteBatch::Op::kCommit:
+        SD_RETURN_IF_ERROR(TxnCommit(txn.get(), op.rec));
+        break;
+      case WriteBatch::Op::kAbort:
+        SD_RETURN_IF_ERROR(TxnAbort(txn.get(), op.id));
+        break;
+    }
+  }
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  // A commit the source will be told about must be on disk first.
+  if (batch.commits() > 0) SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
+  return Status::OK();
+}
+
+Status Store::BeginPending(const Id& id) {
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k = IdVal(id), v;
+  if (mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS ||
+      mdb_get(txn.get(), dbi_->pending, &k, &v) == MDB_SUCCESS)
+    return Status::Exists("id already in use");
+  SD_RETURN_IF_ERROR(TxnPutChunks(txn.get(), id, {}));
+  return FromMdb(txn.Commit(), "commit");
+}
+
+Status Store::PutChunks(const Id& id, const std::vector<ChunkWrite>& chunks) {
+  {
+    // Chunks are only for an upload that has begun.
+    Txn txn(env_, false);
+    SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+    MDB_val k = IdVal(id), v;
+    if (mdb_get(txn.get(), dbi_->pending, &k, &v) != MDB_SUCCESS)
+      return Status::InvalidArgument("chunks for an id that is not pending");
+  }
+  WriteBatch b;
+  b.PutChunks(id, chunks);
+  return Write(b);
+}
+
+Status Store::Commit(const SubmissionRec& rec) { return CommitMany({rec}); }
+
+Status Store::CommitMany(const std::vector<SubmissionRec>& recs) {
+  WriteBatch b;
+  for (const auto& rec : recs) b.Commit(rec);
+  return Write(b);
+}
+
+Status Store::Abort(const Id& id) {
+  WriteBatch b;
+  b.Abort(id);
+  return Write(b);
 }
 
 bool Store::Contains(const Id& id) {

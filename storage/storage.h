@@ -23,6 +23,7 @@
 #include "common/status.h"
 
 struct MDB_env;
+struct MDB_txn;
 
 namespace sealdrop {
 namespace storage {
@@ -64,6 +65,33 @@ struct ChunkWrite {
   size_t size = 0;
 };
 
+// Writes applied in one transaction: all or none (Store::Write).
+class WriteBatch {
+ public:
+  struct Op {
+    enum Kind { kChunks, kCommit, kAbort } kind = kChunks;
+    Id id{};
+    std::vector<ChunkWrite> chunks;  // data must outlive Store::Write
+    SubmissionRec rec;
+  };
+  // Writes chunks of an upload, marking it pending if it is not yet.
+  void PutChunks(const Id& id, std::vector<ChunkWrite> chunks);
+  // Publishes a pending submission (its chunks may be earlier in this batch).
+  void Commit(const SubmissionRec& rec);
+  // Removes an unfinished upload.
+  void Abort(const Id& id);
+
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  uint64_t bytes() const { return bytes_; }
+  size_t commits() const { return commits_; }
+
+ private:
+  std::vector<Op> ops_;
+  uint64_t bytes_ = 0;
+  size_t commits_ = 0;
+};
+
 enum class Role : uint8_t { kServer = 1, kVault = 2 };
 
 struct Options {
@@ -84,6 +112,11 @@ class Store {
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
+
+  // Applies the batch in one transaction; if it commits any submission the
+  // store is synced to disk before this returns. Full if the quota would be
+  // passed. On error nothing of the batch is applied.
+  Status Write(const WriteBatch& batch);
 
   // Removes every pending (never committed) submission; *swept gets the count.
   Status Sweep(uint64_t* swept);
@@ -129,12 +162,21 @@ class Store {
   // Bytes of the quota in use, counting reusable free pages as free.
   Status Used(uint64_t* used);
 
+  // Reserves disk blocks for the next `ahead` bytes the file will grow by
+  // (fallocate, file size unchanged), so that writes do not pay for growing
+  // the file. Cheap when enough is reserved already. Never beyond the map.
+  Status Preallocate(uint64_t ahead);
+
  private:
   Store() = default;
+  Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
+  Status TxnCommit(struct MDB_txn* txn, const SubmissionRec& rec);
+  Status TxnAbort(struct MDB_txn* txn, const Id& id);
   struct Dbis;
   MDB_env* env_ = nullptr;
   std::unique_ptr<Dbis> dbi_;
   Options opt_;
+  uint64_t reserved_ = 0;  // file offset up to which blocks are allocated
 };
 
 }  // namespace storage

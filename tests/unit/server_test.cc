@@ -1,0 +1,153 @@
+// The upload path without HTTP: Form -> Upload -> Writer -> Store.
+#include <catch2/catch.hpp>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <atomic>
+#include <thread>
+
+#include "server/server.h"
+
+using namespace sealdrop;
+using namespace sealdrop::server;
+
+namespace {
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<Writer> writer;
+  Config cfg;
+  crypto::RecipientKey key;
+
+  explicit Fixture(uint64_t quota = uint64_t(1) << 30) {
+    REQUIRE(crypto::Init().ok());
+    char tmpl[] = "/tmp/sealdrop-server-test-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    storage::Options o;
+    o.quota = quota;
+    REQUIRE(storage::Store::Open(dir + "/store", o, &store).ok());
+    writer = std::make_unique<Writer>(store.get(), 4u << 20);
+    REQUIRE(crypto::GenerateRecipientKey(1, &key).ok());
+    cfg.recipients.push_back({"r", key.pub});
+    cfg.max_upload = 64u << 20;
+    cfg.max_files = 5;
+  }
+  ~Fixture() {
+    writer.reset();
+    store.reset();
+    REQUIRE(system(("rm -rf '" + dir + "'").c_str()) == 0);
+  }
+  storage::Store::Report Check() {
+    storage::Store::Report r;
+    REQUIRE(store->Check(&r).ok());
+    return r;
+  }
+};
+
+std::string Body(const std::string& message, const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string b = "--XyZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n" + message + "\r\n";
+  for (const auto& f : files)
+    b += "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + f.first +
+         "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + f.second + "\r\n";
+  return b + "--XyZ--\r\n";
+}
+
+Status Send(Fixture& fx, const std::string& body, Receipt* r, size_t step = 65536) {
+  Form form(fx.cfg, fx.writer.get(), 20000);
+  SD_RETURN_IF_ERROR(form.Begin("multipart/form-data; boundary=XyZ"));
+  for (size_t i = 0; i < body.size(); i += step)
+    if (!form.Feed(body.data() + i, std::min(step, body.size() - i)))
+      return form.error().ok() ? Status::InvalidArgument("stopped") : form.error();
+  return form.Finish(r);
+}
+
+}  // namespace
+
+TEST_CASE("FormSealsAndCommitsMessageAndFiles", "[server]") {
+  Fixture fx;
+  std::string big(3 * crypto::kChunkSize + 5, 'q');
+  Receipt r;
+  REQUIRE(Send(fx, Body("hello\r\nthere", {{"a.txt", "abc"}, {"big.bin", big}, {"empty", ""}}), &r, 1000).ok());
+  REQUIRE(r.message_chars == 11);
+  REQUIRE(r.file_sizes == std::vector<uint64_t>{3, big.size(), 0});
+  auto rep = fx.Check();
+  REQUIRE(rep.submissions == 1);
+  REQUIRE(rep.pending == 0);
+  REQUIRE(rep.problems.empty());
+  std::vector<storage::Id> ids;
+  REQUIRE(fx.store->Unexported(&ids).ok());
+  REQUIRE(ids.size() == 1);
+}
+
+TEST_CASE("MalformedFormLeavesNothingBehind", "[server]") {
+  Fixture fx;
+  std::string body = Body("m", {{"big.bin", std::string(5u << 20, 'x')}});
+  body.resize(body.size() - 10);  // cut before the closing delimiter
+  Receipt r;
+  REQUIRE_FALSE(Send(fx, body, &r).ok());
+  auto rep = fx.Check();
+  REQUIRE(rep.submissions == 0);
+  REQUIRE(rep.pending == 0);
+  REQUIRE(rep.chunks == 0);
+}
+
+TEST_CASE("OverLimitFormRefusedAndRemoved", "[server]") {
+  Fixture fx;
+  fx.cfg.max_upload = 1u << 20;
+  Receipt r;
+  Status st = Send(fx, Body("m", {{"big.bin", std::string(2u << 20, 'x')}}), &r);
+  REQUIRE(st.Is(Status::Code::kTooLarge));
+  REQUIRE(fx.Check().chunks == 0);
+  st = Send(fx, Body("m", {{"1", "a"}, {"2", "b"}, {"3", "c"}, {"4", "d"}, {"5", "e"}, {"6", "f"}}), &r);
+  REQUIRE(st.Is(Status::Code::kTooLarge));
+  REQUIRE(fx.Check().chunks == 0);
+}
+
+TEST_CASE("UnknownFieldAndEmptyFormRefused", "[server]") {
+  Fixture fx;
+  Receipt r;
+  REQUIRE_FALSE(Send(fx, "--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--XyZ--", &r).ok());
+  REQUIRE_FALSE(Send(fx, Body("", {}), &r).ok());
+  auto rep = fx.Check();
+  REQUIRE(rep.submissions == 0);
+  REQUIRE(rep.chunks == 0);
+}
+
+TEST_CASE("FullStoreRefusesAndKeepsEarlierSubmissions", "[server]") {
+  Fixture fx(8u << 20);
+  Receipt r;
+  REQUIRE(Send(fx, Body("first", {{"a", std::string(1u << 20, 'a')}}), &r).ok());
+  Status st = Send(fx, Body("second", {{"b", std::string(40u << 20, 'b')}}), &r);
+  REQUIRE(st.Is(Status::Code::kFull));
+  auto rep = fx.Check();
+  REQUIRE(rep.submissions == 1);
+  REQUIRE(rep.pending == 0);
+  REQUIRE(rep.problems.empty());
+  // Room again once the failed upload is gone.
+  REQUIRE(Send(fx, Body("third", {{"c", std::string(1u << 20, 'c')}}), &r).ok());
+}
+
+TEST_CASE("ConcurrentFormsAllCommitThroughOneWriter", "[server]") {
+  Fixture fx;
+  constexpr int kThreads = 8, kEach = 20;
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; t++)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kEach; i++) {
+        Receipt r;
+        std::string file(size_t(1000 * (t + 1) + i * 777), char('a' + t));
+        if (Send(fx, Body("m" + std::to_string(i), {{"f", file}}), &r, 4096).ok()) ok++;
+      }
+    });
+  for (auto& th : ts) th.join();
+  REQUIRE(ok == kThreads * kEach);
+  auto rep = fx.Check();
+  REQUIRE(rep.submissions == uint64_t(kThreads * kEach));
+  REQUIRE(rep.pending == 0);
+  REQUIRE(rep.problems.empty());
+}
