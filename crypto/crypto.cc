@@ -45,6 +45,9 @@ Status Init() {
 // --- Secret -----------------------------------------------------------------
 
 Secret::Secret(size_t n) : n_(n) {
+  // sodium_malloc needs libsodium initialised; make that true for any caller.
+  static const bool ready = sodium_init() >= 0;
+  if (!ready) std::abort();
   p_ = static_cast<uint8_t*>(sodium_malloc(n == 0 ? 1 : n));
   if (p_ == nullptr) {
     // Running out of locked memory is not recoverable in a useful way, and

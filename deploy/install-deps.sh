@@ -30,7 +30,7 @@ fi
 
 # --- cpp-httplib ---------------------------------------------------------------
 dest="$here/.deps/cpp-httplib"
-if [ -f "$dest/httplib.h" ] && grep -q 'sealdrop: no request after a refused one' "$dest/httplib.h"; then
+if [ -f "$dest/httplib.h" ] && grep -q 'sealdrop close-after-refusal v2' "$dest/httplib.h"; then
   exit 0
 fi
 mirror=$(grep -hoE '(URIs:|deb)[[:space:]]+https?://[^[:space:]]+' \

@@ -238,14 +238,17 @@ void Configure(httplib::Server& svr, const Config& cfg, Writer* writer, bool tls
       });
   // Method, route, status and duration: nothing that could identify a source.
   svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    long ms = -1;
+    // Refusals made before routing (a bad Range, an Expect: 100-continue
+    // answer) have no start time: their duration is "-".
+    std::string ms = "-";
     if (t_started)
-      ms = long(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_start)
-                    .count());
+      ms = std::to_string(
+               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_start)
+                   .count()) + "ms";
     t_started = false;
-    std::fprintf(stderr, "sealdrop-server: access %s %s %d %ldms\n",
+    std::fprintf(stderr, "sealdrop-server: access %s %s %d %s\n",
                  req.method.size() <= 8 ? req.method.c_str() : "(other)", RouteName(req),
-                 res.status, ms);
+                 res.status, ms.c_str());
   });
 }
 

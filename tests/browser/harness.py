@@ -220,7 +220,7 @@ def http_post_multipart(url, fields, files):
 
 # --- the instance -----------------------------------------------------------------------
 
-ACCESS_RE = re.compile(r"^sealdrop-server: access (\S+) (\S+) (\d+) (-?\d+)ms$")
+ACCESS_RE = re.compile(r"^sealdrop-server: access (\S+) (\S+) (\d+) (-|\d+ms)$")
 
 
 def sha256_file(path):

@@ -1,0 +1,628 @@
+"""Shared helpers for the sealdrop integration tests.
+
+Stdlib only. Every test makes a Harness, which owns one temporary directory
+under /tmp (removed at exit unless SEALDROP_KEEP_TMP=1), the servers it
+started (stopped at exit) and the summary printed at the end.
+
+The binaries come from --server and --review (CTest passes the targets).
+"""
+import argparse
+import atexit
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+PASSPHRASE = "correct horse battery staple integration"
+SECURITY_HEADERS = {
+    # header (lower case) -> substring its value must contain
+    "content-security-policy": "default-src 'none'",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+    "cross-origin-opener-policy": "",
+    "cross-origin-resource-policy": "",
+}
+
+
+class TestFailure(Exception):
+    pass
+
+
+def fail(msg):
+    raise TestFailure(msg)
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def write_random_file(path, mib):
+    """Writes `mib` MiB of os.urandom data, 1 MiB at a time; returns its SHA-256."""
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            b = os.urandom(1 << 20)
+            h.update(b)
+            f.write(b)
+    return h.hexdigest()
+
+
+def file_contains(path, needles):
+    """Returns the subset of `needles` (bytes) found anywhere in the file."""
+    found = set()
+    overlap = max(len(n) for n in needles) - 1
+    tail = b""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                b = f.read(8 << 20)
+                if not b:
+                    break
+                window = tail + b
+                for n in needles:
+                    if n not in found and n in window:
+                        found.add(n)
+                tail = window[-overlap:] if overlap > 0 else b""
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        pass
+    return found
+
+
+def search_tree(root, needles):
+    """Walks `root` (files, not following symlinks); returns [(path, needle)]."""
+    hits = []
+    paths = [root] if os.path.isfile(root) else []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            paths.append(os.path.join(dirpath, name))
+    for p in paths:
+        if os.path.islink(p) or not os.path.isfile(p):
+            continue
+        for n in file_contains(p, needles):
+            hits.append((p, n))
+    return hits
+
+
+# --- HTTP parsing for raw sockets ---------------------------------------------------------
+class RawResponse:
+    def __init__(self, status, reason, headers, body, raw_head):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (lower-case name, value)
+        self.body = body
+        self.raw_head = raw_head
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def header_dict(self):
+        d = {}
+        for k, v in self.headers:
+            d.setdefault(k, v)
+        return d
+
+
+def parse_responses(data):
+    """Parses consecutive HTTP/1.x responses from `data`. Returns (responses, leftover)."""
+    out = []
+    while data:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            break
+        head = data[:end].decode("latin-1")
+        lines = head.split("\r\n")
+        m = re.match(r"HTTP/1\.[01] (\d{3}) ?(.*)", lines[0])
+        if not m:
+            break
+        headers = []
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                headers.append((k.strip().lower(), v.strip()))
+        length = 0
+        for k, v in headers:
+            if k == "content-length":
+                length = int(v)
+        if len(data) < end + 4 + length:
+            break
+        body = data[end + 4:end + 4 + length]
+        out.append(RawResponse(int(m.group(1)), m.group(2), headers, body, head))
+        data = data[end + 4 + length:]
+    return out, data
+
+
+def count_status_lines(data):
+    """Status lines anywhere at a line start (a body need not end in CRLF)."""
+    return len(re.findall(rb"(?:^|\n)HTTP/1\.[01] \d{3} ", data))
+
+
+class RawTLS:
+    """A raw TLS connection (no certificate check) for protocol-level cases;
+    RawTLS(None, unix_path=P) is a plain-HTTP connection to a Unix socket
+    (listen = "unix:/path", the deployment behind tor)."""
+
+    def __init__(self, port, timeout=10, unix_path=None):
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(unix_path)
+            return
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = ctx.wrap_socket(raw, server_hostname="localhost")
+        self.sock.settimeout(timeout)
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def try_send(self, data):
+        """Sends, returning False if the server has already closed."""
+        try:
+            self.sock.sendall(data)
+            return True
+        except (ssl.SSLError, OSError):
+            return False
+
+    def read_responses(self, n=1, timeout=10):
+        """Reads until `n` complete responses arrived, EOF/reset, or `timeout`.
+        Returns (responses, raw bytes, closed)."""
+        t0 = time.monotonic()
+        data = b""
+        closed = False
+        while True:
+            if len(parse_responses(data)[0]) >= n:
+                break
+            left = timeout - (time.monotonic() - t0)
+            if left <= 0:
+                break
+            self.sock.settimeout(left)
+            try:
+                b = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            except (ssl.SSLError, OSError) as e:
+                if isinstance(e, ssl.SSLError) and "timed out" in str(e):
+                    break
+                closed = True
+                break
+            if not b:
+                closed = True
+                break
+            data += b
+        return parse_responses(data)[0], data, closed
+
+    def read_until_close(self, timeout=10):
+        """Reads until EOF/reset or `timeout`. Returns (data, closed, seconds)."""
+        t0 = time.monotonic()
+        data = b""
+        closed = False
+        while True:
+            left = timeout - (time.monotonic() - t0)
+            if left <= 0:
+                break
+            self.sock.settimeout(left)
+            try:
+                b = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError) as e:
+                if isinstance(e, ssl.SSLError) and "timed out" in str(e):
+                    break
+                closed = True
+                break
+            if not b:
+                closed = True
+                break
+            data += b
+        return data, closed, time.monotonic() - t0
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# --- processes ----------------------------------------------------------------------------
+def _die_with_parent():
+    """In the child: SIGKILL it if the test dies (say, a CTest timeout), so no
+    server outlives its test."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class Server:
+    LISTEN_RE = re.compile(r"sealdrop-server: listening on "
+                           r"(?:https://127\.0\.0\.1:(\d+)/|http\+unix://(\S+))")
+
+    def __init__(self, harness, instance, tag):
+        self.h = harness
+        self.instance = instance
+        self.log_path = os.path.join(harness.tmp, "server-%s.log" % tag)
+        self.proc = None
+        self.port = None
+        self.unix_path = None
+        self.peak_hwm_kib = 0
+        self.peak_rss_kib = 0
+        self._sampling = False
+        self._sampler = None
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.port
+
+    def start(self, timeout=20):
+        self._log = open(self.log_path, "ab")
+        self._log_start = self._log.tell()
+        self.proc = subprocess.Popen([self.h.server_bin, "serve", self.instance.dir],
+                                     stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=self._log, preexec_fn=_die_with_parent)
+        self.h.servers.append(self)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            m = self.LISTEN_RE.search(self.log())
+            if m:
+                if m.group(1):
+                    self.port = int(m.group(1))
+                else:
+                    self.unix_path = m.group(2)
+                break
+            if self.proc.poll() is not None:
+                fail("sealdrop-server serve exited with %s before listening:\n%s" %
+                     (self.proc.returncode, self.log()))
+            time.sleep(0.02)
+        else:
+            fail("sealdrop-server did not print its listening line within %ds:\n%s" %
+                 (timeout, self.log()))
+        self._sampling = True
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def connect(self, timeout=10):
+        """A raw connection: TLS to the port, or plain to the Unix socket."""
+        return RawTLS(self.port, timeout=timeout, unix_path=self.unix_path)
+
+    def log(self):
+        """This run's stderr (access log etc.)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_start)
+            return f.read().decode("utf-8", "replace")
+
+    def access_lines(self):
+        return [l for l in self.log().splitlines() if l.startswith("sealdrop-server: access ")]
+
+    def read_memory(self):
+        """(VmHWM, VmRSS) in KiB from /proc, or None when the process is gone."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                text = f.read()
+        except OSError:
+            return None
+        hwm = re.search(r"VmHWM:\s+(\d+) kB", text)
+        rss = re.search(r"VmRSS:\s+(\d+) kB", text)
+        if not hwm or not rss:
+            return None
+        return int(hwm.group(1)), int(rss.group(1))
+
+    def _sample(self):
+        while self._sampling and self.proc.poll() is None:
+            m = self.read_memory()
+            if m:
+                self.peak_hwm_kib = max(self.peak_hwm_kib, m[0])
+                self.peak_rss_kib = max(self.peak_rss_kib, m[1])
+            time.sleep(0.05)
+
+    def _stop_sampling(self):
+        m = self.read_memory()
+        if m:
+            self.peak_hwm_kib = max(self.peak_hwm_kib, m[0])
+            self.peak_rss_kib = max(self.peak_rss_kib, m[1])
+        self._sampling = False
+        if self._sampler:
+            self._sampler.join(timeout=2)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; fails if it does not stop cleanly."""
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self._stop_sampling()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            fail("sealdrop-server did not stop within %ds of SIGTERM" % timeout)
+        self._log.close()
+        return rc
+
+    def kill(self):
+        """SIGKILL (a crash)."""
+        if self.alive():
+            self._stop_sampling()
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            self._log.close()
+
+
+class Instance:
+    def __init__(self, harness, name, pub, max_upload=None):
+        self.h = harness
+        self.dir = os.path.join(harness.tmp, name)
+        args = [harness.server_bin, "init", self.dir, "--recipient", pub,
+                "--listen", "127.0.0.1:0"]
+        if max_upload:
+            args += ["--max-upload", max_upload]
+        harness.run(args, expect=0)
+        tls = os.path.join(self.dir, "tls")
+        os.makedirs(tls, exist_ok=True)
+        harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                     "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                     "-addext", "subjectAltName=IP:127.0.0.1",
+                     "-keyout", os.path.join(tls, "key.pem"),
+                     "-out", os.path.join(tls, "cert.pem")], expect=0)
+        os.chmod(os.path.join(tls, "key.pem"), 0o600)
+
+    @property
+    def config_path(self):
+        return os.path.join(self.dir, "config.toml")
+
+    def set_config(self, key, value):
+        """Replaces the line `key = ...` (top-level keys only) with `key = value`.
+        `value` is written verbatim (quote strings yourself)."""
+        with open(self.config_path) as f:
+            lines = f.read().split("\n")
+        done = False
+        for i, line in enumerate(lines):
+            if re.match(r"\s*%s\s*=" % re.escape(key), line):
+                lines[i] = "%s = %s" % (key, value)
+                done = True
+                break
+        check(done, "config.toml has no line for %s" % key)
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines))
+
+    def server(self, tag="serve"):
+        return Server(self.h, self, tag)
+
+    def check(self):
+        """Runs `sealdrop-server check`; returns (rc, stdout, unfinished count)."""
+        r = self.h.run([self.h.server_bin, "check", self.dir])
+        m = re.search(r"^unfinished uploads: (\d+)", r.stdout, re.M)
+        check(m, "check printed no 'unfinished uploads:' line:\n%s%s" % (r.stdout, r.stderr))
+        return r.returncode, r.stdout + r.stderr, int(m.group(1))
+
+    def export(self, out):
+        """Exports; returns the number of submissions it says it wrote."""
+        r = self.h.run([self.h.server_bin, "export", self.dir, "--out", out], expect=0)
+        m = re.search(r"exported (\d+) submissions", r.stdout)
+        check(m, "export printed no 'exported N submissions':\n%s" % r.stdout)
+        return int(m.group(1))
+
+
+class Reviewer:
+    def __init__(self, harness, name="reviewer"):
+        self.h = harness
+        self.key = os.path.join(harness.tmp, name + ".key")
+        self.pub = self.key + ".pub"
+        self.passfile = os.path.join(harness.tmp, name + ".pass")
+        with open(self.passfile, "w") as f:
+            f.write(PASSPHRASE + "\n")
+        os.chmod(self.passfile, 0o600)
+        harness.run([harness.review_bin, "keygen", "--out", self.key,
+                     "--passphrase-file", self.passfile], expect=0)
+        check(os.stat(self.key).st_mode & 0o777 == 0o600, "keygen's key file is not mode 0600")
+
+    def import_(self, bundle, vault, passfile=None, extra=(), expect=None):
+        return self.h.run([self.h.review_bin, "import", bundle, "--vault", vault, "--key",
+                           self.key, "--passphrase-file", passfile or self.passfile] +
+                          list(extra), expect=expect)
+
+    def list(self, vault):
+        r = self.h.run([self.h.review_bin, "list", "--vault", vault, "--json"], expect=0)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            fail("list --json printed invalid JSON:\n%s" % r.stdout)
+
+    def show(self, sid, vault):
+        r = self.h.run([self.h.review_bin, "show", sid, "--vault", vault, "--key", self.key,
+                        "--passphrase-file", self.passfile, "--json"], expect=0)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            fail("show --json printed invalid JSON:\n%s" % r.stdout)
+
+    def extract(self, sid, vault, out, expect=0):
+        """Returns the list of paths extract printed."""
+        r = self.h.run([self.h.review_bin, "extract", sid, "--vault", vault, "--key", self.key,
+                        "--passphrase-file", self.passfile, "--out", out], expect=expect)
+        return [l for l in r.stdout.splitlines() if l.strip()]
+
+
+class Harness:
+    def __init__(self, name, description=""):
+        ap = argparse.ArgumentParser(description=description)
+        ap.add_argument("--server", required=True, help="path to sealdrop-server")
+        ap.add_argument("--review", required=True, help="path to sealdrop-review")
+        args = ap.parse_args()
+        self.name = name
+        self.server_bin = os.path.abspath(args.server)
+        self.review_bin = os.path.abspath(args.review)
+        for b in (self.server_bin, self.review_bin):
+            if not os.access(b, os.X_OK):
+                print("%s: FAIL: %s is not an executable" % (name, b), file=sys.stderr)
+                sys.exit(2)
+        self.tmp = tempfile.mkdtemp(prefix="sealdrop-it-%s-" % name, dir="/tmp")
+        self.servers = []
+        self.measured = []  # (label, value) for the summary
+        self.t0 = time.monotonic()
+        atexit.register(self.cleanup)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
+
+    def note(self, label, value):
+        self.measured.append((label, value))
+        print("  %s: %s" % (label, value), flush=True)
+
+    def step(self, text):
+        print("[%6.1fs] %s" % (time.monotonic() - self.t0, text), flush=True)
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def cleanup(self):
+        for s in self.servers:
+            if s.alive():
+                try:
+                    s.proc.kill()
+                    s.proc.wait(timeout=5)
+                except Exception:
+                    pass
+        if os.environ.get("SEALDROP_KEEP_TMP") == "1":
+            print("kept %s" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run(self, args, expect=None, timeout=300, input=None):
+        """Runs a command (no shell); `expect` is the required exit status."""
+        try:
+            r = subprocess.run(args, capture_output=True, timeout=timeout, input=input,
+                               stdin=None if input is not None else subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            fail("timed out after %ds: %s" % (timeout, " ".join(args)))
+        r.stdout = r.stdout.decode("utf-8", "replace")
+        r.stderr = r.stderr.decode("utf-8", "replace")
+        if expect is not None and r.returncode != expect:
+            fail("expected exit %d, got %d from: %s\nstdout:\n%s\nstderr:\n%s" %
+                 (expect, r.returncode, " ".join(args), r.stdout, r.stderr))
+        return r
+
+    # --- curl ---------------------------------------------------------------------------
+    def curl(self, url, extra=(), timeout=300):
+        """Runs curl -k; returns (http status or 0, headers dict (lower case), body bytes,
+        curl exit code, curl stderr)."""
+        body = self.path("curl-body-%d" % threading.get_ident())
+        head = self.path("curl-head-%d" % threading.get_ident())
+        args = ["curl", "-k", "-sS", "--max-time", str(timeout), "-o", body, "-D", head,
+                "-w", "%{http_code} %{size_upload}"] + list(extra) + [url]
+        r = subprocess.run(args, capture_output=True, timeout=timeout + 30,
+                           stdin=subprocess.DEVNULL)
+        out = r.stdout.decode().split()
+        code = out[0] if out else ""
+        status = int(code) if code.isdigit() else 0
+        # Bytes curl sent as the request body (for "refused before the body").
+        self.last_size_upload = int(out[1]) if len(out) > 1 and out[1].isdigit() else -1
+        headers = {}
+        try:
+            with open(head, "rb") as f:
+                # Keep the last response's headers (curl writes each one).
+                for line in f.read().decode("latin-1").split("\r\n"):
+                    if line.startswith("HTTP/"):
+                        headers = {}
+                    elif ":" in line:
+                        k, v = line.split(":", 1)
+                        headers.setdefault(k.strip().lower(), v.strip())
+        except FileNotFoundError:
+            pass
+        data = b""
+        try:
+            with open(body, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            pass
+        for p in (body, head):
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
+        return status, headers, data, r.returncode, r.stderr.decode("utf-8", "replace")
+
+    def submit(self, url, message=None, files=(), extra=(), timeout=300):
+        """POSTs the form with curl. files: [(local path, filename sent)]."""
+        args = []
+        if message is not None:
+            args += ["--form-string", "message=" + message]
+        for local, name in files:
+            n = name.replace("\\", "\\\\").replace('"', '\\"')
+            args += ["-F", 'files=@"%s";filename="%s";type=application/octet-stream' %
+                     (local, n)]
+        return self.curl(url + "/submit", args + list(extra), timeout=timeout)
+
+    def submit_ok(self, url, message, files=(), what="a normal submission"):
+        status, headers, body, rc, err = self.submit(url, message, files)
+        check(status == 200 and b"Received" in body,
+              "%s was not received: HTTP %s (curl exit %d %s)\n%s" %
+              (what, status, rc, err.strip(), body.decode("utf-8", "replace")[:2000]))
+        return headers, body
+
+    def main(self, fn):
+        """Runs fn(self), prints the summary and exits 0/1."""
+        ok = False
+        try:
+            fn(self)
+            ok = True
+        except TestFailure as e:
+            print("\n%s: FAIL: %s" % (self.name, e), file=sys.stderr, flush=True)
+        except Exception:
+            import traceback
+            traceback.print_exc()
+            print("\n%s: FAIL: unexpected exception" % self.name, file=sys.stderr, flush=True)
+        finally:
+            for s in self.servers:
+                if s.alive():
+                    try:
+                        s.stop()
+                    except TestFailure:
+                        pass
+        print("\n== %s summary (%.1fs) ==" % (self.name, time.monotonic() - self.t0))
+        for label, value in self.measured:
+            print("  %s: %s" % (label, value))
+        print("  result: %s" % ("PASS" if ok else "FAIL"), flush=True)
+        sys.exit(0 if ok else 1)
+
+
+def check_security_headers(headers, what):
+    """headers: dict with lower-case names."""
+    for name, want in SECURITY_HEADERS.items():
+        v = headers.get(name)
+        check(v is not None, "%s lacks the %s header (headers: %s)" % (what, name, headers))
+        check(want in v, "%s: %s is %r, want it to contain %r" % (what, name, v, want))
+    csp = headers.get("content-security-policy", "")
+    check("frame-ancestors 'none'" in csp,
+          "%s: Content-Security-Policy lacks frame-ancestors 'none': %r" % (what, csp))
