@@ -82,7 +82,9 @@ void Secret::resize_down(size_t n) {
 
 bool Equal(const uint8_t* a, const uint8_t* b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
 void Wipe(void* p, size_t n) { sodium_memzero(p, n); }
-void RandomBytes(uint8_t* p, size_t n) { randombytes_buf(p, n); }
+void RandomBytes(uint8_t* p, size_t n) {
+  if (n > 0) randombytes_buf(p, n);
+}
 
 std::string ToHex(const uint8_t* p, size_t n) {
   std::string s(n * 2 + 1, '\0');

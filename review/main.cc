@@ -146,7 +146,10 @@ Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::S
     return Status::NotFound("no vault at " + dir);
   storage::Options o;
   o.role = storage::Role::kVault;
-  o.quota = uint64_t(1) << 40;  // the laptop's disk is the limit
+  // The laptop's disk is the real limit; the map only needs room to grow by
+  // a large import beyond what the vault holds already.
+  o.quota = uint64_t(32) << 30;
+  if (::stat((dir + "/data.mdb").c_str(), &st) == 0) o.quota += uint64_t(st.st_size);
   o.read_only = false;
   return storage::Store::Open(dir, o, out);
 }
