@@ -91,11 +91,13 @@ Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out) {
     f.item = uint32_t(GetLE(p, 4));
     size_t nl = size_t(GetLE(p + 4, 2));
     p += 6;
+    if (nl > kMaxName) return Status::Corruption("manifest file name too long");
     if (!need(nl + 2)) return Status::Corruption("manifest is truncated");
     f.name.assign(reinterpret_cast<const char*>(p), nl);
     p += nl;
     size_t tl = size_t(GetLE(p, 2));
     p += 2;
+    if (tl > kMaxName) return Status::Corruption("manifest file type too long");
     if (!need(tl + 8)) return Status::Corruption("manifest is truncated");
     f.type.assign(reinterpret_cast<const char*>(p), tl);
     p += tl;

@@ -17,7 +17,8 @@ pkgs=(build-essential cmake pkg-config ca-certificates openssl dpkg-dev patch
       libsodium-dev liblmdb-dev libssl-dev libcli11-dev libtomlplusplus-dev
       nlohmann-json3-dev)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(catch2 curl lmdb-utils python3 python3-selenium chromium chromium-driver)
+  pkgs+=(catch2 curl lmdb-utils python3 python3-selenium chromium chromium-driver
+        clang libclang-rt-14-dev)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

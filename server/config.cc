@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <optional>
 #include <set>
 #include <toml++/toml.h>
 
@@ -43,6 +44,7 @@ Status ParseSize(const std::string& text, uint64_t* out) {
   else if (unit == "GiB") shift = 30;
   else if (unit == "TiB") shift = 40;
   else return Status::InvalidArgument("unknown size unit in '" + text + "' (use KiB, MiB, GiB)");
+  if (v > (~uint64_t(0) >> shift)) return Status::InvalidArgument("size too large: " + text);
   *out = v << shift;
   return Status::OK();
 }
@@ -78,7 +80,10 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   };
   auto num = [&](const char* key, uint32_t* v, uint32_t lo, uint32_t hi) -> Status {
     if (auto n = t[key]) {
-      auto i = n.value<int64_t>();
+      // Integers only: toml++ would convert a float, out of range or not.
+      auto* iv = n.as_integer();
+      std::optional<int64_t> i;
+      if (iv != nullptr) i = iv->get();
       if (!i || *i < lo || *i > hi)
         return Status::InvalidArgument(path + ": " + key + " must be a number from " +
                                        std::to_string(lo) + " to " + std::to_string(hi));
@@ -89,8 +94,8 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   auto size = [&](const char* key, uint64_t* v) -> Status {
     if (auto n = t[key]) {
       if (auto s = n.value<std::string>()) return ParseSize(*s, v);
-      if (auto i = n.value<int64_t>(); i && *i > 0) {
-        *v = uint64_t(*i);
+      if (auto* iv = n.as_integer(); iv != nullptr && iv->get() > 0) {
+        *v = uint64_t(iv->get());
         return Status::OK();
       }
       return Status::InvalidArgument(path + ": " + key + " must be a size such as \"2GiB\"");

@@ -151,3 +151,36 @@ TEST_CASE("ConcurrentFormsAllCommitThroughOneWriter", "[server]") {
   REQUIRE(rep.pending == 0);
   REQUIRE(rep.problems.empty());
 }
+
+TEST_CASE("SizeThatWouldWrapRefused", "[server]") {
+  uint64_t v = 0;
+  REQUIRE(ParseSize("2GiB", &v).ok());
+  REQUIRE(v == (uint64_t(2) << 30));
+  REQUIRE_FALSE(ParseSize("16777216TiB", &v).ok());  // 2^64: wrapped to 0 before
+  REQUIRE_FALSE(ParseSize("16777217TiB", &v).ok());
+  REQUIRE_FALSE(ParseSize("99999999999999999999", &v).ok());
+  REQUIRE_FALSE(ParseSize("12 PiB", &v).ok());
+}
+
+TEST_CASE("ConfigFloatWhereIntegerExpectedRefused", "[server]") {
+  Fixture fx;
+  crypto::RecipientKey k;
+  REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
+  auto write = [&](const std::string& extra) {
+    FILE* f = std::fopen((fx.dir + "/config.toml").c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fprintf(f, "listen = \"unix:/tmp/x.sock\"\n%s\n[[recipient]]\nkey = \"%s\"\n", extra.c_str(),
+                 crypto::FormatPublicKey(k.pub).c_str());
+    std::fclose(f);
+  };
+  Config c;
+  write("max_files = 10");
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  REQUIRE(c.max_files == 10);
+  for (const char* bad : {"max_files = 1e300", "max_files = -1e300", "max_upload = 1e27",
+                          "threads = 4.0", "store_quota = \"16777216TiB\"", "colour = 1"}) {
+    INFO(bad);
+    write(bad);
+    REQUIRE_FALSE(LoadConfig(fx.dir, &c).ok());
+  }
+}

@@ -1,0 +1,324 @@
+// fuzz_seedgen <out-dir> [docs/FORMAT.md]: writes seed inputs for every fuzz target into
+// <out-dir>/<target>/, made by the product's own code (Form + Store for
+// uploads, BundleWriter as `sealdrop-server export` uses it, SealKeyFile as
+// `sealdrop-review keygen` does, EncodeSubmission, EncodeManifest). Keys are
+// fixed seeds except the random ids and content keys of uploads. Given
+// FORMAT.md, its test vectors become seeds too.
+// fuzz/corpus/ was made with it; run it again only to refresh the corpus.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/format.h"
+#include "fuzz/fuzz_util.h"
+#include "server/server.h"
+#include "storage/storage.h"
+
+using namespace sealdrop;
+
+namespace {
+
+std::string g_out;
+
+void Put(const std::string& target, const std::string& name, const std::string& bytes) {
+  const std::string dir = g_out + "/" + target;
+  ::mkdir(g_out.c_str(), 0755);
+  ::mkdir(dir.c_str(), 0755);
+  const std::string path = dir + "/" + name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size())
+    fuzz::Die("cannot write", path);
+  std::fclose(f);
+}
+
+void Must(const Status& st, const char* what) {
+  if (!st.ok()) fuzz::Die(what, st.ToString());
+}
+
+// --- multipart bodies, as browsers send them ------------------------------------
+const std::string kChrome = "----WebKitFormBoundaryq4nX1EeW3WcDBE7x";
+const std::string kFirefox = "---------------------------27092369811424213543434413196";
+
+std::string Part(const std::string& b, const std::string& disposition, const std::string& type,
+                 const std::string& body) {
+  std::string s = "--" + b + "\r\nContent-Disposition: form-data; " + disposition + "\r\n";
+  if (!type.empty()) s += "Content-Type: " + type + "\r\n";
+  return s + "\r\n" + body + "\r\n";
+}
+std::string End(const std::string& b) { return "--" + b + "--\r\n"; }
+
+struct Body {
+  std::string name, boundary, body;
+};
+
+std::vector<Body> Bodies() {
+  std::vector<Body> v;
+  const std::string& c = kChrome;
+  // What the page's form sends with a message and one file (Chrome).
+  v.push_back({"chrome-message-and-file", c,
+               Part(c, "name=\"message\"", "", "The minutes of 3 May are attached.\r\nPage 4.") +
+                   Part(c, "name=\"files\"; filename=\"minutes.txt\"", "text/plain",
+                        "MINUTES\n1. budget\n2. \"other\" business\n") +
+                   End(c)});
+  // Message only; the browser still sends the empty file input.
+  v.push_back({"chrome-message-only", c,
+               Part(c, "name=\"message\"", "", "Ask about invoice 1178. Привет — merhaba.") +
+                   Part(c, "name=\"files\"; filename=\"\"", "application/octet-stream", "") +
+                   End(c)});
+  // Two files, one binary, no message (Firefox).
+  const std::string& f = kFirefox;
+  std::string bin;
+  for (int i = 0; i < 300; i++) bin += char((i * 37) & 0xff);
+  v.push_back({"firefox-two-files", f,
+               Part(f, "name=\"message\"", "", "") +
+                   Part(f, "name=\"files\"; filename=\"scan 1.pdf\"", "application/pdf",
+                        "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n") +
+                   Part(f, "name=\"files\"; filename=\"data.bin\"", "application/octet-stream", bin) +
+                   End(f)});
+  // Escaped and RFC 8187 file names, a body that nearly holds the delimiter,
+  // a preamble and an epilogue.
+  v.push_back({"names-and-near-delimiters", "simple-boundary",
+               "preamble to be ignored\r\n" +
+                   Part("simple-boundary",
+                        "name=\"files\"; filename=\"a %22quoted%22 %0D%0A name.txt\"", "text/plain",
+                        "\r\n--simple-boundar\r\n-simple-boundary\n--simple-boundary") +
+                   Part("simple-boundary",
+                        "name=\"files\"; filename=\"plain.txt\"; filename*=UTF-8''%C3%A9t%C3%A9.txt",
+                        "text/plain; charset=utf-8", "été") +
+                   "--simple-boundary  \t\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n"
+                   "padding after the delimiter\r\n" +
+                   End("simple-boundary") + "epilogue, ignored\r\n"});
+  // Headers in another case and order, an unknown header, a quoted boundary.
+  v.push_back({"odd-headers", "\"b o:u=n(d)\"",
+               "--b o:u=n(d)\r\ncontent-type: text/plain\r\nX-Whatever: 1\r\n"
+               "content-disposition: form-data;name=message\r\n\r\nhi\r\n" +
+                   End("b o:u=n(d)")});
+  // More files than the server's limit (8 in form_fuzz).
+  std::string many;
+  for (int i = 0; i < 9; i++)
+    many += Part("m", "name=\"files\"; filename=\"f" + std::to_string(i) + "\"", "text/plain",
+                 std::string(size_t(i), 'x'));
+  v.push_back({"nine-files", "m", many + End("m")});
+  // Malformed ones: unterminated, unexpected field, headers without a name.
+  v.push_back({"truncated", c, Part(c, "name=\"message\"", "", "no end")});
+  v.push_back({"unexpected-field", c, Part(c, "name=\"subject\"", "", "x") + End(c)});
+  v.push_back({"no-name", c, "--" + c + "\r\nContent-Disposition: form-data\r\n\r\nx\r\n" + End(c)});
+  return v;
+}
+
+// --- uploads into a store, and what is made from them -----------------------------
+struct Made {
+  std::vector<storage::SubmissionRec> recs;
+  std::vector<std::string> manifests;  // decrypted item 0, padding included
+};
+
+void Upload(const server::Config& cfg, server::Writer* writer, const Body& b) {
+  server::Form form(cfg, writer, 20414);
+  Must(form.Begin("multipart/form-data; boundary=" + b.boundary), "Form.Begin");
+  if (!form.Feed(b.body.data(), b.body.size())) fuzz::Die("Feed", form.error().ToString());
+  server::Receipt r;
+  Must(form.Finish(&r), "Finish");
+}
+
+std::string Bundle(const crypto::SigningKey& ik, storage::Store* store,
+                   const std::vector<storage::Id>& ids) {
+  std::string out;
+  format::BundleWriter w(ik, 20415, [&](const uint8_t* p, size_t n) {
+    out.append(reinterpret_cast<const char*>(p), n);
+    return Status::OK();
+  });
+  Must(w.Begin(), "bundle Begin");
+  for (const auto& id : ids) {
+    storage::SubmissionRec rec;
+    Must(store->Get(id, &rec), "Get");
+    Must(w.AddSubmission(rec), "AddSubmission");
+    for (uint32_t item = 0; item < rec.items.size(); item++)
+      Must(store->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
+             return w.AddChunk(rec.id, item, index, p, n);
+           }),
+           "ReadItem");
+  }
+  Must(w.Finish(), "bundle Finish");
+  return out;
+}
+
+std::string DecryptManifest(storage::Store* store, const storage::SubmissionRec& rec,
+                            const crypto::RecipientKey& key) {
+  std::vector<crypto::SealedKey> sealed(1);
+  sealed[0].key_id = rec.keys[0].key_id;
+  sealed[0].box = rec.keys[0].box;
+  crypto::Secret ck;
+  Must(crypto::OpenContentKey(sealed, key, &ck), "OpenContentKey");
+  crypto::StreamReader r;
+  crypto::StreamHeader hdr;
+  std::memcpy(hdr.data(), rec.items[0].header.data(), hdr.size());
+  crypto::Id id;
+  std::memcpy(id.data(), rec.id.data(), id.size());
+  Must(r.Init(ck, id, 0, hdr), "StreamReader.Init");
+  std::string out;
+  std::vector<uint8_t> plain(rec.chunk_size);
+  Must(store->ReadItem(rec, 0, [&](uint32_t, const uint8_t* p, size_t n) {
+         size_t m = 0;
+         bool fin = false;
+         SD_RETURN_IF_ERROR(r.Read(p, n, plain.data(), &m, &fin));
+         out.append(reinterpret_cast<const char*>(plain.data()), m);
+         return Status::OK();
+       }),
+       "decrypt manifest");
+  return out;
+}
+
+// "vector: <name>" ... "expect: <value>" pairs of FORMAT.md's test vectors.
+void VectorSeeds(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fuzz::Die("cannot read", path);
+  const std::pair<const char*, const char*> kWant[] = {{"key-file", "keyfile_fuzz"},
+                                                       {"public-key", "keyfile_fuzz"},
+                                                       {"manifest", "manifest_fuzz"},
+                                                       {"submission-record", "record_fuzz"},
+                                                       {"bundle", "bundle_fuzz"}};
+  std::string line, vec;
+  while (std::getline(in, line)) {
+    if (line.rfind("vector: ", 0) == 0) vec = line.substr(8);
+    if (line.rfind("expect: ", 0) != 0) continue;
+    const std::string value = line.substr(8);
+    for (const auto& w : kWant) {
+      if (vec != w.first) continue;
+      std::vector<uint8_t> bin;
+      if (vec == "public-key") Put(w.second, "format-md-" + vec, value);
+      else if (crypto::FromHex(value, &bin))
+        Put(w.second, "format-md-" + vec, std::string(bin.begin(), bin.end()));
+      else fuzz::Die("bad hex in FORMAT.md vector", vec);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: %s <out-dir> [docs/FORMAT.md]\n", argv[0]);
+    return 2;
+  }
+  g_out = argv[1];
+  fuzz::InitOnce();
+  if (argc == 3) VectorSeeds(argv[2]);
+
+  // Fixed keys (the RFC 7748 and RFC 8032 test secrets, as in FORMAT.md).
+  std::vector<uint8_t> rsec, iseed;
+  crypto::FromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", &rsec);
+  crypto::FromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", &iseed);
+  crypto::RecipientKey rk;
+  Must(crypto::RecipientKeyFromSecret(rsec.data(), rsec.size(), 7, &rk), "recipient key");
+  crypto::SigningKey ik;
+  Must(crypto::SigningKeyFromSeed(iseed.data(), &ik), "instance key");
+
+  // keyfile_fuzz.
+  crypto::Secret x(1);
+  x.data()[0] = 'x';
+  uint8_t salt[16], nonce[24];
+  for (int i = 0; i < 16; i++) salt[i] = uint8_t(i);
+  for (int i = 0; i < 24; i++) nonce[i] = uint8_t(0x10 + i);
+  std::string kf;
+  Must(crypto::SealKeyFileDeterministic(rk, x, crypto::KdfParams{1, 8}, salt, nonce, &kf), "key file");
+  Put("keyfile_fuzz", "keyfile-cheap-kdf-passphrase-x", kf);
+  Must(crypto::SealKeyFileDeterministic(rk, x, crypto::KdfParams{1, 64}, salt, nonce, &kf), "key file");
+  Put("keyfile_fuzz", "keyfile-64k-kdf-passphrase-x", kf);
+  Must(crypto::SealKeyFile(rk, x, crypto::KdfParams{}, &kf), "key file");  // as keygen does
+  Put("keyfile_fuzz", "keyfile-keygen-moderate", kf);
+  Put("keyfile_fuzz", "instance-key", crypto::FormatInstanceKey(ik));
+  Put("keyfile_fuzz", "public-key", crypto::FormatPublicKey(rk.pub));
+  Put("keyfile_fuzz", "public-key-newline", crypto::FormatPublicKey(rk.pub) + "\n");
+
+  // record_fuzz, manifest_fuzz and bundle_fuzz from real uploads.
+  const std::string store_dir = fuzz::ScratchDir() + "/store";
+  std::unique_ptr<storage::Store> store;
+  storage::Options opt;
+  opt.quota = 64u << 20;
+  Must(storage::Store::Open(store_dir, opt, &store), "Store::Open");
+  server::Config cfg;
+  cfg.dir = fuzz::ScratchDir();
+  cfg.listen = "unix:/nonexistent";
+  cfg.max_upload = 1u << 20;
+  cfg.max_files = 8;
+  cfg.recipients.push_back({"seed", rk.pub});
+  const std::vector<Body> bodies = Bodies();
+  for (const auto& b : bodies) {
+    Put("multipart_fuzz", b.name, b.boundary + "\n" + b.body);
+    Put("form_fuzz", b.name, b.boundary + "\n" + b.body);
+  }
+  Put("multipart_fuzz", "content-type-line",
+      "multipart/form-data; boundary=" + kChrome + "\n" + bodies[0].body);
+  {
+    server::Writer writer(store.get(), 4u << 20);
+    for (size_t i = 0; i < 4; i++) Upload(cfg, &writer, bodies[i]);
+  }
+  std::vector<storage::Id> ids;
+  Must(store->Unexported(&ids), "Unexported");
+  for (size_t i = 0; i < ids.size(); i++) {
+    storage::SubmissionRec rec;
+    Must(store->Get(ids[i], &rec), "Get");
+    Put("record_fuzz", "upload-" + std::to_string(i), storage::EncodeSubmission(rec));
+    Put("manifest_fuzz", "upload-padded-" + std::to_string(i), DecryptManifest(store.get(), rec, rk));
+  }
+  // A record with several recipients and a long item, not from an upload.
+  storage::SubmissionRec big;
+  for (int i = 0; i < 16; i++) big.id[size_t(i)] = uint8_t(0xa0 + i);
+  big.day = 20414;
+  big.chunk_size = uint32_t(crypto::kChunkSize);
+  big.keys.resize(3);
+  big.items.resize(2);
+  big.items[0].padded = 256, big.items[0].chunks = 1;
+  big.items[1].padded = 2214592512u, big.items[1].chunks = 8448;
+  Put("record_fuzz", "three-keys-2GiB-item", storage::EncodeSubmission(big));
+
+  std::vector<format::FileEntry> files = {{1, "отчёт.pdf", "application/pdf", 1234567},
+                                          {2, "", "", 0},
+                                          {3, "../../etc/passwd", "text/plain", 42}};
+  const std::string msg = "Привет, sealdrop\nMerhaba";
+  crypto::Secret m;
+  Must(format::EncodeManifest(reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), files, &m),
+       "EncodeManifest");
+  Put("manifest_fuzz", "three-files", std::string(reinterpret_cast<char*>(m.data()), m.size()));
+  Must(format::EncodeManifest(nullptr, 0, {}, &m), "EncodeManifest");
+  Put("manifest_fuzz", "empty", std::string(reinterpret_cast<char*>(m.data()), m.size()));
+
+  Put("bundle_fuzz", "empty", Bundle(ik, store.get(), {}));
+  Put("bundle_fuzz", "one-submission", Bundle(ik, store.get(), {ids[0]}));
+  Put("bundle_fuzz", "four-submissions", Bundle(ik, store.get(), ids));
+  store.reset();
+
+  // config_fuzz.
+  const std::string pk = crypto::FormatPublicKey(rk.pub);
+  crypto::RecipientKey rk2;
+  Must(crypto::RecipientKeyFromSecret(iseed.data(), iseed.size(), 1, &rk2), "second key");
+  const std::string pk2 = crypto::FormatPublicKey(rk2.pub);
+  Put("config_fuzz", "init-default",
+      "# sealdrop instance configuration: see docs/OPERATIONS.md\n"
+      "listen = \"127.0.0.1:8443\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n"
+      "max_upload = \"2GiB\"\nmax_files = 100\nstore_quota = \"16GiB\"\nthreads = 16\n"
+      "queue = 64\nread_timeout = 30\nwrite_timeout = 30\nmin_rate = 256\n\n"
+      "[[recipient]]\nname = \"alice\"\nkey = \"" + pk + "\"\n");
+  Put("config_fuzz", "unix-two-recipients",
+      "listen = \"unix:/run/sealdrop/http.sock\"\nmax_upload = 1048576\n"
+      "store_quota = \"512 MiB\"\n\n[[recipient]]\nname = \"alice\"\nkey = \"" + pk +
+          "\"\n\n[[recipient]]\nkey = '" + pk2 + "'\n");
+  Put("config_fuzz", "inline-tables",
+      "listen = 'unix:/tmp/s'\nrecipient = [ { name = \"a\", key = \"" + pk +
+          "\" }, { name = \"b\", key = \"" + pk2 + "\" } ]\nmax_files = 4000\n");
+  Put("config_fuzz", "toml-types",
+      "listen = \"unix:x\" # comment\nthreads = 0x10\nqueue = 1_000\nmin_rate = 0\n"
+      "max_upload = \"1TiB\"\nstore_quota = \"2TiB\"\n\"tls_cert\" = \"\"\"\nmulti\nline\"\"\"\n"
+      "[[recipient]]\nkey = \"" + pk + "\"\nextra = 2024-01-02T03:04:05Z\nlist = [1.5, inf, nan, true]\n");
+  Put("config_fuzz", "size-line", "20GiB\n");
+  Put("config_fuzz", "size-line-plain", "1048576 B\nlisten = \"unix:x\"\n");
+  return 0;
+}
