@@ -168,13 +168,25 @@ std::string DayString(uint32_t day) {
 // Finds the one submission whose hex id starts with `prefix`.
 Status FindSubmission(storage::Store* vault, const std::string& prefix, storage::SubmissionRec* out) {
   if (prefix.size() < 6) return Status::InvalidArgument("give at least 6 characters of the id");
+  // Seek to the first id that could match, so this costs O(log n).
+  std::vector<uint8_t> bytes;
+  std::string even = prefix.substr(0, std::min<size_t>(prefix.size() & ~size_t(1), 32));
+  for (auto& c : even) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (!crypto::FromHex(even, &bytes))
+    return Status::InvalidArgument("an id is made of hexadecimal digits");
+  storage::Id from{};
+  std::memcpy(from.data(), bytes.data(), bytes.size());
+  std::string want = prefix;
+  for (auto& c : want) c = char(std::tolower(static_cast<unsigned char>(c)));
   int found = 0;
-  SD_RETURN_IF_ERROR(vault->ForEach([&](const storage::SubmissionRec& r) {
-    if (IdHex(r.id).compare(0, prefix.size(), prefix) == 0) {
-      if (++found == 1) *out = r;
-    }
-    return found < 2;
-  }));
+  SD_RETURN_IF_ERROR(vault->ForEach(
+      [&](const storage::SubmissionRec& r) {
+        std::string hex = IdHex(r.id);
+        if (hex.compare(0, want.size(), want) != 0) return hex.compare(0, even.size(), even) == 0;
+        if (++found == 1) *out = r;
+        return found < 2;
+      },
+      from));
   if (found == 0) return Status::NotFound("no submission " + prefix + " in the vault");
   if (found > 1) return Status::InvalidArgument("id prefix " + prefix + " is ambiguous");
   return Status::OK();
@@ -398,19 +410,15 @@ int Import(const std::string& bundle, const std::string& vault_dir, const std::s
 }
 
 // --- list --------------------------------------------------------------------------------
-int List(const std::string& vault_dir, bool json) {
+int List(const std::string& vault_dir, bool json, size_t limit) {
   std::unique_ptr<storage::Store> vault;
   Status st = OpenVault(vault_dir, false, &vault);
   if (!st.ok()) return Fail(st, "import a bundle first: sealdrop-review import <bundle> --vault <dir> --key <key>");
   nlohmann::json arr = nlohmann::json::array();
   std::vector<storage::SubmissionRec> all;
-  st = vault->ForEach([&](const storage::SubmissionRec& r) {
-    all.push_back(r);
-    return true;
-  });
+  uint64_t total = 0;
+  st = vault->Newest(limit, &all, &total);
   if (!st.ok()) return Fail(st);
-  std::stable_sort(all.begin(), all.end(),
-                   [](const auto& a, const auto& b) { return a.day < b.day; });
   if (!json) std::printf("%-32s  %-10s  %5s  %14s\n", "id", "received", "files", "sealed bytes");
   for (const auto& r : all) {
     if (json) {
@@ -424,6 +432,9 @@ int List(const std::string& vault_dir, bool json) {
     }
   }
   if (json) std::printf("%s\n", arr.dump(2).c_str());
+  if (all.size() < total)
+    std::fprintf(stderr, "%s: showing the %zu newest of %llu; --all lists every one\n", kTool,
+                 all.size(), static_cast<unsigned long long>(total));
   return 0;
 }
 
@@ -589,9 +600,13 @@ int main(int argc, char** argv) {
   imp->add_flag("--trust-new-instance", trust_new,
                 "accept a bundle signed by a server instance this vault has not seen");
 
-  auto* list = app.add_subcommand("list", "list the submissions in the vault");
+  size_t limit = 100;
+  bool all = false;
+  auto* list = app.add_subcommand("list", "list the submissions in the vault, newest first");
   list->add_option("--vault", vault, "vault directory")->required();
   list->add_flag("--json", json, "print a JSON array");
+  list->add_option("--limit", limit, "how many of the newest to list")->capture_default_str();
+  list->add_flag("--all", all, "list every submission");
 
   auto* show = app.add_subcommand("show", "decrypt and print a submission's message and files");
   show->add_option("id", id, "submission id (or a unique prefix)")->required();
@@ -620,7 +635,7 @@ int main(int argc, char** argv) {
   }
   if (*keygen) return Keygen(out, epoch, passfile);
   if (*imp) return Import(bundle, vault, key, passfile, trust_new);
-  if (*list) return List(vault, json);
+  if (*list) return List(vault, json, all ? SIZE_MAX : limit);
   if (*show) return Show(id, vault, key, passfile, json);
   if (*ext) return Extract(id, vault, key, passfile, out);
   return 2;

@@ -178,7 +178,7 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 // --- Store ---------------------------------------------------------------------
 
 struct Store::Dbis {
-  MDB_dbi meta, subs, chunks, pending, unexported;
+  MDB_dbi meta, subs, chunks, pending, unexported, byday;
 };
 
 Store::~Store() {
@@ -217,7 +217,8 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
                                                     {"subs", &d.subs},
                                                     {"chunks", &d.chunks},
                                                     {"pending", &d.pending},
-                                                    {"unexported", &d.unexported}};
+                                                    {"unexported", &d.unexported},
+                                                    {"byday", &d.byday}};
   for (const auto& nm : names) {
     rc = mdb_dbi_open(txn.get(), nm.first, create, nm.second);
     if (rc == MDB_NOTFOUND) return Status::NotFound("no sealdrop store in " + dir);
@@ -241,9 +242,69 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
                                      ", not a " +
                                      (opt.role == Role::kVault ? "reviewer vault" : "server store"));
   }
-  if (!opt.read_only) SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  if (!opt.read_only) {
+    SD_RETURN_IF_ERROR(s->RebuildDayIndex(txn.get()));
+    SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  }
   *out = std::move(s);
   return Status::OK();
+}
+
+// The day index lists committed submissions by day, so the newest can be
+// found without reading them all. A store whose index is incomplete (written
+// before it existed) gets it rebuilt here.
+Status Store::RebuildDayIndex(MDB_txn* txn) {
+  MDB_stat subs, idx;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn, dbi_->subs, &subs), "stat"));
+  SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn, dbi_->byday, &idx), "stat"));
+  if (subs.ms_entries == idx.ms_entries) return Status::OK();
+  SD_RETURN_IF_ERROR(FromMdb(mdb_drop(txn, dbi_->byday, 0), "clear day index"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn, dbi_->subs, &c), "cursor"));
+  MDB_val k, v;
+  int rc;
+  Status st;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && st.ok();
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    SubmissionRec rec;
+    if (!DecodeSubmission(static_cast<uint8_t*>(v.mv_data), v.mv_size, &rec).ok()) continue;
+    st = PutDayIndex(txn, rec);
+  }
+  mdb_cursor_close(c);
+  return st;
+}
+
+Status Store::PutDayIndex(MDB_txn* txn, const SubmissionRec& rec) {
+  uint8_t key[4 + kIdSize];
+  PutBE32(key, rec.day);
+  std::memcpy(key + 4, rec.id.data(), kIdSize);
+  MDB_val k{sizeof(key), key}, empty{0, nullptr};
+  return FromMdb(mdb_put(txn, dbi_->byday, &k, &empty, 0), "index by day");
+}
+
+Status Store::Newest(size_t limit, std::vector<SubmissionRec>* out, uint64_t* total) {
+  out->clear();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_stat st;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->subs, &st), "stat"));
+  *total = st.ms_entries;
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->byday, &c), "cursor"));
+  MDB_val k, v;
+  Status s;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_LAST); rc == MDB_SUCCESS && out->size() < limit;
+       rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
+    if (k.mv_size != 4 + kIdSize) continue;
+    MDB_val idk{kIdSize, static_cast<uint8_t*>(k.mv_data) + 4}, rv;
+    if (mdb_get(txn.get(), dbi_->subs, &idk, &rv) != MDB_SUCCESS) continue;
+    SubmissionRec rec;
+    s = DecodeSubmission(static_cast<uint8_t*>(rv.mv_data), rv.mv_size, &rec);
+    if (!s.ok()) break;
+    out->push_back(std::move(rec));
+  }
+  mdb_cursor_close(c);
+  return s;
 }
 
 Status Store::Used(uint64_t* used) {
@@ -416,6 +477,7 @@ Status Store::TxnCommit(MDB_txn* txn, const SubmissionRec& rec) {
   SD_RETURN_IF_ERROR(
       FromMdb(mdb_put(txn, dbi_->subs, &k, &rv, MDB_NOOVERWRITE), "write submission"));
   SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn, dbi_->pending, &k, nullptr), "clear pending"));
+  SD_RETURN_IF_ERROR(PutDayIndex(txn, rec));
   if (opt_.role == Role::kServer) {
     MDB_val empty{0, nullptr};
     SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn, dbi_->unexported, &k, &empty, 0), "mark unexported"));
@@ -531,14 +593,14 @@ Status Store::Get(const Id& id, SubmissionRec* out) {
   return DecodeSubmission(static_cast<uint8_t*>(v.mv_data), v.mv_size, out);
 }
 
-Status Store::ForEach(const std::function<bool(const SubmissionRec&)>& fn) {
+Status Store::ForEach(const std::function<bool(const SubmissionRec&)>& fn, const Id& from) {
   Txn txn(env_, false);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
   MDB_cursor* c = nullptr;
   SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->subs, &c), "cursor"));
-  MDB_val k, v;
+  MDB_val k = IdVal(from), v;
   Status st;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     SubmissionRec rec;
     st = DecodeSubmission(static_cast<uint8_t*>(v.mv_data), v.mv_size, &rec);

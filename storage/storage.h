@@ -134,8 +134,12 @@ class Store {
 
   bool Contains(const Id& id);
   Status Get(const Id& id, SubmissionRec* out);
-  // Calls fn for every committed submission, in id order; stop by returning false.
-  Status ForEach(const std::function<bool(const SubmissionRec&)>& fn);
+  // Calls fn for every committed submission, in id order, starting at the
+  // first id not below `from`; stop by returning false.
+  Status ForEach(const std::function<bool(const SubmissionRec&)>& fn, const Id& from = Id{});
+  // The `limit` most recently received submissions, newest first; *total
+  // gets the number stored. Costs O(limit), however many are stored.
+  Status Newest(size_t limit, std::vector<SubmissionRec>* out, uint64_t* total);
   // Streams the chunks of one item in order. The data is valid only during
   // the call.
   Status ReadItem(const SubmissionRec& rec, uint32_t item,
@@ -172,6 +176,8 @@ class Store {
   Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
   Status TxnCommit(struct MDB_txn* txn, const SubmissionRec& rec);
   Status TxnAbort(struct MDB_txn* txn, const Id& id);
+  Status PutDayIndex(struct MDB_txn* txn, const SubmissionRec& rec);
+  Status RebuildDayIndex(struct MDB_txn* txn);
   struct Dbis;
   MDB_env* env_ = nullptr;
   std::unique_ptr<Dbis> dbi_;
