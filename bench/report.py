@@ -1,0 +1,297 @@
+#!/usr/bin/python3
+"""Turns bench/run.sh's raw measurements into the table, results.json,
+results.md and an SVG bar chart. Standard library only.
+
+  report.py --raw out/raw.jsonl --meta out/meta.json --json out/results.json
+            --md out/results.md --svg ../docs/performance.svg
+"""
+import argparse
+import json
+import statistics
+import sys
+from html import escape
+
+# name: (label, kind); "ours" are sealdrop's own paths, "base" the baselines.
+THROUGHPUT = [
+    ("sealdrop_upload", "sealdrop-server upload: HTTPS, multipart, sealed, committed", "ours"),
+    ("sink_multipart", "tls_sink multipart: HTTPS + httplib multipart parser, discarded", "base"),
+    ("sink_raw", "tls_sink raw body: HTTPS only, discarded", "base"),
+    ("gpg_default", "gpg --encrypt, default compression (ZLIB)", "base"),
+    ("gpg_none", "gpg --encrypt --compress-algo none", "base"),
+    ("export", "sealdrop-server export (bundle, fsync)", "ours"),
+    ("import", "sealdrop-review import (verify, vault commit)", "ours"),
+    ("extract", "sealdrop-review extract (decrypt, fsync)", "ours"),
+    ("cp_sync", "cp + fsync of the same bytes", "base"),
+    ("dd_fsync", "dd bs=4M conv=fsync (read + write from user space)", "base"),
+]
+SHORT = {
+    "sealdrop_upload": "sealdrop upload",
+    "sink_multipart": "tls_sink multipart",
+    "sink_raw": "tls_sink raw",
+    "gpg_default": "gpg (ZLIB)",
+    "gpg_none": "gpg (no compression)",
+    "export": "sealdrop export",
+    "import": "sealdrop import",
+    "extract": "sealdrop extract",
+    "cp_sync": "cp + fsync",
+    "dd_fsync": "dd + fsync",
+}
+SMALL = [
+    ("small", "2 KiB submissions, HTTPS (TCP), 2 keep-alive connections"),
+    ("small_unix", "the same, plain HTTP on a Unix socket (behind tor)"),
+]
+CEILINGS = [
+    ("secretstream_push", "secretstream push (seal), 256 KiB chunks"),
+    ("secretstream_pull", "secretstream pull (open), 256 KiB chunks"),
+    ("aes256gcm_16k", "AES-256-GCM, 16 KiB records (TLS 1.3 record crypto)"),
+    ("memcpy", "memcpy, 256 KiB blocks"),
+]
+RATIOS = [
+    ("sealdrop upload / tls_sink multipart", "sealdrop_upload", "sink_multipart"),
+    ("sealdrop upload / tls_sink raw", "sealdrop_upload", "sink_raw"),
+    ("tls_sink multipart / tls_sink raw", "sink_multipart", "sink_raw"),
+    ("sealdrop upload / gpg (ZLIB)", "sealdrop_upload", "gpg_default"),
+    ("sealdrop upload / gpg (no compression)", "sealdrop_upload", "gpg_none"),
+    ("sealdrop extract / cp + fsync", "extract", "cp_sync"),
+    ("sealdrop extract / dd + fsync", "extract", "dd_fsync"),
+]
+
+
+def mbps(nbytes, seconds):
+    return nbytes / seconds / 1e6
+
+
+def summarise(rows):
+    by = {}
+    for r in rows:
+        by.setdefault(r["name"], []).append(r)
+    res = {}
+    for name, label, kind in THROUGHPUT:
+        rs = sorted(by.get(name, []), key=lambda r: r["run"])
+        if not rs:
+            continue
+        secs = [r["seconds"] for r in rs]
+        rates = [mbps(r["bytes"], r["seconds"]) for r in rs]
+        e = {
+            "label": label,
+            "kind": kind,
+            "bytes": rs[0]["bytes"],
+            "runs_seconds": secs,
+            "runs_mb_s": [round(x, 1) for x in rates],
+            "median_seconds": round(statistics.median(secs), 3),
+            "median_mb_s": round(statistics.median(rates), 1),
+            "min_mb_s": round(min(rates), 1),
+            "max_mb_s": round(max(rates), 1),
+        }
+        for k in ("rss_kb", "server_cpu_s", "client_cpu_s", "sync_s", "output_bytes",
+                  "bundle_bytes"):
+            vals = [r[k] for r in rs if k in r]
+            if vals:
+                e["median_" + k] = statistics.median(vals)
+                if k == "rss_kb":
+                    e["max_rss_kb"] = max(vals)
+                    e["runs_rss_kb"] = vals
+        res[name] = e
+    for name, label in SMALL:
+        small = sorted(by.get(name, []), key=lambda r: r["run"])
+        if not small:
+            continue
+        rates = [r["per_second"] for r in small]
+        res[name] = {
+            "label": label,
+            "runs_per_second": rates,
+            "median_per_second": round(statistics.median(rates), 1),
+            "min_per_second": min(rates),
+            "max_per_second": max(rates),
+            "errors": sum(r["errors"] for r in small),
+            "reconnects": [r["reconnects"] for r in small],
+            "seconds": [r["seconds"] for r in small],
+            "median_rss_kb": statistics.median(r["rss_kb"] for r in small),
+            "max_rss_kb": max(r["rss_kb"] for r in small),
+            "median_server_cpu_s": statistics.median(r["server_cpu_s"] for r in small),
+        }
+    speed = sorted(by.get("crypto_speed", []), key=lambda r: r["run"])
+    if speed:
+        res["ceilings"] = {
+            k: {"label": label, "runs_mb_s": [r[k] for r in speed],
+                "median_mb_s": round(statistics.median(r[k] for r in speed), 1)}
+            for k, label in CEILINGS}
+    starts = sorted(by.get("run_start", []), key=lambda r: r["run"])
+    if starts:
+        res["loadavg_at_run_start"] = [r["loadavg"] for r in starts]
+    ratios = []
+    for label, a, b in RATIOS:
+        if a in res and b in res:
+            ratios.append({"ratio": label, "a": a, "b": b,
+                           "value": round(res[a]["median_mb_s"] / res[b]["median_mb_s"], 3)})
+    return res, ratios
+
+
+def mib(kb):
+    return "%.1f MiB" % (kb / 1024)
+
+
+def tables(meta, res, ratios):
+    size_mib = meta["size_bytes"] / 1048576
+    lines = []
+    lines.append("| Measurement (%g MiB) | MB/s (median) | runs, MB/s | median s | peak RSS |"
+                 % size_mib)
+    lines.append("|---|---:|---|---:|---:|")
+    for name, _, _ in THROUGHPUT:
+        if name not in res:
+            continue
+        e = res[name]
+        rss = mib(e["median_rss_kb"]) if "median_rss_kb" in e else ""
+        if "max_rss_kb" in e and e["max_rss_kb"] != e["median_rss_kb"]:
+            rss += " (max %s)" % mib(e["max_rss_kb"])
+        lines.append("| %s | **%.0f** | %s | %.2f | %s |" % (
+            e["label"], e["median_mb_s"], ", ".join("%.0f" % x for x in e["runs_mb_s"]),
+            e["median_seconds"], rss))
+    smalls = [n for n, _ in SMALL if n in res]
+    if smalls:
+        lines.append("")
+        lines.append("| Small submissions (%d s each) | per second (median) | runs | errors | server CPU s | peak RSS |"
+                     % round(meta["small_seconds"]))
+        lines.append("|---|---:|---|---:|---:|---:|")
+        for n in smalls:
+            e = res[n]
+            lines.append("| %s | **%.1f** | %s | %d | %.2f | %s |" % (
+                e["label"], e["median_per_second"],
+                ", ".join("%.1f" % x for x in e["runs_per_second"]), e["errors"],
+                e["median_server_cpu_s"], mib(e["median_rss_kb"])))
+    lines.append("")
+    lines.append("| Ratio (of median MB/s) | value |")
+    lines.append("|---|---:|")
+    for r in ratios:
+        lines.append("| %s | **%.2f** |" % (r["ratio"], r["value"]))
+    if "ceilings" in res:
+        lines.append("")
+        lines.append("| Single-core ceiling, no I/O (crypto_speed) | MB/s (median) | s per GiB |")
+        lines.append("|---|---:|---:|")
+        for k, _ in CEILINGS:
+            c = res["ceilings"][k]
+            lines.append("| %s | %.0f | %.2f |" % (c["label"], c["median_mb_s"],
+                                                  1073.741824 / c["median_mb_s"]))
+    cpu = []
+    for name in ("sealdrop_upload", "sink_multipart", "sink_raw"):
+        if name in res and "median_server_cpu_s" in res[name]:
+            e = res[name]
+            cpu.append("| %s | %.2f | %.2f | %.2f |" % (
+                SHORT[name], e["median_seconds"], e["median_server_cpu_s"],
+                e["median_client_cpu_s"]))
+    if cpu:
+        lines.append("")
+        lines.append("| Upload CPU (median) | wall s | server CPU s | curl CPU s |")
+        lines.append("|---|---:|---:|---:|")
+        lines.extend(cpu)
+    if "loadavg_at_run_start" in res:
+        loads = res["loadavg_at_run_start"]
+        lines.append("")
+        lines.append("Load average (1, 5, 15 min) at the start of each run: " + "; ".join(
+            " ".join(str(x) for x in l) for l in loads) + ".")
+        if max(float(l[0]) for l in loads) > meta["nproc"]:
+            lines.append("**Warning:** the 1-minute load average exceeded the %d CPUs: other work "
+                         "shared the machine, so these figures are depressed and noisy."
+                         % meta["nproc"])
+    return "\n".join(lines)
+
+
+def header(meta):
+    return ("%s; %d CPUs (%s), %.0f GiB RAM; %s, kernel %s; sealdrop %s; "
+            "%d runs, medians; %s; %s; %s" % (
+                meta["date"], meta["nproc"], meta["cpu"], meta["memory_gib"], meta["os"],
+                meta["kernel"], meta["commit"], meta["runs"], meta["curl"].split(" (")[0],
+                meta["openssl"], meta["gpg"]))
+
+
+def svg(meta, res):
+    items = [(n, res[n]) for n, _, _ in THROUGHPUT if n in res]
+    if not items:
+        return None
+    top = max(e["max_mb_s"] for _, e in items)
+    step = 100 if top <= 1200 else 200
+    axis_max = (int(top / step) + 1) * step
+    left, width, bar_h, gap, title_h = 170, 560, 22, 10, 58
+    height = title_h + len(items) * (bar_h + gap) + 46
+    total_w = left + width + 80
+    x = lambda v: left + v / axis_max * width
+    colors = {"ours": "#2f6f9f", "base": "#9a9a9a"}
+    o = []
+    o.append('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+             'viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">'
+             % (total_w, height, total_w, height))
+    o.append('<rect width="100%" height="100%" fill="#ffffff"/>')
+    o.append('<text x="10" y="20" font-size="15" font-weight="bold">sealdrop throughput, '
+             '%g MiB, MB/s (median of %d; whiskers: min to max)</text>'
+             % (meta["size_bytes"] / 1048576, meta["runs"]))
+    o.append('<text x="10" y="38" fill="#555">%s, %d CPUs (%s)</text>'
+             % (escape(meta["date"]), meta["nproc"], escape(meta["cpu"])))
+    base_y = title_h
+    axis_bottom = base_y + len(items) * (bar_h + gap)
+    v = 0
+    while v <= axis_max:
+        xv = x(v)
+        o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e4e4e4"/>'
+                 % (xv, base_y - 4, xv, axis_bottom))
+        o.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%d</text>'
+                 % (xv, axis_bottom + 14, v))
+        v += step
+    o.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#555">MB/s (10^6 bytes per second)</text>'
+             % (left + width / 2, axis_bottom + 32))
+    for i, (name, e) in enumerate(items):
+        y = base_y + i * (bar_h + gap)
+        o.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'
+                 % (left - 8, y + bar_h / 2 + 4, escape(SHORT[name])))
+        o.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %.0f MB/s</title></rect>'
+                 % (left, y, x(e["median_mb_s"]) - left, bar_h, colors[e["kind"]],
+                    escape(e["label"]), e["median_mb_s"]))
+        ym = y + bar_h / 2
+        o.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#222"/>'
+                 % (x(e["min_mb_s"]), ym, x(e["max_mb_s"]), ym))
+        for vv in (e["min_mb_s"], e["max_mb_s"]):
+            o.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#222"/>'
+                     % (x(vv), ym - 5, x(vv), ym + 5))
+        o.append('<text x="%.1f" y="%.1f">%.0f</text>'
+                 % (max(x(e["max_mb_s"]), x(e["median_mb_s"])) + 6, ym + 4, e["median_mb_s"]))
+    lx = left
+    for kind, text in (("ours", "sealdrop"), ("base", "baseline")):
+        o.append('<rect x="%d" y="44" width="10" height="10" fill="%s"/>' % (lx + 300, colors[kind]))
+        o.append('<text x="%d" y="53">%s</text>' % (lx + 314, text))
+        lx += 90
+    o.append("</svg>")
+    return "\n".join(o) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--raw", required=True)
+    p.add_argument("--meta", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--md", required=True)
+    p.add_argument("--svg")
+    a = p.parse_args()
+    rows = [json.loads(l) for l in open(a.raw) if l.strip()]
+    meta = json.load(open(a.meta))
+    res, ratios = summarise(rows)
+    with open(a.json, "w") as f:
+        json.dump({"meta": meta, "results": res, "ratios": ratios, "raw": rows}, f, indent=2)
+        f.write("\n")
+    table = tables(meta, res, ratios)
+    with open(a.md, "w") as f:
+        f.write("# sealdrop benchmark results\n\n%s\n\nMB = 10^6 bytes; the payload is the "
+                "%g MiB file.\n\n%s\n" % (header(meta), meta["size_bytes"] / 1048576, table))
+    if a.svg:
+        s = svg(meta, res)
+        if s:
+            with open(a.svg, "w") as f:
+                f.write(s)
+    print()
+    print(header(meta))
+    print()
+    print(table)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
