@@ -163,8 +163,8 @@ int Serve(const std::string& dir) {
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
   if (swept) std::fprintf(stderr, "%s: removed %llu unfinished uploads\n", kTool,
                           static_cast<unsigned long long>(swept));
-  // Queued writes stay under 8 MiB, whatever the number of uploads.
-  server::Writer writer(store.get(), 8u << 20);
+  // Queued writes stay under 6 MiB, whatever the number of uploads.
+  server::Writer writer(store.get(), 6u << 20);
   st = server::Serve(cfg, store.get(), &writer);
   if (!st.ok()) return Fail(st);
   return 0;

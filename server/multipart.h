@@ -46,6 +46,7 @@ class MultipartParser {
  private:
   enum class State { kPreamble, kAfterDelimiter, kHeaders, kBody, kEpilogue, kFailed };
   bool Fail(const char* why);
+  const char* Find(const char* p, size_t n) const;  // the delimiter, or nullptr
   bool ParseHeaders(const std::string& block, PartHeader* out);
 
   std::string delim_;   // "\r\n--" + boundary

@@ -73,6 +73,10 @@ class Writer {
   // Returns at once unless the queue is over budget. Failures land in *t.
   void PutChunks(const storage::Id& id, std::vector<uint8_t> data,
                  std::vector<storage::ChunkWrite> chunks, std::shared_ptr<Tracker> t);
+  // An empty buffer for the next batch, reused from written jobs when one is
+  // free (fresh allocations cost page faults on every MiB).
+  std::vector<uint8_t> Buffer();
+
   // Queue and wait: durable on return when OK.
   Status Commit(const storage::SubmissionRec& rec);
   Status Abort(const storage::Id& id);
@@ -90,6 +94,7 @@ class Writer {
   std::deque<std::unique_ptr<Job>> queue_;
   size_t queued_bytes_ = 0;
   bool stop_ = false;
+  std::vector<std::vector<uint8_t>> free_;  // at most kFreeBuffers
   std::thread thread_;
 };
 

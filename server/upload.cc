@@ -75,7 +75,7 @@ Status Upload::Flush() {
   // moved vector keeps its buffer.
   writer_->PutChunks(rec_.id, std::move(batch_), std::move(writes), tracker_);
   wrote_ = true;
-  batch_ = std::vector<uint8_t>();
+  batch_ = writer_->Buffer();
   batch_.reserve(kBatchBytes + crypto::kChunkSize + crypto::kChunkOverhead);
   batch_chunks_.clear();
   return Status::OK();

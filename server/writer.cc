@@ -12,6 +12,8 @@ constexpr size_t kTxnBytes = 4u << 20;
 // the file system to allocate.
 constexpr uint64_t kReserveAhead = 256u << 20;
 
+constexpr size_t kFreeBuffers = 3;
+
 }  // namespace
 
 struct Writer::Job {
@@ -61,6 +63,14 @@ void Writer::PutChunks(const storage::Id& id, std::vector<uint8_t> data,
   Enqueue(std::move(job));
 }
 
+std::vector<uint8_t> Writer::Buffer() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (free_.empty()) return {};
+  std::vector<uint8_t> b = std::move(free_.back());
+  free_.pop_back();
+  return b;
+}
+
 Status Writer::Wait(std::unique_ptr<Job> job) {
   std::future<Status> f = job->done.get_future();
   Enqueue(std::move(job));
@@ -90,7 +100,9 @@ void Writer::Run() {
       std::unique_lock<std::mutex> l(mu_);
       work_.wait(l, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left
-      while (!queue_.empty() && (jobs.empty() || bytes + queue_.front()->bytes() <= kTxnBytes)) {
+      // An abort runs alone: it is removed in rounds (Store::Abort).
+      while (!queue_.empty() && (jobs.empty() || bytes + queue_.front()->bytes() <= kTxnBytes) &&
+             (jobs.empty() || (jobs[0]->kind != Job::kAbort && queue_.front()->kind != Job::kAbort))) {
         bytes += queue_.front()->bytes();
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -105,7 +117,7 @@ void Writer::Run() {
     };
     storage::WriteBatch batch;
     for (auto& j : jobs) add(&batch, *j);
-    Status st = store_->Write(batch);
+    Status st = jobs[0]->kind == Job::kAbort ? store_->Abort(jobs[0]->id) : store_->Write(batch);
     std::vector<Status> results(jobs.size(), st);
     if (!st.ok() && jobs.size() > 1) {
       // One job's failure (a full store, a commit with a chunk missing) must
@@ -130,6 +142,11 @@ void Writer::Run() {
     {
       std::lock_guard<std::mutex> l(mu_);
       queued_bytes_ -= bytes;
+      for (auto& j : jobs) {
+        if (free_.size() >= kFreeBuffers || j->data.capacity() == 0) break;
+        j->data.clear();
+        free_.push_back(std::move(j->data));
+      }
     }
     room_.notify_all();
     // Best effort: a failure here only means writes allocate as they go.

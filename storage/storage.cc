@@ -3,10 +3,12 @@
 
 #include <lmdb.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace sealdrop {
@@ -205,7 +207,10 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
   SD_RETURN_IF_ERROR(FromMdb(mdb_env_set_mapsize(s->env_, opt.quota + kHeadroom), "mapsize"));
   // NOMETASYNC: each commit syncs its data pages; Commit() forces the meta page
   // too, so a confirmed submission is on disk and integrity holds throughout.
-  unsigned flags = MDB_NOTLS | MDB_NOMETASYNC | (opt.read_only ? MDB_RDONLY : 0);
+  // NORDAHEAD: the map is read a page here and there (branch pages, the
+  // header of a chunk being deleted); readahead and fault-around would pull
+  // whole chunks into this process's memory.
+  unsigned flags = MDB_NOTLS | MDB_NOMETASYNC | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);
   int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) return FromMdb(rc, ("cannot open store " + dir).c_str());
 
@@ -326,13 +331,45 @@ Status Store::Used(uint64_t* used) {
   uint64_t free_pages = 0;
   int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
   while (rc == MDB_SUCCESS) {
-    if (v.mv_size >= sizeof(size_t)) free_pages += *static_cast<size_t*>(v.mv_data);
+    // A freelist record is a count followed by that many page numbers. Its
+    // size comes from the leaf node, so the record itself is never read:
+    // reading it would fault whole folios of chunk data into our map.
+    if (v.mv_size >= sizeof(size_t)) free_pages += v.mv_size / sizeof(size_t) - 1;
     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(c);
   uint64_t fb = free_pages * st.ms_psize;
   *used = high > fb ? high - fb : 0;
   return Status::OK();
+}
+
+// Pages LMDB reads through its read-only map (tree pages, freelist records,
+// the header of a chunk being deleted) are mapped a whole folio at a time
+// and count in this process's memory until unmapped. MADV_DONTNEED on a
+// shared file mapping only drops our page-table entries; the page cache,
+// and every reader, are unaffected.
+void Store::DropMappedPages() {
+  if (map_addr_ == nullptr) {
+    // LMDB does not say where its map is (me_mapaddr is only for FIXEDMAP):
+    // find the mapping of the data file by its inode.
+    int fd = -1;
+    struct stat st;
+    if (mdb_env_get_fd(env_, &fd) != MDB_SUCCESS || ::fstat(fd, &st) != 0) return;
+    FILE* f = std::fopen("/proc/self/maps", "r");
+    if (f == nullptr) return;
+    char line[512];
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      unsigned long lo = 0, hi = 0, ino = 0;
+      if (std::sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &ino) == 3 && ino == st.st_ino &&
+          hi - lo > map_len_) {
+        map_addr_ = reinterpret_cast<void*>(lo);
+        map_len_ = hi - lo;
+      }
+    }
+    std::fclose(f);
+    if (map_addr_ == nullptr) return;
+  }
+  ::madvise(map_addr_, map_len_, MADV_DONTNEED);
 }
 
 Status Store::Preallocate(uint64_t ahead) {
@@ -432,6 +469,7 @@ void WriteBatch::Commit(const SubmissionRec& rec) {
 }
 
 void WriteBatch::Abort(const Id& id) {
+  aborts_++;
   Op op;
   op.kind = Op::kAbort;
   op.id = id;
@@ -534,6 +572,10 @@ Status Store::Write(const WriteBatch& batch) {
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
   // A commit the source will be told about must be on disk first.
   if (batch.commits() > 0) SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
+  // LMDB reads tree and freelist pages through its map, and the kernel maps
+  // whole folios around each, pulling neighbouring chunk data into this
+  // process's memory; let go of it after every write.
+  DropMappedPages();
   return Status::OK();
 }
 
@@ -571,9 +613,42 @@ Status Store::CommitMany(const std::vector<SubmissionRec>& recs) {
 }
 
 Status Store::Abort(const Id& id) {
-  WriteBatch b;
-  b.Abort(id);
-  return Write(b);
+  // Deleting a chunk faults its pages into this process's map, so a large
+  // upload is removed a few MiB at a time, letting go of the map in between.
+  // Until the last round removes the pending mark a crash leaves it for the
+  // sweep, as before.
+  constexpr int kRound = 8;
+  while (true) {
+    Txn txn(env_, true);
+    SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+    MDB_val k = IdVal(id), v;
+    if (mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS)
+      return Status::InvalidArgument("abort of a committed submission");
+    MDB_cursor* c = nullptr;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->chunks, &c), "cursor"));
+    MDB_val ck{kIdSize, const_cast<uint8_t*>(id.data())}, cv;
+    int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+    int n = 0;
+    while (rc == MDB_SUCCESS && n < kRound && ck.mv_size >= kIdSize &&
+           std::memcmp(ck.mv_data, id.data(), kIdSize) == 0) {
+      rc = mdb_cursor_del(c, 0);
+      if (rc != MDB_SUCCESS) break;
+      n++;
+      ck = MDB_val{kIdSize, const_cast<uint8_t*>(id.data())};
+      rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+    }
+    bool more = rc == MDB_SUCCESS && ck.mv_size >= kIdSize &&
+                std::memcmp(ck.mv_data, id.data(), kIdSize) == 0;
+    mdb_cursor_close(c);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "delete chunks");
+    if (!more) {
+      rc = mdb_del(txn.get(), dbi_->pending, &k, nullptr);
+      if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "clear pending");
+    }
+    SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit abort"));
+    DropMappedPages();
+    if (!more) return Status::OK();
+  }
 }
 
 bool Store::Contains(const Id& id) {

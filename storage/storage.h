@@ -85,11 +85,13 @@ class WriteBatch {
   bool empty() const { return ops_.empty(); }
   uint64_t bytes() const { return bytes_; }
   size_t commits() const { return commits_; }
+  size_t aborts() const { return aborts_; }
 
  private:
   std::vector<Op> ops_;
   uint64_t bytes_ = 0;
   size_t commits_ = 0;
+  size_t aborts_ = 0;
 };
 
 enum class Role : uint8_t { kServer = 1, kVault = 2 };
@@ -178,11 +180,14 @@ class Store {
   Status TxnAbort(struct MDB_txn* txn, const Id& id);
   Status PutDayIndex(struct MDB_txn* txn, const SubmissionRec& rec);
   Status RebuildDayIndex(struct MDB_txn* txn);
+  void DropMappedPages();
   struct Dbis;
   MDB_env* env_ = nullptr;
   std::unique_ptr<Dbis> dbi_;
   Options opt_;
   uint64_t reserved_ = 0;  // file offset up to which blocks are allocated
+  void* map_addr_ = nullptr;  // LMDB's map, found on first use
+  size_t map_len_ = 0;
 };
 
 }  // namespace storage
