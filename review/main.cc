@@ -12,7 +12,11 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -146,6 +150,7 @@ Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::S
     return Status::NotFound("no vault at " + dir);
   storage::Options o;
   o.role = storage::Role::kVault;
+  o.read_ahead = true;
   // The laptop's disk is the real limit; the map only needs room to grow by
   // a large import beyond what the vault holds already.
   o.quota = uint64_t(32) << 30;
@@ -509,6 +514,84 @@ Status WriteAll(int fd, const uint8_t* p, size_t n) {
   return Status::OK();
 }
 
+// Decrypts one item into fd, decrypting on this thread while another
+// writes, so the two overlap. Plaintext waits in guarded buffers.
+Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, uint32_t item,
+                     const crypto::Secret& ck, uint64_t size, int fd) {
+  // Small enough to stay within a typical locked-memory limit (8 MiB).
+  constexpr size_t kBuf = 1u << 20;
+  constexpr size_t kBuffers = 4;
+  struct Slot {
+    crypto::Secret buf{kBuf};
+    size_t len = 0;
+  };
+  std::vector<Slot> slots(kBuffers);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<size_t> full, empty;
+  for (size_t i = 0; i < kBuffers; i++) empty.push_back(i);
+  bool done = false;
+  Status write_st;
+  std::thread writer([&] {
+    while (true) {
+      size_t i;
+      {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return !full.empty() || done; });
+        if (full.empty()) return;
+        i = full.front();
+        full.pop_front();
+      }
+      Status w = write_st.ok() ? WriteAll(fd, slots[i].buf.data(), slots[i].len) : write_st;
+      crypto::Wipe(slots[i].buf.data(), slots[i].len);
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (!w.ok() && write_st.ok()) write_st = w;
+        empty.push_back(i);
+      }
+      cv.notify_all();
+    }
+  });
+  size_t cur = kBuffers;  // no slot yet
+  auto take = [&]() -> Status {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return !empty.empty(); });
+    if (!write_st.ok()) return write_st;
+    cur = empty.front();
+    empty.pop_front();
+    slots[cur].len = 0;
+    return Status::OK();
+  };
+  auto hand_over = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    full.push_back(cur);
+    cur = kBuffers;
+    cv.notify_all();
+  };
+  Status st = DecryptItem(vault, rec, item, ck, size, [&](const uint8_t* p, size_t n) -> Status {
+    while (n > 0) {
+      if (cur == kBuffers) SD_RETURN_IF_ERROR(take());
+      Slot& s = slots[cur];
+      size_t k = std::min(n, kBuf - s.len);
+      std::memcpy(s.buf.data() + s.len, p, k);
+      s.len += k;
+      p += k;
+      n -= k;
+      if (s.len == kBuf) hand_over();
+    }
+    return Status::OK();
+  });
+  if (st.ok() && cur != kBuffers) hand_over();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+  }
+  cv.notify_all();
+  writer.join();
+  if (!st.ok()) return st;
+  return write_st;
+}
+
 int Extract(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
             const std::string& passfile, const std::string& out) {
   std::unique_ptr<storage::Store> vault;
@@ -552,19 +635,7 @@ int Extract(const std::string& id, const std::string& vault_dir, const std::stri
   for (size_t i = 0; st.ok() && i < m.files.size(); i++) {
     const auto& f = m.files[i];
     st = write_one(review::SafeName(f.name), [&](int fd) {
-      std::vector<uint8_t> wbuf;
-      wbuf.reserve(4u << 20);
-      Status s = DecryptItem(vault.get(), rec, f.item, ck, f.size, [&](const uint8_t* p, size_t n) {
-        wbuf.insert(wbuf.end(), p, p + n);
-        if (wbuf.size() < (4u << 20)) return Status::OK();
-        Status w = WriteAll(fd, wbuf.data(), wbuf.size());
-        crypto::Wipe(wbuf.data(), wbuf.size());
-        wbuf.clear();
-        return w;
-      });
-      if (s.ok()) s = WriteAll(fd, wbuf.data(), wbuf.size());
-      crypto::Wipe(wbuf.data(), wbuf.size());
-      return s;
+      return DecryptToFile(vault.get(), rec, f.item, ck, f.size, fd);
     });
   }
   ::close(dirfd);

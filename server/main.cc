@@ -172,6 +172,7 @@ int Serve(const std::string& dir) {
 
 // --- export --------------------------------------------------------------------------
 int Export(const std::string& dir, const std::string& out) {
+  // Export reads every chunk once, front to back: let the kernel read ahead.
   server::Config cfg;
   Status st = server::LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);
@@ -183,7 +184,9 @@ int Export(const std::string& dir, const std::string& out) {
   crypto::Wipe(ikey.data(), ikey.size());
   if (!st.ok()) return Fail(st);
   std::unique_ptr<storage::Store> store;
-  st = storage::Store::Open(cfg.store_dir(), StoreOptions(cfg), &store);
+  storage::Options opt = StoreOptions(cfg);
+  opt.read_ahead = true;
+  st = storage::Store::Open(cfg.store_dir(), opt, &store);
   if (!st.ok()) return Fail(st);
   std::vector<storage::Id> ids;
   st = store->Unexported(&ids);

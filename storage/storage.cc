@@ -210,7 +210,8 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
   // NORDAHEAD: the map is read a page here and there (branch pages, the
   // header of a chunk being deleted); readahead and fault-around would pull
   // whole chunks into this process's memory.
-  unsigned flags = MDB_NOTLS | MDB_NOMETASYNC | MDB_NORDAHEAD | (opt.read_only ? MDB_RDONLY : 0);
+  unsigned flags = MDB_NOTLS | MDB_NOMETASYNC | (opt.read_ahead ? 0 : MDB_NORDAHEAD) |
+                   (opt.read_only ? MDB_RDONLY : 0);
   int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) return FromMdb(rc, ("cannot open store " + dir).c_str());
 

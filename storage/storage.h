@@ -103,6 +103,9 @@ struct Options {
   // an upload can always proceed.
   uint64_t quota = uint64_t(16) << 30;
   bool read_only = false;
+  // For processes that read whole submissions (export, the vault): keep the
+  // kernel's readahead. The server, which writes, turns it off.
+  bool read_ahead = false;
 };
 
 class Store {
