@@ -7,7 +7,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/cli.h"
 #include "common/format.h"
 #include "review/review.h"
 
@@ -96,11 +96,7 @@ namespace {
 
 constexpr const char* kTool = "sealdrop-review";
 
-int Fail(const Status& st, const std::string& hint = "") {
-  std::fprintf(stderr, "%s: error: %s\n", kTool, st.message().c_str());
-  if (!hint.empty()) std::fprintf(stderr, "%s: hint: %s\n", kTool, hint.c_str());
-  return st.Is(Status::Code::kAuthFailed) ? 1 : 2;
-}
+int Fail(const Status& st, const std::string& hint = "") { return cli::Fail(kTool, st, hint); }
 
 Status ReadSmallFile(const std::string& path, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -444,21 +440,35 @@ int List(const std::string& vault_dir, bool json, size_t limit) {
 }
 
 // --- show ----------------------------------------------------------------------------------
-int Show(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
-         const std::string& passfile, bool json) {
+// A submission found, its content key unsealed and its manifest read.
+struct Opened {
   std::unique_ptr<storage::Store> vault;
-  Status st = OpenVault(vault_dir, false, &vault);
-  if (!st.ok()) return Fail(st);
   storage::SubmissionRec rec;
-  st = FindSubmission(vault.get(), id, &rec);
+  crypto::Secret ck;
+  format::Manifest m;
+};
+
+// Returns 0, or the exit status after reporting the error.
+int OpenSubmission(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
+                   const std::string& passfile, Opened* o) {
+  Status st = OpenVault(vault_dir, false, &o->vault);
+  if (!st.ok()) return Fail(st);
+  st = FindSubmission(o->vault.get(), id, &o->rec);
   if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
   crypto::RecipientKey key;
   st = UnlockKey(keyfile, passfile, &key);
   if (!st.ok()) return Fail(st);
-  crypto::Secret ck;
-  format::Manifest m;
-  st = OpenManifest(vault.get(), rec, key, &ck, &m);
+  st = OpenManifest(o->vault.get(), o->rec, key, &o->ck, &o->m);
   if (!st.ok()) return Fail(st);
+  return 0;
+}
+
+int Show(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
+         const std::string& passfile, bool json) {
+  Opened o;
+  if (int rc = OpenSubmission(id, vault_dir, keyfile, passfile, &o)) return rc;
+  const storage::SubmissionRec& rec = o.rec;
+  const format::Manifest& m = o.m;
   if (json) {
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : m.files)
@@ -594,19 +604,11 @@ Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, u
 
 int Extract(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
             const std::string& passfile, const std::string& out) {
-  std::unique_ptr<storage::Store> vault;
-  Status st = OpenVault(vault_dir, false, &vault);
-  if (!st.ok()) return Fail(st);
-  storage::SubmissionRec rec;
-  st = FindSubmission(vault.get(), id, &rec);
-  if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
-  crypto::RecipientKey key;
-  st = UnlockKey(keyfile, passfile, &key);
-  if (!st.ok()) return Fail(st);
-  crypto::Secret ck;
-  format::Manifest m;
-  st = OpenManifest(vault.get(), rec, key, &ck, &m);
-  if (!st.ok()) return Fail(st);
+  Opened o;
+  if (int rc = OpenSubmission(id, vault_dir, keyfile, passfile, &o)) return rc;
+  const storage::SubmissionRec& rec = o.rec;
+  const format::Manifest& m = o.m;
+  Status st;
 
   if (::mkdir(out.c_str(), 0700) != 0 && errno != EEXIST)
     return Fail(Status::IOError("cannot create " + out + ": " + std::strerror(errno)));
@@ -635,7 +637,7 @@ int Extract(const std::string& id, const std::string& vault_dir, const std::stri
   for (size_t i = 0; st.ok() && i < m.files.size(); i++) {
     const auto& f = m.files[i];
     st = write_one(review::SafeName(f.name), [&](int fd) {
-      return DecryptToFile(vault.get(), rec, f.item, ck, f.size, fd);
+      return DecryptToFile(o.vault.get(), rec, f.item, o.ck, f.size, fd);
     });
   }
   ::close(dirfd);
@@ -694,16 +696,7 @@ int main(int argc, char** argv) {
   ext->add_option("--out", out, "directory to write into (nothing in it is ever replaced)")
       ->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: error: %s\n%s: hint: see %s --help\n", kTool, e.what(), kTool, kTool);
-    return 2;
-  }
+  if (int rc = cli::Parse(kTool, app, argc, argv); rc >= 0) return rc;
   if (*keygen) return Keygen(out, epoch, passfile);
   if (*imp) return Import(bundle, vault, key, passfile, trust_new);
   if (*list) return List(vault, json, all ? SIZE_MAX : limit);

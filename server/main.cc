@@ -4,13 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "common/cli.h"
 #include "server/server.h"
 
 namespace sealdrop {
@@ -25,11 +25,7 @@ namespace {
 
 constexpr const char* kTool = "sealdrop-server";
 
-int Fail(const Status& st, const std::string& hint = "") {
-  std::fprintf(stderr, "%s: error: %s\n", kTool, st.message().c_str());
-  if (!hint.empty()) std::fprintf(stderr, "%s: hint: %s\n", kTool, hint.c_str());
-  return st.Is(Status::Code::kAuthFailed) ? 1 : 2;
-}
+int Fail(const Status& st, const std::string& hint = "") { return cli::Fail(kTool, st, hint); }
 
 Status ReadFile(const std::string& path, std::string* out, size_t max = 1 << 20) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -311,16 +307,7 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "verify the store and say what is wrong");
   check->add_option("dir", dir, "instance directory")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: error: %s\n%s: hint: see %s --help\n", kTool, e.what(), kTool, kTool);
-    return 2;
-  }
+  if (int rc = cli::Parse(kTool, app, argc, argv); rc >= 0) return rc;
   if (*init) return Init(dir, recipients, listen, cert, key, max_upload);
   if (*serve) return Serve(dir);
   if (*exp) return Export(dir, out);

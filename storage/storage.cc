@@ -402,21 +402,7 @@ Status Store::Preallocate(uint64_t ahead) {
 Status Store::Sweep(uint64_t* swept) {
   *swept = 0;
   std::vector<Id> ids;
-  {
-    Txn txn(env_, false);
-    SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-    MDB_cursor* c = nullptr;
-    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->pending, &c), "cursor"));
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-      if (k.mv_size != kIdSize) continue;
-      Id id;
-      std::memcpy(id.data(), k.mv_data, kIdSize);
-      ids.push_back(id);
-    }
-    mdb_cursor_close(c);
-  }
+  SD_RETURN_IF_ERROR(KeysOf(dbi_->pending, &ids));
   for (const Id& id : ids) {
     SD_RETURN_IF_ERROR(Abort(id));
     (*swept)++;
@@ -709,12 +695,15 @@ Status Store::ReadItem(const SubmissionRec& rec, uint32_t item,
   return Status::OK();
 }
 
-Status Store::Unexported(std::vector<Id>* out) {
+Status Store::Unexported(std::vector<Id>* out) { return KeysOf(dbi_->unexported, out); }
+
+// The ids that key a table (pending, unexported).
+Status Store::KeysOf(unsigned dbi, std::vector<Id>* out) {
   out->clear();
   Txn txn(env_, false);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
   MDB_cursor* c = nullptr;
-  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->unexported, &c), "cursor"));
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi, &c), "cursor"));
   MDB_val k, v;
   for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
