@@ -1,5 +1,7 @@
 // sealdrop-server: init, serve, export, check.
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,6 +161,13 @@ int Serve(const std::string& dir) {
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
   if (swept) std::fprintf(stderr, "%s: removed %llu unfinished uploads\n", kTool,
                           static_cast<unsigned long long>(swept));
+  // SIGINT and SIGTERM are taken by one thread in Serve (a clean stop);
+  // block them before any thread starts, so that every thread inherits it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // Queued writes stay under 6 MiB, whatever the number of uploads.
   server::Writer writer(store.get(), 6u << 20);
   st = server::Serve(cfg, store.get(), &writer);

