@@ -38,6 +38,7 @@ SHORT = {
 }
 SMALL = [
     ("small", "2 KiB submissions, HTTPS (TCP), 2 keep-alive connections"),
+    ("small8", "2 KiB submissions, HTTPS (TCP), 8 keep-alive connections"),
     ("small_unix", "the same, plain HTTP on a Unix socket (behind tor)"),
 ]
 CEILINGS = [
@@ -119,12 +120,89 @@ def summarise(rows):
     starts = sorted(by.get("run_start", []), key=lambda r: r["run"])
     if starts:
         res["loadavg_at_run_start"] = [r["loadavg"] for r in starts]
+    # Memory under concurrency.
+    conc = sorted(by.get("concurrent", []), key=lambda r: r["run"])
+    if conc:
+        res["concurrent"] = {
+            "uploads": conc[0]["uploads"], "bytes": conc[0]["bytes"],
+            "runs_seconds": [r["seconds"] for r in conc],
+            "median_seconds": round(statistics.median(r["seconds"] for r in conc), 3),
+            "median_mb_s": round(statistics.median(mbps(r["bytes"], r["seconds"]) for r in conc), 1),
+            "runs_rss_kb": [r["rss_kb"] for r in conc],
+            "max_rss_kb": max(r["rss_kb"] for r in conc),
+            "median_rss_kb": statistics.median(r["rss_kb"] for r in conc),
+            "median_server_cpu_s": statistics.median(r["server_cpu_s"] for r in conc),
+        }
+    # Scale: median seconds per (command, n).
+    scale = {}
+    for name in ("scale_export", "scale_list", "scale_export_all", "scale_import"):
+        for r in by.get(name, []):
+            scale.setdefault(name, {}).setdefault(str(r["n"]), []).append(r["seconds"])
+    if scale:
+        res["scale"] = {k: {n: {"runs_seconds": v, "median_seconds": round(statistics.median(v), 4)}
+                            for n, v in d.items()} for k, d in scale.items()}
+        pops = by.get("populate", [])
+        res["scale"]["populate"] = {str(r["n"]): {"seconds": r["seconds"],
+                                                  "per_second": r["per_second"]} for r in pops}
+    unl = by.get("unlock", [])
+    if unl:
+        u = statistics.median(r["seconds"] for r in unl)
+        res["unlock"] = {"runs_seconds": [r["seconds"] for r in unl],
+                         "median_seconds": round(u, 3)}
+        if "extract" in res:
+            ex = res["extract"]
+            net = ex["median_seconds"] - u
+            res["extract_minus_unlock"] = {
+                "label": "sealdrop-review extract minus key unlock",
+                "median_seconds": round(net, 3),
+                "median_mb_s": round(ex["bytes"] / net / 1e6, 1)}
+    loads = by.get("loadavg_samples", [])
+    if loads:
+        res["loadavg_samples"] = loads[0]
     ratios = []
     for label, a, b in RATIOS:
         if a in res and b in res:
             ratios.append({"ratio": label, "a": a, "b": b,
                            "value": round(res[a]["median_mb_s"] / res[b]["median_mb_s"], 3)})
+    if "extract_minus_unlock" in res:
+        for b in ("cp_sync", "dd_fsync"):
+            if b in res:
+                ratios.append({"ratio": "sealdrop extract minus key unlock / " + SHORT[b],
+                               "a": "extract_minus_unlock", "b": b,
+                               "value": round(res["extract_minus_unlock"]["median_mb_s"]
+                                              / res[b]["median_mb_s"], 3)})
     return res, ratios
+
+
+def targets(meta, res):
+    """(figure, value text, target text, met?) rows for the issue's targets."""
+    rows = []
+    lim = 128 * 1024
+    if "sealdrop_upload" in res and "max_rss_kb" in res["sealdrop_upload"]:
+        kb = res["sealdrop_upload"]["max_rss_kb"]
+        rows.append(("server peak RSS (VmHWM), one %g MiB upload (max of runs)"
+                     % (meta["size_bytes"] / 1048576), mib(kb), "< 128 MiB", kb < lim))
+    if "concurrent" in res:
+        c = res["concurrent"]
+        kb = c["max_rss_kb"]
+        rows.append(("server peak RSS (VmHWM), %d concurrent %d MiB uploads (max of runs)"
+                     % (c["uploads"], meta.get("concurrent_mib", 64)), mib(kb), "< 128 MiB",
+                     kb < lim))
+    for n in ("small", "small8"):
+        if n in res:
+            v = res[n]["median_per_second"]
+            rows.append(("2 KiB submissions/s, two recipients, HTTPS keep-alive, %s connections"
+                         % ("2" if n == "small" else "8"), "%.0f/s" % v, ">= 1000/s", v >= 1000))
+    sc = res.get("scale", {})
+    small, big = str(meta.get("scale_small", 1000)), str(meta.get("scale_big", 100000))
+    for k, what in (("scale_export", "export of 100 new"), ("scale_list", "review list (newest 100)")):
+        d = sc.get(k, {})
+        if small in d and big in d:
+            a, b = d[small]["median_seconds"], d[big]["median_seconds"]
+            ratio = b / a if a > 0 else float("inf")
+            rows.append(("%s: %s vs %s stored (median of %d)" % (what, big, small, len(d[big]["runs_seconds"])),
+                         "%.3f s vs %.3f s = %.2fx" % (b, a, ratio), "<= 1.5x", ratio <= 1.5))
+    return rows
 
 
 def mib(kb):
@@ -184,6 +262,56 @@ def tables(meta, res, ratios):
         lines.append("| Upload CPU (median) | wall s | server CPU s | curl CPU s |")
         lines.append("|---|---:|---:|---:|")
         lines.extend(cpu)
+    tr = targets(meta, res)
+    if tr:
+        lines.append("")
+        lines.append("| Target (issue) | measured | target | met? |")
+        lines.append("|---|---:|---:|---|")
+        for f, v, t, ok in tr:
+            lines.append("| %s | **%s** | %s | %s |" % (f, v, t, "met" if ok else "**not met**"))
+    if "concurrent" in res:
+        c = res["concurrent"]
+        lines.append("")
+        lines.append("Concurrent uploads: %d x %.0f MiB in %s s (median %.2f s, %.0f MB/s aggregate); "
+                     "server peak RSS per run: %s; server CPU %.1f s." % (
+                         c["uploads"], c["bytes"] / c["uploads"] / 1048576,
+                         ", ".join("%.2f" % x for x in c["runs_seconds"]), c["median_seconds"],
+                         c["median_mb_s"], ", ".join(mib(x) for x in c["runs_rss_kb"]),
+                         c["median_server_cpu_s"]))
+    sc = res.get("scale")
+    if sc:
+        lines.append("")
+        lines.append("| Scale (seconds, median; runs) | %s |" % " | ".join(
+            "%s stored" % n for n in sorted(sc.get("scale_list", {}), key=int)))
+        ns = sorted(sc.get("scale_list", {}), key=int)
+        lines.append("|---|" + "---:|" * len(ns))
+        for k, label in (("scale_export", "sealdrop-server export, 100 new"),
+                         ("scale_list", "sealdrop-review list --vault (newest 100)"),
+                         ("scale_export_all", "export of all (once)"),
+                         ("scale_import", "import of all into a fresh vault (once)")):
+            if k in sc:
+                lines.append("| %s | %s |" % (label, " | ".join(
+                    "%.3f (%s)" % (sc[k][n]["median_seconds"],
+                                   ", ".join("%.3f" % x for x in sc[k][n]["runs_seconds"]))
+                    if n in sc[k] else "" for n in ns)))
+        if sc.get("populate"):
+            lines.append("| populate (Form + Writer, 32 threads), per second | %s |" % " | ".join(
+                "%.0f" % sc["populate"][n]["per_second"] if n in sc["populate"] else "" for n in ns))
+    if "unlock" in res:
+        u = res["unlock"]
+        lines.append("")
+        lines.append("Key unlock (extract of one 2 KiB submission): median %.3f s (runs %s)." % (
+            u["median_seconds"], ", ".join("%.3f" % x for x in u["runs_seconds"])))
+        if "extract_minus_unlock" in res:
+            e = res["extract_minus_unlock"]
+            lines.append("Extract of the %g MiB file minus the unlock: %.3f s, **%.0f MB/s**." % (
+                meta["size_bytes"] / 1048576, e["median_seconds"], e["median_mb_s"]))
+    if "loadavg_samples" in res:
+        l = res["loadavg_samples"]
+        lines.append("")
+        lines.append("1-minute load average sampled every 5 s during the run: mean %.2f, min %.2f, "
+                     "max %.2f (%d samples, %d CPUs)." % (l["mean"], l["min"], l["max"], l["n"],
+                                                          meta["nproc"]))
     if "loadavg_at_run_start" in res:
         loads = res["loadavg_at_run_start"]
         lines.append("")

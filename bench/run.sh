@@ -13,13 +13,23 @@
 #   - gpg --encrypt of the same bytes, default compression and --compress-algo none;
 #   - sealdrop-server export, sealdrop-review import and sealdrop-review extract
 #     of that submission, beside cp + fsync (and dd bs=4M + fsync) of the same bytes;
-#   - 2 KiB submissions on 2 parallel keep-alive connections for 10 s (small.py),
-#     over HTTPS and, for comparison, over a Unix socket (the tor deployment);
+#   - the server's peak RSS for 32 concurrent 64 MiB uploads (curl -F in parallel);
+#   - 2 KiB submissions (two recipients) on 2 and on 8 parallel keep-alive
+#     connections for 10 s (small.py) over HTTPS and, for comparison, on 2 over a
+#     Unix socket (the tor deployment);
+#   - once, after the runs: scale. An instance is filled with 1,000 and with
+#     100,000 small sealed submissions by bench/populate (the server's Form +
+#     Writer, no HTTP), spread over 365 days, exported and imported into a vault;
+#     then 5 times each: 100 new submissions + timed `sealdrop-server export`,
+#     and timed `sealdrop-review list --vault V` (newest 100); plus the Argon2id
+#     key unlock, timed as `extract` of one 2 KiB submission;
 #   - single-core ceilings of secretstream, AES-256-GCM and memcpy (crypto_speed).
 # Prints a table (medians) and writes bench/out/results.{json,md} and
 # docs/performance.svg. Big intermediates are deleted at the end.
 #
 # Knobs (environment): BENCH_RUNS=3, BENCH_SIZE_MIB=1024, BENCH_SMALL_SECONDS=10,
+# BENCH_CONC=32, BENCH_CONC_MIB=64, BENCH_SCALE_SMALL=1000, BENCH_SCALE_BIG=100000,
+# BENCH_SCALE_REPS=5,
 # BENCH_KEEP_DATA=0 (1 keeps bench/out/data.bin for the next run),
 # SEALDROP_HTTPLIB_DIR=<root>/.deps/cpp-httplib.
 set -euo pipefail
@@ -34,6 +44,11 @@ RUNS=${BENCH_RUNS:-3}
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 SMALL_SECONDS=${BENCH_SMALL_SECONDS:-10}
 KEEP_DATA=${BENCH_KEEP_DATA:-0}
+CONC=${BENCH_CONC:-32}
+CONC_MIB=${BENCH_CONC_MIB:-64}
+SCALE_SMALL=${BENCH_SCALE_SMALL:-1000}
+SCALE_BIG=${BENCH_SCALE_BIG:-100000}
+SCALE_REPS=${BENCH_SCALE_REPS:-5}
 HTTPLIB_DIR=${SEALDROP_HTTPLIB_DIR:-$root/.deps/cpp-httplib}
 PY=/usr/bin/python3
 BYTES=$((SIZE_MIB * 1024 * 1024))
@@ -52,6 +67,7 @@ cleanup() {
   done
   [ -d "$work/gnupg" ] && gpgconf --homedir "$work/gnupg" --kill gpg-agent 2>/dev/null || true
   rm -rf "$work"
+  rm -f "${data_small:-}"
   if [ "$KEEP_DATA" != 1 ]; then rm -f "$data"; fi
 }
 trap cleanup EXIT
@@ -97,13 +113,14 @@ HTTPLIB_DIR=$(sed -n 's/^SEALDROP_HTTPLIB_DIR:[A-Z]*=//p' "$root/build-bench/CMa
 [ -f "$HTTPLIB_DIR/httplib.h" ] || die "no httplib.h in '$HTTPLIB_DIR' (build-bench/CMakeCache.txt)"
 say "building bench baselines (tls_sink, crypto_speed) in bench/out/build/ against $HTTPLIB_DIR"
 build_step cmake-bench cmake -S "$bench" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
-  -DHTTPLIB_DIR="$HTTPLIB_DIR"
+  -DHTTPLIB_DIR="$HTTPLIB_DIR" -DSEALDROP_BUILD_DIR="$root/build-bench"
 build_step build-bench cmake --build "$out/build" -j2
 SERVER=$root/build-bench/server/sealdrop-server
 REVIEW=$root/build-bench/review/sealdrop-review
 SINK=$out/build/tls_sink
 CRYPTO_SPEED=$out/build/crypto_speed
-for b in "$SERVER" "$REVIEW" "$SINK" "$CRYPTO_SPEED"; do [ -x "$b" ] || die "$b was not built"; done
+POPULATE=$out/build/populate
+for b in "$SERVER" "$REVIEW" "$SINK" "$CRYPTO_SPEED" "$POPULATE"; do [ -x "$b" ] || die "$b was not built"; done
 
 # --- helpers -------------------------------------------------------------------------
 diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
@@ -190,22 +207,99 @@ upload() {
   say "  $name: $(awk -v b="$BYTES" -v s="$t" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'), peak RSS $(hwm_kb "$SRV_PID") kB"
 }
 
-# small NAME small.py-args...: 2 KiB submissions for SMALL_SECONDS on 2
-# keep-alive connections to the running server; records the rate.
+# small NAME CONNECTIONS small.py-args...: 2 KiB submissions for SMALL_SECONDS
+# on CONNECTIONS keep-alive connections to the running server; records the rate.
 small() {
-  local name=$1 res rc=0
-  shift
-  res=$("$PY" "$bench/small.py" "$@" --seconds "$SMALL_SECONDS" --connections 2 \
+  local name=$1 conns=$2 res rc=0
+  shift 2
+  res=$("$PY" "$bench/small.py" "$@" --seconds "$SMALL_SECONDS" --connections "$conns" \
         --message-bytes 2048) || rc=$?
   [ "$rc" = 0 ] || { printf '%s\n' "$res" >&2; die "$name: small.py failed"; }
-  "$PY" - "$raw" "$name" "$run" "$(hwm_kb "$SRV_PID")" "$(cpu_s "$SRV_PID")" "$res" <<'PY'
+  "$PY" - "$raw" "$name" "$run" "$(hwm_kb "$SRV_PID")" "$(cpu_s "$SRV_PID")" "$res" "$conns" <<'PY'
 import json, sys
-path, name, run, rss, cpu, res = sys.argv[1:]
+path, name, run, rss, cpu, res = sys.argv[1:7]
 r = json.loads(res)
-r.update(name=name, run=int(run), rss_kb=int(rss), server_cpu_s=float(cpu))
+r.update(name=name, run=int(run), rss_kb=int(rss), server_cpu_s=float(cpu),
+         connections=int(sys.argv[7]))
 open(path, "a").write(json.dumps(r) + "\n")
 PY
-  say "  $name: $(printf '%s' "$res" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(r["per_second"], "submissions/s,", r["errors"], "errors")')"
+  say "  $name ($conns connections): $(printf '%s' "$res" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(r["per_second"], "submissions/s,", r["errors"], "errors")')"
+}
+
+# concurrent RUN: CONC parallel curl -F uploads of the CONC_MIB MiB file to a
+# fresh server; records wall time and the server's peak RSS (VmHWM).
+concurrent() {
+  local run=$1 i p rc=0 t0 t1 code
+  local cbytes=$((CONC * CONC_MIB * 1024 * 1024))
+  new_instance "$work/conc"
+  start_listener "$logs/server-conc-$run.log" "$SERVER" serve "$work/conc"
+  local cp=()
+  t0=$EPOCHREALTIME
+  for i in $(seq 1 "$CONC"); do
+    curl -sSk --max-time 900 -o "$work/conc.$i" -w '%{http_code}' -F "files=@$data_small" \
+      "https://127.0.0.1:$SRV_PORT/submit" >"$work/conc.$i.code" 2>>"$logs/curl-conc-$run.log" &
+    cp+=($!)
+  done
+  for p in "${cp[@]}"; do wait "$p" || rc=1; done
+  t1=$EPOCHREALTIME
+  [ "$rc" = 0 ] || { cat "$logs/curl-conc-$run.log" >&2; die "concurrent: a curl failed"; }
+  for i in $(seq 1 "$CONC"); do
+    code=$(cat "$work/conc.$i.code")
+    [ "$code" = 200 ] && grep -q Received "$work/conc.$i" ||
+      { head -c 2000 "$work/conc.$i" >&2; die "concurrent upload $i: HTTP $code"; }
+  done
+  rec concurrent "$run" "$(diff_s "$t0" "$t1")" "$cbytes" \
+    "\"uploads\":$CONC,\"rss_kb\":$(hwm_kb "$SRV_PID"),\"server_cpu_s\":$(cpu_s "$SRV_PID")"
+  say "  concurrent $CONC x $CONC_MIB MiB: $(diff_s "$t0" "$t1") s, peak RSS $(hwm_kb "$SRV_PID") kB"
+  stop_listener
+  rm -rf "$work/conc" "$work"/conc.*
+}
+
+# scale N: an instance with N small submissions (populate, over 365 days),
+# exported and imported into a vault; then SCALE_REPS times: 100 new
+# submissions and a timed export; SCALE_REPS timed `list --vault` (newest 100).
+scale() {
+  local n=$1
+  local d=$work/scale-$n v=$work/vault-$n res r t
+  new_instance "$d"
+  res=$("$POPULATE" "$d" "$n" --threads 32 --days 365) || die "populate $n failed"
+  printf '%s' "$res" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="populate", n=int(sys.argv[1]), run=1); print(json.dumps(r))' "$n" >> "$raw"
+  say "  populate $n: $res"
+  timed t "$SERVER" export "$d" --out "$work/scale.sdb" >>"$logs/scale-export.log" 2>&1
+  rec scale_export_all 1 "$t" "$(stat -c %s "$work/scale.sdb")" "\"n\":$n"
+  timed t "$REVIEW" import "$work/scale.sdb" --vault "$v" --key "$work/k1" \
+    --passphrase-file "$work/pass" --trust-new-instance >>"$logs/scale-import.log" 2>&1
+  rec scale_import 1 "$t" 0 "\"n\":$n"
+  say "  export of all $n, import: $t s"
+  rm -f "$work/scale.sdb"
+  for r in $(seq 1 "$SCALE_REPS"); do
+    "$POPULATE" "$d" 100 --threads 32 --days 1 >/dev/null || die "populate 100 failed"
+    timed t "$SERVER" export "$d" --out "$work/scale.sdb" >"$work/scale-export.out" 2>&1
+    grep -q "exported 100 submissions" "$work/scale-export.out" ||
+      { cat "$work/scale-export.out" >&2; die "export of 100 new did not export 100"; }
+    rec scale_export "$r" "$t" 0 "\"n\":$n"
+    rm -f "$work/scale.sdb"
+  done
+  for r in $(seq 1 "$SCALE_REPS"); do
+    timed t "$REVIEW" list --vault "$v" >"$work/list.out" 2>"$work/list.err"
+    [ "$(grep -c '^[0-9a-f]\{32\} ' "$work/list.out")" = 100 ] ||
+      { head "$work/list.out" >&2; die "list did not show 100"; }
+    rec scale_list "$r" "$t" 0 "\"n\":$n"
+  done
+  say "  scale $n: export of 100 new and list timed $SCALE_REPS times each"
+  if [ "$n" = "$SCALE_SMALL" ]; then
+    # The Argon2id key unlock: extract of one 2 KiB submission, SCALE_REPS times.
+    local id
+    id=$("$REVIEW" list --vault "$v" --json --limit 1 2>/dev/null |
+         "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+    for r in $(seq 1 "$SCALE_REPS"); do
+      timed t "$REVIEW" extract "$id" --vault "$v" --key "$work/k1" \
+        --passphrase-file "$work/pass" --out "$work/unlock-$r" >>"$logs/unlock.log" 2>&1
+      rec unlock "$r" "$t" 0
+      rm -rf "$work/unlock-$r"
+    done
+  fi
+  rm -rf "$d" "$v"
 }
 
 # --- inputs: data, keys, certificate --------------------------------------------------
@@ -214,6 +308,14 @@ if [ ! -f "$data" ] || [ "$(stat -c %s "$data")" != "$BYTES" ]; then
   head -c "$BYTES" /dev/urandom > "$data.tmp"
   mv "$data.tmp" "$data"
 fi
+
+data_small=$out/data-conc.bin
+head -c $((CONC_MIB * 1024 * 1024)) "$data" > "$data_small"
+
+# The load average every 5 s for the whole run (the machine may be shared).
+( while :; do printf '%s %s\n' "$EPOCHREALTIME" "$(cut -d' ' -f1-3 /proc/loadavg)"; sleep 5; done ) \
+  > "$out/loadavg.txt" &
+pids+=($!)
 
 say "making keys and a TLS certificate"
 printf 'sealdrop bench passphrase\n' > "$work/pass"
@@ -277,6 +379,11 @@ json.dump({
     "runs": $RUNS,
     "size_bytes": $BYTES,
     "small_seconds": $SMALL_SECONDS,
+    "concurrent": $CONC,
+    "concurrent_mib": $CONC_MIB,
+    "scale_small": $SCALE_SMALL,
+    "scale_big": $SCALE_BIG,
+    "scale_reps": $SCALE_REPS,
 }, open(sys.argv[1], "w"), indent=2)
 PY
 
@@ -293,6 +400,9 @@ for run in $(seq 1 "$RUNS"); do
   upload sealdrop_upload "$run" "https://127.0.0.1:$SRV_PORT/submit" "Received" \
     -F "files=@$data"
   stop_listener
+
+  # 1b. memory under concurrency: CONC parallel CONC_MIB MiB uploads.
+  concurrent "$run"
 
   # 2. tls_sink: multipart, then raw (curl -T streams the file; --data-binary
   #    would first load it into memory, which curl refuses at 1 GiB).
@@ -350,7 +460,12 @@ for run in $(seq 1 "$RUNS"); do
   # 6. small submissions, fresh instance and process.
   new_instance "$work/small"
   start_listener "$logs/server-small-$run.log" "$SERVER" serve "$work/small"
-  small small --port "$SRV_PORT" --cafile "$work/cert.pem"
+  small small 2 --port "$SRV_PORT" --cafile "$work/cert.pem"
+  stop_listener
+  rm -rf "$work/small"
+  new_instance "$work/small"
+  start_listener "$logs/server-small8-$run.log" "$SERVER" serve "$work/small"
+  small small8 8 --port "$SRV_PORT" --cafile "$work/cert.pem"
   stop_listener
   rm -rf "$work/small"
 
@@ -360,10 +475,24 @@ for run in $(seq 1 "$RUNS"); do
     --listen "unix:$work/http.sock" >>"$logs/init.log" 2>&1
   start_listener "$logs/server-small-unix-$run.log" "$SERVER" serve "$work/small-unix" \
     'listening on http+unix://'
-  small small_unix --unix "$work/http.sock"
+  small small_unix 2 --unix "$work/http.sock"
   stop_listener
   rm -rf "$work/small-unix"
 done
+
+# --- scale (once; each command timed SCALE_REPS times) ---------------------------------
+say "scale: $SCALE_SMALL vs $SCALE_BIG stored submissions (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+scale "$SCALE_SMALL"
+scale "$SCALE_BIG"
+printf '{"name":"run_end","run":0,"loadavg":[%s]}\n' "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ',')" >> "$raw"
+"$PY" - "$out/loadavg.txt" "$raw" <<'PY'
+import json, sys
+ones = [float(l.split()[1]) for l in open(sys.argv[1]) if len(l.split()) == 4]
+if ones:
+    open(sys.argv[2], "a").write(json.dumps({"name": "loadavg_samples", "run": 0,
+        "n": len(ones), "mean": round(sum(ones) / len(ones), 2), "max": max(ones),
+        "min": min(ones)}) + "\n")
+PY
 
 # --- report ----------------------------------------------------------------------------
 "$PY" "$bench/report.py" --raw "$raw" --meta "$out/meta.json" --json "$out/results.json" \
