@@ -3,14 +3,28 @@
 // parsing with CLI11 without letting its exceptions escape.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 
 #include "common/status.h"
+#include "crypto/crypto.h"
 
 namespace sealdrop {
 namespace cli {
+
+// Every tool starts the same way: libsodium ready, and whatever it creates
+// private to its user. False (after saying why) if it cannot run.
+inline bool Start(const char* tool) {
+  if (!crypto::Init().ok()) {
+    std::fprintf(stderr, "%s: error: libsodium failed to initialise\n", tool);
+    return false;
+  }
+  ::umask(077);
+  return true;
+}
 
 // Exit status: 1 when authentication failed, 2 for usage or I/O errors.
 inline int Fail(const char* tool, const Status& st, const std::string& hint = "") {

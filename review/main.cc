@@ -648,11 +648,7 @@ int Extract(const std::string& id, const std::string& vault_dir, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!crypto::Init().ok()) {
-    std::fprintf(stderr, "%s: error: libsodium failed to initialise\n", kTool);
-    return 2;
-  }
-  ::umask(077);
+  if (!cli::Start(kTool)) return 2;
   CLI::App app{"sealdrop-review: the reviewer's air-gapped tool"};
   app.require_subcommand(1);
   std::string out, vault, key, passfile, id, bundle;

@@ -284,11 +284,7 @@ int Check(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!crypto::Init().ok()) {
-    std::fprintf(stderr, "%s: error: libsodium failed to initialise\n", kTool);
-    return 2;
-  }
-  ::umask(077);
+  if (!cli::Start(kTool)) return 2;
   CLI::App app{"sealdrop-server: the online half of sealdrop"};
   app.require_subcommand(1);
   std::string dir, out, listen = "127.0.0.1:8443", cert = "tls/cert.pem", key = "tls/key.pem",
