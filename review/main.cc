@@ -56,8 +56,10 @@ Status ReadPassphrase(const std::string& file, const char* prompt, bool confirm,
     quiet.c_lflag &= ~tcflag_t(ECHO);
     quiet.c_lflag |= ECHONL;
     auto ask = [&](const char* p, crypto::Secret* into, size_t* len) -> Status {
-      (void)!::write(tty, p, std::strlen(p));
+      // Echo goes off before the prompt appears, so nothing typed after the
+      // prompt is ever shown (or flushed away).
       ::tcsetattr(tty, TCSAFLUSH, &quiet);
+      (void)!::write(tty, p, std::strlen(p));
       size_t k = 0;
       char c;
       bool over = false;
