@@ -257,8 +257,7 @@ void Configure(httplib::Server& svr, const Config& cfg, Writer* writer, bool tls
 
 }  // namespace
 
-Status Serve(const Config& cfg, storage::Store* store, Writer* writer) {
-  (void)store;
+Status Serve(const Config& cfg, Writer* writer) {
   ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<httplib::Server> svr;
   bool tls = !cfg.unix_socket();
@@ -302,13 +301,12 @@ Status Serve(const Config& cfg, storage::Store* store, Writer* writer) {
     url = "https://" + cfg.listen.substr(0, colon) + ":" + std::to_string(port) + "/";
   }
 
-  // SIGINT/SIGTERM stop the server cleanly; they are blocked in every thread
-  // and taken by this one.
+  // SIGINT/SIGTERM stop the server cleanly: main blocked them before any
+  // thread started, and this thread takes them.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&set, &sig);

@@ -170,7 +170,7 @@ int Serve(const std::string& dir) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // Queued writes stay under 6 MiB, whatever the number of uploads.
   server::Writer writer(store.get(), 6u << 20);
-  st = server::Serve(cfg, store.get(), &writer);
+  st = server::Serve(cfg, &writer);
   if (!st.ok()) return Fail(st);
   return 0;
 }

@@ -194,8 +194,9 @@ const std::string& StyleSheet();
 std::string HtmlEscape(const std::string& s);
 
 // --- HTTP ------------------------------------------------------------------------
-// Serves until SIGINT or SIGTERM. Returns non-OK if it could not start.
-Status Serve(const Config& cfg, storage::Store* store, Writer* writer);
+// Serves until SIGINT or SIGTERM, which the caller must have blocked in every
+// thread. Returns non-OK if it could not start.
+Status Serve(const Config& cfg, Writer* writer);
 
 }  // namespace server
 }  // namespace sealdrop
