@@ -108,16 +108,20 @@ void Writer::Run() {
         queue_.pop_front();
       }
     }
+    // Chunks and commits share a transaction; an abort runs alone, in the
+    // store's own rounds.
     auto add = [](storage::WriteBatch* b, Job& j) {
-      switch (j.kind) {
-        case Job::kChunks: b->PutChunks(j.id, j.chunks); break;
-        case Job::kCommit: b->Commit(j.rec); break;
-        case Job::kAbort: b->Abort(j.id); break;
-      }
+      if (j.kind == Job::kChunks) b->PutChunks(j.id, j.chunks);
+      else b->Commit(j.rec);
     };
-    storage::WriteBatch batch;
-    for (auto& j : jobs) add(&batch, *j);
-    Status st = jobs[0]->kind == Job::kAbort ? store_->Abort(jobs[0]->id) : store_->Write(batch);
+    Status st;
+    if (jobs[0]->kind == Job::kAbort) {
+      st = store_->Abort(jobs[0]->id);
+    } else {
+      storage::WriteBatch batch;
+      for (auto& j : jobs) add(&batch, *j);
+      st = store_->Write(batch);
+    }
     std::vector<Status> results(jobs.size(), st);
     if (!st.ok() && jobs.size() > 1) {
       // One job's failure (a full store, a commit with a chunk missing) must

@@ -473,14 +473,6 @@ void WriteBatch::Commit(const SubmissionRec& rec) {
   ops_.push_back(std::move(op));
 }
 
-void WriteBatch::Abort(const Id& id) {
-  aborts_++;
-  Op op;
-  op.kind = Op::kAbort;
-  op.id = id;
-  ops_.push_back(std::move(op));
-}
-
 Status Store::TxnPutChunks(MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks) {
   MDB_val k = IdVal(id), v;
   if (mdb_get(txn, dbi_->subs, &k, &v) == MDB_SUCCESS)
@@ -528,16 +520,18 @@ Status Store::TxnCommit(MDB_txn* txn, const SubmissionRec& rec) {
   return Status::OK();
 }
 
-Status Store::TxnAbort(MDB_txn* txn, const Id& id) {
+Status Store::TxnAbort(MDB_txn* txn, const Id& id, int max_chunks, bool* more) {
   MDB_val k = IdVal(id), v;
   if (mdb_get(txn, dbi_->subs, &k, &v) == MDB_SUCCESS)
     return Status::InvalidArgument("abort of a committed submission");
   MDB_cursor* c = nullptr;
   SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn, dbi_->chunks, &c), "cursor"));
+  auto ours = [&](const MDB_val& key) {
+    return key.mv_size >= kIdSize && std::memcmp(key.mv_data, id.data(), kIdSize) == 0;
+  };
   MDB_val ck{kIdSize, const_cast<uint8_t*>(id.data())}, cv;
   int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-  while (rc == MDB_SUCCESS && ck.mv_size >= kIdSize &&
-         std::memcmp(ck.mv_data, id.data(), kIdSize) == 0) {
+  for (int n = 0; rc == MDB_SUCCESS && n < max_chunks && ours(ck); n++) {
     rc = mdb_cursor_del(c, 0);
     if (rc != MDB_SUCCESS) break;
     // Seek again: after deleting the table's last entry LMDB leaves the
@@ -545,8 +539,10 @@ Status Store::TxnAbort(MDB_txn* txn, const Id& id) {
     ck = MDB_val{kIdSize, const_cast<uint8_t*>(id.data())};
     rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
   }
+  *more = rc == MDB_SUCCESS && ours(ck);
   mdb_cursor_close(c);
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "delete chunks");
+  if (*more) return Status::OK();
   rc = mdb_del(txn, dbi_->pending, &k, nullptr);
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "clear pending");
   return Status::OK();
@@ -568,9 +564,6 @@ Status Store::Write(const WriteBatch& batch) {
         break;
       case WriteBatch::Op::kCommit:
         SD_RETURN_IF_ERROR(TxnCommit(txn.get(), op.rec));
-        break;
-      case WriteBatch::Op::kAbort:
-        SD_RETURN_IF_ERROR(TxnAbort(txn.get(), op.id));
         break;
     }
   }
@@ -626,37 +619,15 @@ Status Store::Abort(const Id& id) {
   // Until the last round removes the pending mark a crash leaves it for the
   // sweep, as before.
   constexpr int kRound = 8;
-  while (true) {
+  bool more = true;
+  while (more) {
     Txn txn(env_, true);
     SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-    MDB_val k = IdVal(id), v;
-    if (mdb_get(txn.get(), dbi_->subs, &k, &v) == MDB_SUCCESS)
-      return Status::InvalidArgument("abort of a committed submission");
-    MDB_cursor* c = nullptr;
-    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->chunks, &c), "cursor"));
-    MDB_val ck{kIdSize, const_cast<uint8_t*>(id.data())}, cv;
-    int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-    int n = 0;
-    while (rc == MDB_SUCCESS && n < kRound && ck.mv_size >= kIdSize &&
-           std::memcmp(ck.mv_data, id.data(), kIdSize) == 0) {
-      rc = mdb_cursor_del(c, 0);
-      if (rc != MDB_SUCCESS) break;
-      n++;
-      ck = MDB_val{kIdSize, const_cast<uint8_t*>(id.data())};
-      rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-    }
-    bool more = rc == MDB_SUCCESS && ck.mv_size >= kIdSize &&
-                std::memcmp(ck.mv_data, id.data(), kIdSize) == 0;
-    mdb_cursor_close(c);
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "delete chunks");
-    if (!more) {
-      rc = mdb_del(txn.get(), dbi_->pending, &k, nullptr);
-      if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "clear pending");
-    }
+    SD_RETURN_IF_ERROR(TxnAbort(txn.get(), id, kRound, &more));
     SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit abort"));
     DropMappedPages();
-    if (!more) return Status::OK();
   }
+  return Status::OK();
 }
 
 bool Store::Contains(const Id& id) {

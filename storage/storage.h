@@ -69,7 +69,7 @@ struct ChunkWrite {
 class WriteBatch {
  public:
   struct Op {
-    enum Kind { kChunks, kCommit, kAbort } kind = kChunks;
+    enum Kind { kChunks, kCommit } kind = kChunks;
     Id id{};
     std::vector<ChunkWrite> chunks;  // data must outlive Store::Write
     SubmissionRec rec;
@@ -78,20 +78,16 @@ class WriteBatch {
   void PutChunks(const Id& id, std::vector<ChunkWrite> chunks);
   // Publishes a pending submission (its chunks may be earlier in this batch).
   void Commit(const SubmissionRec& rec);
-  // Removes an unfinished upload.
-  void Abort(const Id& id);
 
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
   uint64_t bytes() const { return bytes_; }
   size_t commits() const { return commits_; }
-  size_t aborts() const { return aborts_; }
 
  private:
   std::vector<Op> ops_;
   uint64_t bytes_ = 0;
   size_t commits_ = 0;
-  size_t aborts_ = 0;
 };
 
 enum class Role : uint8_t { kServer = 1, kVault = 2 };
@@ -180,7 +176,9 @@ class Store {
   Store() = default;
   Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
   Status TxnCommit(struct MDB_txn* txn, const SubmissionRec& rec);
-  Status TxnAbort(struct MDB_txn* txn, const Id& id);
+  // Deletes up to max_chunks chunks of an unfinished upload; *more says
+  // whether any remain, and the pending mark goes with the last of them.
+  Status TxnAbort(struct MDB_txn* txn, const Id& id, int max_chunks, bool* more);
   Status PutDayIndex(struct MDB_txn* txn, const SubmissionRec& rec);
   Status RebuildDayIndex(struct MDB_txn* txn);
   void DropMappedPages();
