@@ -128,6 +128,22 @@ class RawResponse:
         return d
 
 
+def multipart(fields, boundary, closing=True):
+    """fields: [(name, filename or None, bytes)] -> a multipart/form-data body;
+    closing=False leaves out the closing delimiter (an unterminated form)."""
+    out = b""
+    for name, filename, data in fields:
+        out += b"--" + boundary.encode() + b"\r\n"
+        if filename is None:
+            out += b'Content-Disposition: form-data; name="%s"\r\n\r\n' % name.encode()
+        else:
+            out += (b'Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                    b"Content-Type: application/octet-stream\r\n\r\n" %
+                    (name.encode(), filename.encode()))
+        out += data + b"\r\n"
+    return out + (b"--" + boundary.encode() + b"--\r\n" if closing else b"")
+
+
 def parse_responses(data):
     """Parses consecutive HTTP/1.x responses from `data`. Returns (responses, leftover)."""
     out = []

@@ -24,18 +24,7 @@ BOUNDARY = "----sealdropTestBoundary7MA4YWxkTrZu0gW"
 
 
 def multipart(fields, boundary=BOUNDARY):
-    """fields: [(name, filename or None, bytes)] -> body bytes."""
-    out = b""
-    for name, filename, data in fields:
-        out += b"--" + boundary.encode() + b"\r\n"
-        if filename is None:
-            out += b'Content-Disposition: form-data; name="%s"\r\n\r\n' % name.encode()
-        else:
-            out += (b'Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
-                    b"Content-Type: application/octet-stream\r\n\r\n" %
-                    (name.encode(), filename.encode()))
-        out += data + b"\r\n"
-    return out + b"--" + boundary.encode() + b"--\r\n"
+    return harness.multipart(fields, boundary)
 
 
 def post_head(length, extra=b"", ctype=b"multipart/form-data; boundary=" + BOUNDARY.encode()):

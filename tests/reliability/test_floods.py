@@ -280,17 +280,7 @@ def slow_body_slot(port, counters, rate=100, declared=10 * 1000 * 1000, max_conn
 
 
 def multipart(fields, closing=True):
-    out = b""
-    for name, filename, data in fields:
-        out += b"--" + BOUNDARY.encode() + b"\r\n"
-        if filename is None:
-            out += b'Content-Disposition: form-data; name="%s"\r\n\r\n' % name.encode()
-        else:
-            out += (b'Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
-                    b"Content-Type: application/octet-stream\r\n\r\n" %
-                    (name.encode(), filename.encode()))
-        out += data + b"\r\n"
-    return out + (b"--" + BOUNDARY.encode() + b"--\r\n" if closing else b"")
+    return harness.multipart(fields, BOUNDARY, closing)
 
 
 def storm_requests():
