@@ -1,12 +1,16 @@
-// What both command-line tools share: error reporting in the house manner
-// ("tool: error: ..." then "tool: hint: ...") and their exit codes, and
-// parsing with CLI11 without letting its exceptions escape.
+// What both command-line tools share: start-up, error reporting in the house
+// manner ("tool: error: ..." then "tool: hint: ...") and their exit codes,
+// parsing with CLI11 without letting its exceptions escape, and small-file I/O.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "common/status.h"
@@ -47,6 +51,44 @@ inline int Parse(const char* tool, CLI::App& app, int argc, char** argv) {
     return 2;
   }
   return -1;
+}
+
+// Reads a small file whole; TooLarge past `max` bytes.
+inline Status ReadFile(const std::string& path, std::string* out, size_t max = 1 << 20) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+  out->clear();
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) {
+    out->append(buf, size_t(n));
+    if (out->size() > max) {
+      ::close(fd);
+      return Status::TooLarge(path + " is too large");
+    }
+  }
+  ::close(fd);
+  if (n < 0) return Status::IOError("cannot read " + path);
+  return Status::OK();
+}
+
+// Creates `path` with `mode`, refusing to replace anything, and syncs it.
+inline Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  ::fchmod(fd, mode);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      return Status::IOError("cannot write " + path);
+    }
+    off += size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return Status::IOError("cannot sync " + path);
+  return Status::OK();
 }
 
 }  // namespace cli

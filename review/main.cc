@@ -100,31 +100,6 @@ constexpr const char* kTool = "sealdrop-review";
 
 int Fail(const Status& st, const std::string& hint = "") { return cli::Fail(kTool, st, hint); }
 
-Status ReadSmallFile(const std::string& path, std::string* out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
-  out->clear();
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0 && out->size() < (1 << 20)) out->append(buf, size_t(n));
-  ::close(fd);
-  return n < 0 ? Status::IOError("cannot read " + path) : Status::OK();
-}
-
-Status WriteNew(const std::string& path, const std::string& data, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
-  ::fchmod(fd, mode);
-  bool ok = ::write(fd, data.data(), data.size()) == ssize_t(data.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(path.c_str());
-    return Status::IOError("cannot write " + path);
-  }
-  return Status::OK();
-}
-
 Status UnlockKey(const std::string& keyfile, const std::string& passfile,
                  crypto::RecipientKey* key) {
   struct stat st;
@@ -133,7 +108,7 @@ Status UnlockKey(const std::string& keyfile, const std::string& passfile,
   if ((st.st_mode & 077) != 0)
     return Status::InvalidArgument(keyfile + " is readable by others; chmod 600 it");
   std::string bytes;
-  SD_RETURN_IF_ERROR(ReadSmallFile(keyfile, &bytes));
+  SD_RETURN_IF_ERROR(cli::ReadFile(keyfile, &bytes));
   crypto::PublicKey pub;
   SD_RETURN_IF_ERROR(crypto::PeekKeyFile(bytes, &pub));
   crypto::Secret pass;
@@ -276,9 +251,9 @@ int Keygen(const std::string& out, uint32_t epoch, const std::string& passfile) 
   std::string bytes;
   st = crypto::SealKeyFile(key, pass, crypto::KdfParams{}, &bytes);
   if (!st.ok()) return Fail(st);
-  st = WriteNew(out, bytes, 0600);
+  st = cli::WriteNewFile(out, bytes, 0600);
   if (!st.ok()) return Fail(st, "keygen never overwrites a key; choose another --out");
-  st = WriteNew(out + ".pub", crypto::FormatPublicKey(key.pub) + "\n", 0644);
+  st = cli::WriteNewFile(out + ".pub", crypto::FormatPublicKey(key.pub) + "\n", 0644);
   if (!st.ok()) return Fail(st);
   std::printf("key %s (epoch %u)\nsecret: %s\npublic: %s.pub\n",
               crypto::ToHex(key.pub.id.data(), key.pub.id.size()).c_str(), epoch, out.c_str(),

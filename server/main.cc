@@ -29,43 +29,6 @@ constexpr const char* kTool = "sealdrop-server";
 
 int Fail(const Status& st, const std::string& hint = "") { return cli::Fail(kTool, st, hint); }
 
-Status ReadFile(const std::string& path, std::string* out, size_t max = 1 << 20) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
-  out->clear();
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) {
-    out->append(buf, size_t(n));
-    if (out->size() > max) {
-      ::close(fd);
-      return Status::TooLarge(path + " is too large");
-    }
-  }
-  ::close(fd);
-  if (n < 0) return Status::IOError("cannot read " + path);
-  return Status::OK();
-}
-
-// Creates `path` with `mode`, refusing to replace anything, and syncs it.
-Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
-  ::fchmod(fd, mode);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      return Status::IOError("cannot write " + path);
-    }
-    off += size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return Status::IOError("cannot sync " + path);
-  return Status::OK();
-}
-
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   while (!s.empty() && s.front() == ' ') s.erase(0, 1);
@@ -103,7 +66,7 @@ int Init(const std::string& dir, const std::vector<std::string>& recipients,
   for (const std::string& r : recipients) {
     std::string text = r;
     if (r.rfind("sdpk1:", 0) != 0) {
-      st = ReadFile(r, &text);
+      st = cli::ReadFile(r, &text);
       if (!st.ok()) return Fail(st, "--recipient takes a .pub file or an sdpk1: key");
     }
     text = Trim(text);
@@ -116,11 +79,11 @@ int Init(const std::string& dir, const std::vector<std::string>& recipients,
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Fail(Status::IOError("cannot create " + dir + ": " + std::strerror(errno)));
   ::chmod(dir.c_str(), 0700);
-  st = WriteNewFile(dir + "/config.toml", toml, 0600);
+  st = cli::WriteNewFile(dir + "/config.toml", toml, 0600);
   if (!st.ok()) return Fail(st, "is there an instance there already?");
   crypto::SigningKey ik;
   crypto::GenerateSigningKey(&ik);
-  st = WriteNewFile(dir + "/instance.key", crypto::FormatInstanceKey(ik), 0600);
+  st = cli::WriteNewFile(dir + "/instance.key", crypto::FormatInstanceKey(ik), 0600);
   if (!st.ok()) return Fail(st);
   std::unique_ptr<storage::Store> store;
   storage::Options o;
@@ -182,7 +145,7 @@ int Export(const std::string& dir, const std::string& out) {
   Status st = server::LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);
   std::string ikey;
-  st = ReadFile(cfg.instance_key(), &ikey);
+  st = cli::ReadFile(cfg.instance_key(), &ikey);
   if (!st.ok()) return Fail(st);
   crypto::SigningKey key;
   st = crypto::ParseInstanceKey(ikey, &key);
