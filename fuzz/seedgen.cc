@@ -305,7 +305,7 @@ int main(int argc, char** argv) {
       "# sealdrop instance configuration: see docs/OPERATIONS.md\n"
       "listen = \"127.0.0.1:8443\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n"
       "max_upload = \"2GiB\"\nmax_files = 100\nstore_quota = \"16GiB\"\nthreads = 16\n"
-      "queue = 64\nread_timeout = 30\nwrite_timeout = 30\nmin_rate = 256\n\n"
+      "connections = 256\nheader_timeout = 20\nread_timeout = 30\nwrite_timeout = 30\nmin_rate = 256\n\n"
       "[[recipient]]\nname = \"alice\"\nkey = \"" + pk + "\"\n");
   Put("config_fuzz", "unix-two-recipients",
       "listen = \"unix:/run/sealdrop/http.sock\"\nmax_upload = 1048576\n"
@@ -315,7 +315,7 @@ int main(int argc, char** argv) {
       "listen = 'unix:/tmp/s'\nrecipient = [ { name = \"a\", key = \"" + pk +
           "\" }, { name = \"b\", key = \"" + pk2 + "\" } ]\nmax_files = 4000\n");
   Put("config_fuzz", "toml-types",
-      "listen = \"unix:x\" # comment\nthreads = 0x10\nqueue = 1_000\nmin_rate = 0\n"
+      "listen = \"unix:x\" # comment\nthreads = 0x10\nconnections = 1_000\nmin_rate = 0\n"
       "max_upload = \"1TiB\"\nstore_quota = \"2TiB\"\n\"tls_cert\" = \"\"\"\nmulti\nline\"\"\"\n"
       "[[recipient]]\nkey = \"" + pk + "\"\nextra = 2024-01-02T03:04:05Z\nlist = [1.5, inf, nan, true]\n");
   Put("config_fuzz", "size-line", "20GiB\n");

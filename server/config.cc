@@ -65,7 +65,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   }
   static const std::set<std::string> kKnown = {
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
-      "queue",  "read_timeout", "write_timeout", "min_rate", "recipient"};
+      "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -109,7 +109,8 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   SD_RETURN_IF_ERROR(size("store_quota", &c.store_quota));
   SD_RETURN_IF_ERROR(num("max_files", &c.max_files, 1, 4000));
   SD_RETURN_IF_ERROR(num("threads", &c.threads, 1, 1024));
-  SD_RETURN_IF_ERROR(num("queue", &c.queue, 1, 100000));
+  SD_RETURN_IF_ERROR(num("connections", &c.connections, 1, 65536));
+  SD_RETURN_IF_ERROR(num("header_timeout", &c.header_timeout, 1, 3600));
   SD_RETURN_IF_ERROR(num("read_timeout", &c.read_timeout, 1, 3600));
   SD_RETURN_IF_ERROR(num("write_timeout", &c.write_timeout, 1, 3600));
   SD_RETURN_IF_ERROR(num("min_rate", &c.min_rate, 0, 1u << 30));

@@ -61,8 +61,8 @@ int Init(const std::string& dir, const std::vector<std::string>& recipients,
   uint64_t tmp;
   Status st = server::ParseSize(max_upload, &tmp);
   if (!st.ok()) return Fail(st, "sizes look like 2GiB or 500MiB");
-  toml += "max_files = 100\nstore_quota = \"16GiB\"\nthreads = 16\nqueue = 64\n";
-  toml += "read_timeout = 30\nwrite_timeout = 30\nmin_rate = 256\n";
+  toml += "max_files = 100\nstore_quota = \"16GiB\"\nthreads = 16\n";
+  toml += "connections = 256\nheader_timeout = 20\nread_timeout = 30\nwrite_timeout = 30\nmin_rate = 256\n";
   for (const std::string& r : recipients) {
     std::string text = r;
     if (r.rfind("sdpk1:", 0) != 0) {

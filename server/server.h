@@ -2,11 +2,15 @@
 // the HTTP front. Only http.cc includes cpp-httplib.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <string>
 #include <vector>
@@ -33,9 +37,10 @@ struct Config {
   uint64_t max_upload = uint64_t(2) << 30;  // file bytes per submission
   uint32_t max_files = 100;
   uint64_t store_quota = uint64_t(16) << 30;
-  uint32_t threads = 16;
-  uint32_t queue = 64;
-  uint32_t read_timeout = 30;   // seconds a read may wait for the next byte
+  uint32_t threads = 16;         // workers that run connections (fibers)
+  uint32_t connections = 256;    // open at once; more wait in the listen backlog
+  uint32_t header_timeout = 20;  // seconds for the TLS handshake and a request head
+  uint32_t read_timeout = 30;    // seconds a read may wait for the next byte
   uint32_t write_timeout = 30;
   uint32_t min_rate = 256;      // bytes/second an upload must average after 60 s
   std::vector<Recipient> recipients;
@@ -192,6 +197,83 @@ std::string ReceiptPage(const Receipt& r);
 std::string ErrorPage(int status, const std::string& message);
 const std::string& StyleSheet();
 std::string HtmlEscape(const std::string& s);
+
+// --- Connections -----------------------------------------------------------------
+// Every connection runs as a fiber: its own stack, run by one of a few worker
+// threads only while it has work to do. A fiber that would block on its
+// socket parks instead, and the poller thread resumes it when the socket is
+// ready or its deadline passes. So an idle, slow or stalled client holds a
+// stack and its buffers, never a thread (docs/RELIABILITY.md, floods).
+class Fibers {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Runs one connection; the fiber owns fd (non-blocking) and closes it after.
+  using Handler = std::function<void(int fd)>;
+
+  // `threads` workers; at most `max_fibers` connections at once. When full,
+  // new connections wait in the listen backlog and the connection in an idle
+  // wait the longest is ended to make room.
+  Fibers(uint32_t threads, uint32_t max_fibers);
+  ~Fibers();
+  Fibers(const Fibers&) = delete;
+  Fibers& operator=(const Fibers&) = delete;
+
+  // Accepts on listen_fd (non-blocking) until Stop(), then lets every fiber
+  // end and returns.
+  Status Run(int listen_fd, Handler handler);
+  // From any thread or a signal-waiting thread: stop accepting; fibers parked
+  // in an idle wait end at once, the others within `grace`.
+  void Stop(std::chrono::seconds grace);
+
+  // Inside a fiber only. Parks until the fiber's socket has `events`
+  // (EPOLLIN, EPOLLOUT) or the deadline passes; false on the deadline. An
+  // `idle` wait (no request under way) also ends when the server stops or
+  // needs the room for a new connection.
+  static bool Wait(uint32_t events, Clock::time_point deadline, bool idle = false);
+  // True once Stop() was called.
+  static bool Stopping();
+  // errno, for fiber code: a fiber may resume on another thread, and the
+  // compiler may keep the address of the first thread's errno across a wait.
+  static int Errno();
+  // One pointer of per-fiber storage (thread-locals move between fibers).
+  static void* Local();
+  static void SetLocal(void* p);
+
+  // Live fibers: for tests.
+  uint32_t live() const;
+
+  struct Worker;  // a worker thread's state (fibers.cc)
+
+ private:
+  struct Fiber;
+  static void Entry();
+  void WorkerMain();
+  void Park(Fiber* f);
+  void Finish(Fiber* f);
+  void Accept();
+  void PauseAccepting(Clock::time_point until);  // mu_ held
+  void MakeReady(Fiber* f, bool timed_out);  // mu_ held
+  void Kick();
+
+  const uint32_t threads_, max_;
+  int ep_ = -1, kick_ = -1, listen_ = -1;
+  Handler handler_;
+  mutable std::mutex mu_;
+  std::condition_variable ready_cv_;
+  std::deque<Fiber*> ready_;
+  std::vector<Fiber*> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::set<std::pair<Clock::time_point, Fiber*>> timers_;
+  uint32_t live_ = 0;
+  uint32_t seq_ = 0;  // wait generations, so a stale epoll event is recognised
+  bool accepting_ = true;
+  Clock::time_point resume_at_;  // when a paused listener is watched again
+  bool quit_ = false;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<int64_t> grace_ms_{0};
+  bool stopping_ = false;
+  Clock::time_point stop_deadline_;
+};
 
 // --- HTTP ------------------------------------------------------------------------
 // Serves until SIGINT or SIGTERM, which the caller must have blocked in every

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Bad input against one running server (max_upload = 1MiB, read_timeout = 3):
+"""Bad input against one running server (max_upload = 1MiB, read_timeout = 3,
+header_timeout = 5):
 each refusal gets the right status, a "Not sent" page with a clear sentence,
 Connection: close and the security headers; after each case another client
-still submits fine; a stalled upload is dropped after the read timeout; a
+still submits fine; a stalled upload is dropped after the read timeout, and
+a request head dribbled a line at a time after the header timeout; a
 refused request's body is never read as a second request. At the end the
 store is sound, nothing is left pending, and the bundle holds exactly the
 good submissions.
@@ -18,6 +20,7 @@ import harness
 from harness import check, fail
 
 READ_TIMEOUT = 3
+HEADER_TIMEOUT = 5
 KEEP_ALIVE = 5  # cpp-httplib's keep-alive timeout as http.cc sets it
 PROMPT = 2.5    # a refused connection must close well before KEEP_ALIVE
 BOUNDARY = "----sealdropTestBoundary7MA4YWxkTrZu0gW"
@@ -120,6 +123,7 @@ def test(h):
     inst = harness.Instance(h, "instance", rv.pub)
     inst.set_config("max_upload", '"1MiB"')
     inst.set_config("read_timeout", str(READ_TIMEOUT))
+    inst.set_config("header_timeout", str(HEADER_TIMEOUT))
     srv = inst.server("serve1").start()
     url = srv.url
     cases = []
@@ -276,6 +280,31 @@ def test(h):
           "%d unfinished uploads (the aborted upload was not removed):\n%s" %
           (pending_after, out))
     s.good_submission(url, "the stall")
+
+    h.step("a client that dribbles its request head, a line a second")
+    # Each line comes well within read_timeout, so only the deadline on the
+    # whole head can end it: without one it would hold the connection forever.
+    c = srv.connect()
+    t0 = time.monotonic()
+    c.send(b"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    lines, resps, closed = 0, [], False
+    while time.monotonic() - t0 < HEADER_TIMEOUT + 10:
+        # A second of listening for the server's answer, then the next line.
+        resps, _data, closed = c.read_responses(1, timeout=1.0)
+        if resps or closed or not c.try_send(b"X-Dribble-%d: %s\r\n" % (lines, b"a" * 20)):
+            break
+        lines += 1
+    secs = time.monotonic() - t0
+    c.close()
+    check(resps or closed, "a head dribbled for %.0fs was still being read" % secs)
+    check(secs <= HEADER_TIMEOUT + 3, "the dribbled head was cut only after %.1fs; "
+          "header_timeout is %ds" % (secs, HEADER_TIMEOUT))
+    check(not resps or resps[0].status in (400, 408),
+          "the dribbled head got HTTP %d" % (resps[0].status if resps else 0))
+    h.note("dribbled head cut after", "%.1fs, %d header lines (header_timeout %ds, "
+           "read_timeout %ds)" % (secs, lines, HEADER_TIMEOUT, READ_TIMEOUT))
+    cases.append("dribbled head cut")
+    s.good_submission(url, "the dribbled head")
 
     h.step("desync: a refused request whose body is a whole GET request")
     desync(s, srv, "HTTPS")

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Bounded floods from loopback against one server (threads = 8, queue = 32,
-read_timeout = 5), each while a well-behaved client submits a 1 MiB file and a
+"""Bounded floods from loopback against one server (threads = 8,
+connections = 128, read_timeout = 5), each while a well-behaved client submits a 1 MiB file and a
 message every second (one at a time, curl, --max-time 30):
 
   (a) idle: 200 concurrent connections that complete TLS and send nothing
-      (a slot the server closes is opened again), for FLOOD_SECS;
+      (a slot the server closes is opened again), for FLOOD_SECS: more than
+      the server's 128, so it must end idle ones to let the good client in;
   (b) slowloris: 100 connections sending one header line every 2 s for 20 s;
   (c) slow bodies: 50 uploads declaring 10 MB and sending 100 bytes/s, for
       FLOOD_SECS;
@@ -37,7 +38,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean (CTest runs from it
 import relcommon  # noqa: E402
 from relcommon import check, harness  # noqa: E402
 
-THREADS, QUEUE, READ_TIMEOUT = 8, 32, 5
+THREADS, CONNECTIONS, READ_TIMEOUT = 8, 128, 5
 FLOOD_SECS = 20
 GOOD_MAX_SECS = 30
 RSS_LIMIT_KIB = 256 * 1024
@@ -367,7 +368,7 @@ def test(h):
     rv = relcommon.VectorReviewer(h)
     inst = harness.Instance(h, "instance", rv.pub)
     inst.set_config("threads", str(THREADS))
-    inst.set_config("queue", str(QUEUE))
+    inst.set_config("connections", str(CONNECTIONS))
     inst.set_config("read_timeout", str(READ_TIMEOUT))
     srv = inst.server("floods").start()
     port = srv.port
@@ -416,9 +417,9 @@ def test(h):
                (hwm / 1024.0, threads, st, recover, c["submissions"]))
         fails = client.failures()
         findings.expect(not fails, (
-            "%s: the good client was not served: %s (threads = %d, queue = %d, "
+            "%s: the good client was not served: %s (threads = %d, connections = %d, "
             "read_timeout = %d; flood: %s%s). %s" %
-            (label, client.summary(), THREADS, QUEUE, READ_TIMEOUT, counters, extra,
+            (label, client.summary(), THREADS, CONNECTIONS, READ_TIMEOUT, counters, extra,
              WHY.get(label.split()[0], ""))))
         findings.expect(hwm is not None and hwm < RSS_LIMIT_KIB,
                         "%s: peak RSS (VmHWM) %.1f MiB, limit %d MiB" %
@@ -506,19 +507,15 @@ def test(h):
     findings.raise_if_any()
 
 
+# What to look at when a flood starves the good client.
 WHY = {
-    "(a)": "Idle TLS connections each hold a worker thread for the keep-alive "
-           "timeout (5 s, server/http.cc:201 set_keep_alive_timeout), and once the queue "
-           "is full the server closes new connections at accept (httplib ThreadPool "
-           "max_queued_requests): the good client's connection is dropped or waits "
-           "behind the idle ones.",
-    "(b)": "read_timeout (server/http.cc:196) bounds only the gap between bytes, not the "
-           "time to send the request headers: a client sending a header line every 2 s "
-           "holds a worker for as long as it likes, so 100 of them hold all 8 workers "
-           "and the queue.",
-    "(c)": "min_rate is enforced only once an upload is 60 s old (server/http.cc:150, "
-           "HandleSubmit): a body at 100 bytes/s holds a worker for 60 s, so 50 of them "
-           "hold all 8 workers and the queue.",
+    "(a)": "Idle connections must park (server/fibers.cc) and hold no worker; the "
+           "server closes one after read_timeout without a request byte, and "
+           "connections = %d must leave room for the good client." % CONNECTIONS,
+    "(b)": "A head dribbled a line at a time must park between lines and be cut at "
+           "header_timeout (server/http.cc, Conn::ReadDeadline), whatever read_timeout says.",
+    "(c)": "A slow body must park between reads, not hold a worker; min_rate cuts it "
+           "after its 60 s grace (server/http.cc, HandleSubmit).",
     "(d)": "",
 }
 
