@@ -115,6 +115,9 @@ Fibers::Fibers(uint32_t threads, uint32_t max_fibers)
     : threads_(threads ? threads : 1), max_(max_fibers ? max_fibers : 1) {
   slots_.assign(max_, nullptr);
   for (uint32_t i = max_; i > 0; i--) free_slots_.push_back(i - 1);
+  // Made here, not in Run: Stop() may come from another thread at any time.
+  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+  kick_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 Fibers::~Fibers() {
@@ -136,7 +139,7 @@ void Fibers::Kick() {
 void Fibers::Stop(std::chrono::seconds grace) {
   grace_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(grace).count());
   stop_requested_.store(true);
-  if (kick_ >= 0) Kick();
+  Kick();
 }
 
 // --- inside a fiber -------------------------------------------------------------------------
@@ -398,9 +401,7 @@ void Fibers::PauseAccepting(Clock::time_point until) {
 Status Fibers::Run(int listen_fd, Handler handler) {
   handler_ = std::move(handler);
   listen_ = listen_fd;
-  ep_ = ::epoll_create1(EPOLL_CLOEXEC);
-  kick_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (ep_ < 0 || kick_ < 0) return Status::IOError(std::string("epoll: ") + std::strerror(errno));
+  if (ep_ < 0 || kick_ < 0) return Status::IOError("cannot make the epoll set or its eventfd");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kKickTag;

@@ -54,16 +54,26 @@ struct Harness {
   }
 };
 
-int Connect(int port) {
+// -1 on failure; safe off the test's thread (Catch2 assertions are not).
+int TryConnect(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
+  if (fd < 0) return -1;
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   sa.sin_port = htons(uint16_t(port));
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+int Connect(int port) {
+  int fd = TryConnect(port);
+  REQUIRE(fd >= 0);
   return fd;
 }
 
@@ -201,7 +211,8 @@ TEST_CASE("FiberManyConnectionsMovingBetweenThreadsKeepTheirData", "[fibers]") {
   std::atomic<int> good{0};
   for (int t = 0; t < 32; t++) {
     clients.emplace_back([&, t] {
-      int fd = Connect(h.port);
+      int fd = TryConnect(h.port);
+      if (fd < 0) return;
       int ok = 0;
       for (int i = 0; i < 100; i++) {
         std::string line = "client " + std::to_string(t) + " line " + std::to_string(i) + "\n";
