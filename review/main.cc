@@ -503,84 +503,6 @@ Status CreateUnique(int dirfd, const std::string& name, int* fd, std::string* us
   return Status::IOError("too many files named " + name);
 }
 
-Status WriteAll(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w <= 0) return Status::IOError(std::string("write failed: ") + std::strerror(errno));
-    p += w;
-    n -= size_t(w);
-  }
-  return Status::OK();
-}
-
-// Writes the plaintext of one file, past the page cache where the file
-// system allows, so that the final fsync finds little left to do and no copy
-// of the plaintext stays behind in memory:
-// - with O_DIRECT while the writes are whole blocks from aligned memory: the
-//   bytes go from the guarded buffer to the disk without a copy;
-// - through the page cache from the first write that cannot be direct (the
-//   unaligned tail, a file system without direct I/O) to the end of the file:
-//   writeback starts every kWindow bytes, and each window, once on disk, is
-//   dropped from the cache.
-// Not thread-safe; the caller still fsyncs the file.
-class PlainWriter {
- public:
-  explicit PlainWriter(int fd) : fd_(fd) {
-    int fl = ::fcntl(fd_, F_GETFL);
-    direct_ = fl >= 0 && ::fcntl(fd_, F_SETFL, fl | O_DIRECT) == 0;
-  }
-  PlainWriter(const PlainWriter&) = delete;
-  PlainWriter& operator=(const PlainWriter&) = delete;
-
-  Status Write(const uint8_t* p, size_t n) {
-    if (direct_) {
-      size_t whole = reinterpret_cast<uintptr_t>(p) % kBlock == 0 ? n / kBlock * kBlock : 0;
-      while (whole > 0) {
-        ssize_t w = ::write(fd_, p, whole);
-        if (w < 0 && errno == EINVAL) break;  // refused as direct I/O: write it buffered
-        if (w <= 0) return Status::IOError(std::string("write failed: ") + std::strerror(errno));
-        p += w;
-        n -= size_t(w);
-        whole -= size_t(w);
-        off_ += uint64_t(w);
-        if (size_t(w) % kBlock != 0) break;  // the file offset is unaligned from here on
-      }
-      if (n == 0) return Status::OK();
-      int fl = ::fcntl(fd_, F_GETFL);
-      if (fl >= 0) ::fcntl(fd_, F_SETFL, fl & ~O_DIRECT);
-      direct_ = false;
-      start_ = prev_ = off_;
-    }
-    SD_RETURN_IF_ERROR(WriteAll(fd_, p, n));
-    off_ += n;
-    if (off_ - start_ < kWindow) return Status::OK();
-    // Start writeback of this window; wait for the one before, which has
-    // had a window's time to reach the disk, and drop it from the cache. A
-    // wait reports a writeback error only once, so it is checked here.
-    ::sync_file_range(fd_, off_t(start_), off_t(off_ - start_), SYNC_FILE_RANGE_WRITE);
-    if (prev_ < start_) {
-      if (::sync_file_range(fd_, off_t(prev_), off_t(start_ - prev_),
-                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                SYNC_FILE_RANGE_WAIT_AFTER) != 0)
-        return Status::IOError(std::string("write failed: ") + std::strerror(errno));
-      ::posix_fadvise(fd_, off_t(prev_), off_t(start_ - prev_), POSIX_FADV_DONTNEED);
-    }
-    prev_ = start_;
-    start_ = off_;
-    return Status::OK();
-  }
-
- private:
-  // 4 KiB covers the logical block size of common disks and file systems.
-  static constexpr size_t kBlock = 4096;
-  static constexpr uint64_t kWindow = 8u << 20;
-  int fd_;
-  bool direct_ = false;
-  uint64_t off_ = 0;    // bytes written
-  uint64_t start_ = 0;  // buffered: the window being filled starts here
-  uint64_t prev_ = 0;   // buffered: the window being written back starts here
-};
-
 // Decrypts one item into fd, decrypting on this thread while another
 // writes, so the two overlap. Chunks are decrypted straight into guarded
 // buffers, where plaintext waits for the writer.
@@ -603,7 +525,7 @@ Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, u
   bool done = false;
   Status write_st;
   std::thread writer([&] {
-    PlainWriter out(fd);
+    review::PlainWriter out(fd);
     while (true) {
       size_t i;
       {
@@ -693,7 +615,7 @@ int Extract(const std::string& id, const std::string& vault_dir, const std::stri
   };
   if (!m.message.empty()) {
     st = write_one("message.txt", [&](int fd) {
-      return WriteAll(fd, reinterpret_cast<const uint8_t*>(m.message.data()), m.message.size());
+      return review::WriteAll(fd, reinterpret_cast<const uint8_t*>(m.message.data()), m.message.size());
     });
   }
   for (size_t i = 0; st.ok() && i < m.files.size(); i++) {

@@ -2,6 +2,8 @@
 // it runs on the air-gapped laptop and cannot talk to a network.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "common/status.h"
@@ -23,6 +25,39 @@ std::string Printable(const std::string& text);
 // terminal with echo off. `confirm` asks twice.
 Status ReadPassphrase(const std::string& file, const char* prompt, bool confirm,
                       crypto::Secret* out);
+
+// Writes all n bytes to fd (retrying short writes).
+Status WriteAll(int fd, const uint8_t* p, size_t n);
+
+// Writes the plaintext of one extracted file, past the page cache where the
+// file system allows, so that the final fsync finds little left to do and no
+// copy of the plaintext stays behind in memory:
+// - with O_DIRECT while the writes are whole 4 KiB blocks from aligned memory
+//   (guarded buffers of whole pages are): no copy at all;
+// - through the page cache from the first write that cannot be direct (the
+//   unaligned tail, a file system without direct I/O, or try_direct false) to
+//   the end of the file: writeback starts every 8 MiB, and each window, once
+//   on disk, is dropped from the cache. A writeback error is reported by the
+//   Write that waits for it (a later fsync would not report it again).
+// Not thread-safe; the caller still fsyncs the file.
+class PlainWriter {
+ public:
+  explicit PlainWriter(int fd, bool try_direct = true);
+  PlainWriter(const PlainWriter&) = delete;
+  PlainWriter& operator=(const PlainWriter&) = delete;
+  Status Write(const uint8_t* p, size_t n);
+  bool direct() const { return direct_; }
+
+ private:
+  // 4 KiB covers the logical block size of common disks and file systems.
+  static constexpr size_t kBlock = 4096;
+  static constexpr uint64_t kWindow = 8u << 20;
+  int fd_;
+  bool direct_ = false;
+  uint64_t off_ = 0;    // bytes written
+  uint64_t start_ = 0;  // buffered: the window being filled starts here
+  uint64_t prev_ = 0;   // buffered: the window being written back starts here
+};
 
 }  // namespace review
 }  // namespace sealdrop
