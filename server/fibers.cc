@@ -263,14 +263,14 @@ void Fibers::Park(Fiber* f) {
     std::lock_guard<std::mutex> lk(mu_);
     Clock::time_point deadline = f->deadline;
     if (stopping_) deadline = std::min(deadline, stop_deadline_);
-    if (!armed || f->early_gen == gen) {
-      // Ready already (or the socket cannot be watched: let the fiber's
-      // next read or write see the error).
+    if (f->early_gen == gen) {  // ready already
       f->state = Fiber::kWaiting;
       MakeReady(f, false);
       return;
     }
-    if (stopping_ && f->idle) {
+    // A socket that cannot be watched would never wake its fiber: the wait
+    // fails, as it does for an idle one when the server stops.
+    if (!armed || (stopping_ && f->idle)) {
       f->state = Fiber::kWaiting;
       MakeReady(f, true);
       return;
