@@ -41,8 +41,10 @@ class Secret {
   void resize_down(size_t n);
 
  private:
+  void Release();  // wipes, then keeps the block for reuse or frees it
   uint8_t* p_ = nullptr;
   size_t n_ = 0;
+  size_t cap_ = 0;  // allocated bytes (resize_down keeps them)
 };
 
 // Constant-time equality of two equal-length buffers.
@@ -189,6 +191,7 @@ class StreamWriter {
 
  private:
   Status Emit(bool final, const ChunkSink& sink);
+  void Reserve(size_t n);
   Secret state_;
   Secret plain_;
   std::vector<uint8_t> cipher_;
