@@ -131,8 +131,8 @@ int Serve(const std::string& dir) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // Queued writes stay under 4 MiB, whatever the number of uploads: one
-  // transaction's worth, so receiving runs ahead of the disk by one commit.
+  // Queued writes stay under 4 MiB, whatever the number of uploads: two
+  // transactions' worth (server/writer.cc), so receiving overlaps writing.
   server::Writer writer(store.get(), 4u << 20);
   st = server::Serve(cfg, &writer);
   if (!st.ok()) return Fail(st);

@@ -6,8 +6,10 @@ namespace sealdrop {
 namespace server {
 namespace {
 
-// Largest transaction the writer builds from queued jobs.
-constexpr size_t kTxnBytes = 4u << 20;
+// Largest transaction the writer builds from queued jobs: half the queue's
+// budget (server/main.cc), so uploads keep sealing into the other half while
+// a transaction is written and synced.
+constexpr size_t kTxnBytes = 2u << 20;
 // Disk blocks reserved ahead of the file's end, so writes never wait for
 // the file system to allocate.
 constexpr uint64_t kReserveAhead = 256u << 20;
