@@ -266,3 +266,28 @@ TEST_CASE("InstanceKeySignsAndTamperedSignatureFails", "[crypto]") {
   msg[0] ^= 1;
   REQUIRE_FALSE(Verify(k.pk.data(), msg, sizeof(msg), sig));
 }
+
+// Freed guarded blocks are kept for reuse (Secret's cache): what a block
+// held must be wiped when it is let go, not only when it is handed out
+// again, and a kept block is the one handed out next.
+TEST_CASE("SecretKeptBlockIsWipedWhenReleased", "[crypto]") {
+  REQUIRE(Init().ok());
+  constexpr size_t kOdd = 1237;  // a size nothing else in the tests uses
+  const uint8_t* first;
+  {
+    Secret s(kOdd);
+    std::memset(s.data(), 0xA5, kOdd);
+    first = s.data();
+  }
+  // Still mapped (kept by the cache), and already wiped.
+  bool zero = true;
+  for (size_t i = 0; i < kOdd; i++) zero = zero && first[i] == 0;
+  CHECK(zero);
+  Secret again(kOdd);
+  CHECK(again.data() == first);
+  // resize_down keeps the allocation: the block goes back under its full size.
+  again.resize_down(10);
+  again = Secret();
+  Secret same(kOdd);
+  CHECK(same.data() == first);
+}
