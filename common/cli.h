@@ -72,20 +72,30 @@ inline Status ReadFile(const std::string& path, std::string* out, size_t max = 1
   return Status::OK();
 }
 
+// Writes all n bytes to fd, through short writes and interruptions. `what`
+// names the file in the error.
+inline Status WriteAll(int fd, const void* data, size_t n, const std::string& what) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Status::IOError("cannot write " + what + ": " + std::strerror(errno));
+    p += w;
+    n -= size_t(w);
+  }
+  return Status::OK();
+}
+
 // Creates `path` with `mode`, refusing to replace anything, and syncs it.
 inline Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
   ::fchmod(fd, mode);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      return Status::IOError("cannot write " + path);
-    }
-    off += size_t(n);
+  Status st = WriteAll(fd, data.data(), data.size(), path);
+  if (!st.ok()) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return st;
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) return Status::IOError("cannot sync " + path);
   return Status::OK();

@@ -615,7 +615,7 @@ int Extract(const std::string& id, const std::string& vault_dir, const std::stri
   };
   if (!m.message.empty()) {
     st = write_one("message.txt", [&](int fd) {
-      return review::WriteAll(fd, reinterpret_cast<const uint8_t*>(m.message.data()), m.message.size());
+      return cli::WriteAll(fd, m.message.data(), m.message.size(), "message.txt");
     });
   }
   for (size_t i = 0; st.ok() && i < m.files.size(); i++) {

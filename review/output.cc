@@ -6,21 +6,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/cli.h"
 #include "review/review.h"
 
 namespace sealdrop {
 namespace review {
-
-Status WriteAll(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Status::IOError(std::string("write failed: ") + std::strerror(errno));
-    p += w;
-    n -= size_t(w);
-  }
-  return Status::OK();
-}
 
 PlainWriter::PlainWriter(int fd, bool try_direct) : fd_(fd) {
   int fl = ::fcntl(fd_, F_GETFL);
@@ -47,7 +37,7 @@ Status PlainWriter::Write(const uint8_t* p, size_t n) {
     direct_ = false;
     start_ = prev_ = off_;
   }
-  SD_RETURN_IF_ERROR(WriteAll(fd_, p, n));
+  SD_RETURN_IF_ERROR(cli::WriteAll(fd_, p, n, "the extracted file"));
   off_ += n;
   if (off_ - start_ < kWindow) return Status::OK();
   // Start writeback of this window; wait for the one before, which has

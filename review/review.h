@@ -26,9 +26,6 @@ std::string Printable(const std::string& text);
 Status ReadPassphrase(const std::string& file, const char* prompt, bool confirm,
                       crypto::Secret* out);
 
-// Writes all n bytes to fd (retrying short writes).
-Status WriteAll(int fd, const uint8_t* p, size_t n);
-
 // Writes the plaintext of one extracted file, past the page cache where the
 // file system allows, so that the final fsync finds little left to do and no
 // copy of the plaintext stays behind in memory:

@@ -264,14 +264,12 @@ void Fibers::Park(Fiber* f) {
     Clock::time_point deadline = f->deadline;
     if (stopping_) deadline = std::min(deadline, stop_deadline_);
     if (f->early_gen == gen) {  // ready already
-      f->state = Fiber::kWaiting;
       MakeReady(f, false);
       return;
     }
     // A socket that cannot be watched would never wake its fiber: the wait
     // fails, as it does for an idle one when the server stops.
     if (!armed || (stopping_ && f->idle)) {
-      f->state = Fiber::kWaiting;
       MakeReady(f, true);
       return;
     }
@@ -383,7 +381,6 @@ void Fibers::Accept() {
     live_++;
     ev.data.u64 = f->slot;  // generation 0: never a wait's
     ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
-    f->state = Fiber::kWaiting;
     MakeReady(f, false);
     accepted = true;
   }

@@ -172,12 +172,7 @@ int Export(const std::string& dir, const std::string& out) {
   std::vector<uint8_t> wbuf;
   wbuf.reserve(1 << 20);
   auto flush = [&]() -> Status {
-    size_t off = 0;
-    while (off < wbuf.size()) {
-      ssize_t n = ::write(fd, wbuf.data() + off, wbuf.size() - off);
-      if (n <= 0) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
-      off += size_t(n);
-    }
+    SD_RETURN_IF_ERROR(cli::WriteAll(fd, wbuf.data(), wbuf.size(), tmp));
     wbuf.clear();
     return Status::OK();
   };

@@ -207,15 +207,13 @@ class RawTLS:
         except (ssl.SSLError, OSError):
             return False
 
-    def read_responses(self, n=1, timeout=10):
-        """Reads until `n` complete responses arrived, EOF/reset, or `timeout`.
-        Returns (responses, raw bytes, closed)."""
+    def _read(self, timeout, enough):
+        """Reads until enough(data), EOF/reset, or `timeout`.
+        Returns (data, closed, seconds)."""
         t0 = time.monotonic()
         data = b""
         closed = False
-        while True:
-            if len(parse_responses(data)[0]) >= n:
-                break
+        while not enough(data):
             left = timeout - (time.monotonic() - t0)
             if left <= 0:
                 break
@@ -233,32 +231,17 @@ class RawTLS:
                 closed = True
                 break
             data += b
+        return data, closed, time.monotonic() - t0
+
+    def read_responses(self, n=1, timeout=10):
+        """Reads until `n` complete responses arrived, EOF/reset, or `timeout`.
+        Returns (responses, raw bytes, closed)."""
+        data, closed, _ = self._read(timeout, lambda d: len(parse_responses(d)[0]) >= n)
         return parse_responses(data)[0], data, closed
 
     def read_until_close(self, timeout=10):
         """Reads until EOF/reset or `timeout`. Returns (data, closed, seconds)."""
-        t0 = time.monotonic()
-        data = b""
-        closed = False
-        while True:
-            left = timeout - (time.monotonic() - t0)
-            if left <= 0:
-                break
-            self.sock.settimeout(left)
-            try:
-                b = self.sock.recv(65536)
-            except socket.timeout:
-                break
-            except (ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError) as e:
-                if isinstance(e, ssl.SSLError) and "timed out" in str(e):
-                    break
-                closed = True
-                break
-            if not b:
-                closed = True
-                break
-            data += b
-        return data, closed, time.monotonic() - t0
+        return self._read(timeout, lambda d: False)
 
     def close(self):
         try:

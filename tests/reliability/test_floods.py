@@ -185,19 +185,27 @@ class Flood:
         return not any(t.is_alive() for t in self.threads)
 
 
+def flood_connections(port, counters, deadline, max_conns, backoff, margin):
+    """Yields up to max_conns TLS connections, one after another, until
+    `margin` seconds before the deadline; the caller closes each. A refused
+    one is counted and retried after `backoff` seconds."""
+    for _ in range(max_conns):
+        left = deadline - time.monotonic()
+        if left <= margin:
+            return
+        try:
+            s = tls_connect(port, timeout=left)
+        except (OSError, ssl.SSLError):
+            counters.add("closed at accept/TLS")
+            time.sleep(backoff)
+            continue
+        counters.add("TLS completed")
+        yield s
+
+
 def idle_slot(port, counters, max_conns=40, backoff=0.5):
     def slot(i, deadline):
-        for _ in range(max_conns):
-            left = deadline - time.monotonic()
-            if left <= 1.0:
-                return
-            try:
-                s = tls_connect(port, timeout=left)
-            except (OSError, ssl.SSLError):
-                counters.add("closed at accept/TLS")
-                time.sleep(backoff)
-                continue
-            counters.add("TLS completed")
+        for s in flood_connections(port, counters, deadline, max_conns, backoff, 1.0):
             t0 = time.monotonic()
             try:
                 while time.monotonic() < deadline:
@@ -217,17 +225,7 @@ def idle_slot(port, counters, max_conns=40, backoff=0.5):
 
 def slowloris_slot(port, counters, interval=2.0, max_conns=20, backoff=0.5):
     def slot(i, deadline):
-        for _ in range(max_conns):
-            left = deadline - time.monotonic()
-            if left <= interval:
-                return
-            try:
-                s = tls_connect(port, timeout=left)
-            except (OSError, ssl.SSLError):
-                counters.add("closed at accept/TLS")
-                time.sleep(backoff)
-                continue
-            counters.add("TLS completed")
+        for s in flood_connections(port, counters, deadline, max_conns, backoff, interval):
             try:
                 s.sendall(b"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\n")
                 n = 0
@@ -253,17 +251,7 @@ def slow_body_slot(port, counters, rate=100, declared=10 * 1000 * 1000, max_conn
             "Content-Type: application/octet-stream\r\n\r\n" % BOUNDARY).encode()
 
     def slot(i, deadline):
-        for _ in range(max_conns):
-            left = deadline - time.monotonic()
-            if left <= 1.0:
-                return
-            try:
-                s = tls_connect(port, timeout=left)
-            except (OSError, ssl.SSLError):
-                counters.add("closed at accept/TLS")
-                time.sleep(backoff)
-                continue
-            counters.add("TLS completed")
+        for s in flood_connections(port, counters, deadline, max_conns, backoff, 1.0):
             try:
                 s.sendall(head + part[:rate])
                 rest = part[rate:]
