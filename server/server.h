@@ -100,6 +100,7 @@ class Writer {
   size_t queued_bytes_ = 0;
   bool stop_ = false;
   std::vector<std::vector<uint8_t>> free_;  // at most kFreeBuffers
+  std::vector<storage::Id> failed_aborts_;  // the writer thread's own
   std::thread thread_;
 };
 

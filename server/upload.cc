@@ -151,8 +151,8 @@ Status Upload::Commit(Receipt* receipt) {
 void Upload::Abort() {
   if (begun_ && !done_) {
     done_ = true;
-    // If this fails too (say the disk vanished), the pending mark stays and
-    // the start-up sweep removes the rest.
+    // If this fails too (a full disk), the writer tries again after its next
+    // successful write, and the start-up sweep removes whatever is left.
     if (wrote_) (void)writer_->Abort(rec_.id);
   }
 }

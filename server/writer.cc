@@ -119,6 +119,8 @@ void Writer::Run() {
     Status st;
     if (jobs[0]->kind == Job::kAbort) {
       st = store_->Abort(jobs[0]->id);
+      // Removing needs a little room too; on a full disk it can fail.
+      if (!st.ok()) failed_aborts_.push_back(jobs[0]->id);
     } else {
       storage::WriteBatch batch;
       for (auto& j : jobs) add(&batch, *j);
@@ -134,6 +136,12 @@ void Writer::Run() {
         results[i] = store_->Write(one);
       }
     }
+    // A write went through, so there may be room again: remove what a failed
+    // abort left, before anyone hears of this write, rather than at the next
+    // start's sweep.
+    if (jobs[0]->kind != Job::kAbort && st.ok() && !failed_aborts_.empty() &&
+        store_->Abort(failed_aborts_.back()).ok())
+      failed_aborts_.pop_back();
     for (size_t i = 0; i < jobs.size(); i++) {
       Job& j = *jobs[i];
       if (j.kind == Job::kChunks) {
