@@ -102,6 +102,10 @@ struct Options {
   // For processes that read whole submissions (export, the vault): keep the
   // kernel's readahead. The server, which writes, turns it off.
   bool read_ahead = false;
+  // Keep what a write put in the kernel's page cache. The server turns this
+  // off: it never reads back what it stored until an export, and fresh page
+  // cache costs more than recycled (docs/PERFORMANCE.md).
+  bool cache_writes = true;
 };
 
 class Store {
@@ -181,7 +185,9 @@ class Store {
   Status TxnAbort(struct MDB_txn* txn, const Id& id, int max_chunks, bool* more);
   Status PutDayIndex(struct MDB_txn* txn, const SubmissionRec& rec);
   Status RebuildDayIndex(struct MDB_txn* txn);
+  bool FindMap();
   void DropMappedPages();
+  void ReleaseWritten(const WriteBatch& batch);
   bool DiskNearlyFull(uint64_t need);
   Status KeysOf(unsigned dbi, std::vector<Id>* out);
   struct Dbis;

@@ -2,7 +2,10 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,12 +26,12 @@ using namespace sealdrop::storage;
 
 namespace {
 
-// A fresh 0700 directory under /tmp (mkdtemp creates it so), removed at the end.
+// A fresh 0700 directory under `base` (mkdtemp creates it so), removed at the end.
 class TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/sealdrop-storage-test-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
+  explicit TempDir(const std::string& base = "/tmp") {
+    std::string tmpl = base + "/sealdrop-storage-test-XXXXXX";
+    char* p = ::mkdtemp(tmpl.data());
     REQUIRE(p != nullptr);
     path_ = p;
     struct stat st;
@@ -339,6 +342,60 @@ TEST_CASE("CommittedSubmissionSurvivesReopen", "[storage]") {
   uint64_t sum = 0;
   for (const auto& kv : d) sum += kv.second.size();
   REQUIRE(StoredSize(rec) == sum);
+}
+
+// --- Page cache ----------------------------------------------------------------------
+
+namespace {
+
+// Bytes of `path` in the kernel's page cache (mincore over a fresh mapping).
+uint64_t CachedBytes(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  struct stat st;
+  REQUIRE(::fstat(fd, &st) == 0);
+  size_t len = size_t(st.st_size), ps = size_t(::sysconf(_SC_PAGESIZE));
+  void* m = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  REQUIRE(m != MAP_FAILED);
+  std::vector<unsigned char> v((len + ps - 1) / ps);
+  REQUIRE(::mincore(m, len, v.data()) == 0);
+  ::munmap(m, len);
+  uint64_t n = 0;
+  for (unsigned char c : v) n += (c & 1) ? ps : 0;
+  return n;
+}
+
+// 16 MiB of 256 KiB chunks written with the given page-cache choice; returns
+// how much of the data file stays cached.
+uint64_t CachedAfterWriting(bool cache_writes) {
+  // On tmpfs the page cache is the file itself and nothing can be let go:
+  // then use the working directory (the build tree).
+  struct statfs fs;
+  REQUIRE(::statfs("/tmp", &fs) == 0);
+  TempDir dir(fs.f_type == 0x01021994 ? "." : "/tmp");
+  Options o = Opt(Role::kServer, uint64_t(256) << 20);
+  o.cache_writes = cache_writes;
+  auto s = OpenOk(dir.path(), o);
+  SubmissionRec rec = MakeRec(MakeId(40), {4096, 64u << 20 >> 2}, 256 * 1024);
+  ChunkData d = MakeChunks(rec);
+  StoreOk(s.get(), rec, d);
+  uint64_t cached = CachedBytes(dir.path() + "/data.mdb");
+  RequireReadsBack(s.get(), rec, d);
+  return cached;
+}
+
+}  // namespace
+
+// The server does not keep what it wrote in the page cache: fresh page-cache
+// pages cost a trip to the host on virtual machines that return free memory,
+// and the stored chunks are not read again until an export.
+TEST_CASE("ServerWritesDoNotStayInPageCache", "[storage]") {
+  uint64_t kept = CachedAfterWriting(true);
+  uint64_t dropped = CachedAfterWriting(false);
+  INFO("cached after writing 16 MiB: kept " << kept << ", dropped " << dropped);
+  REQUIRE(kept >= (12u << 20));
+  REQUIRE(dropped < (2u << 20));
 }
 
 // --- Quota ---------------------------------------------------------------------------
