@@ -140,6 +140,21 @@ def test(h):
     cases.append("404")
     s.good_submission(url, "404")
 
+    h.step("three pipelined requests, each in its own TLS record, sent at once")
+    # The server reads TLS ahead; records already read must not wait for the
+    # socket to become readable again (that would stall until keep-alive).
+    c = srv.connect()
+    for _ in range(3):
+        c.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    t0 = time.monotonic()
+    resps, raw, _ = c.read_responses(3, timeout=KEEP_ALIVE + 3)
+    secs = time.monotonic() - t0
+    c.close()
+    check(len(resps) == 3 and all(r.status == 200 for r in resps),
+          "pipelined GETs: %d responses %s" % (len(resps), [r.status for r in resps]))
+    check(secs < PROMPT, "pipelined GETs took %.1f s" % secs)
+    h.note("3 pipelined GETs in separate TLS records", "answered in %.2f s" % secs)
+
     h.step("malformed multipart (boundary declared, body garbage)")
     mark = s.refused_marker()
     garbage = h.path("garbage.bin")
