@@ -6,10 +6,12 @@ namespace sealdrop {
 namespace server {
 namespace {
 
-// Largest transaction the writer builds from queued jobs: half the queue's
-// budget (server/main.cc), so uploads keep sealing into the other half while
-// a transaction is written and synced.
-constexpr size_t kTxnBytes = 2u << 20;
+// Largest transaction the writer builds from queued jobs: about half the
+// queue's budget (server/main.cc), so uploads keep sealing into the other
+// half while a transaction is written and synced. An upload hands over its
+// ciphertext once it passes 1 MiB, a few bytes over (server/upload.cc): the
+// slack lets two such batches share a transaction and its sync.
+constexpr size_t kTxnBytes = (2u << 20) + (16u << 10);
 // Disk blocks reserved ahead of the file's end, so writes never wait for
 // the file system to allocate.
 constexpr uint64_t kReserveAhead = 256u << 20;
