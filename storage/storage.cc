@@ -345,11 +345,7 @@ Status Store::Used(uint64_t* used) {
   return Status::OK();
 }
 
-// Pages LMDB reads through its read-only map (tree pages, freelist records,
-// the header of a chunk being deleted) are mapped a whole folio at a time
-// and count in this process's memory until unmapped. MADV_DONTNEED on a
-// shared file mapping only drops our page-table entries; the page cache,
-// and every reader, are unaffected.
+// Where LMDB mapped the data file in this process; false if not found.
 bool Store::FindMap() {
   if (map_addr_ != nullptr) return true;
   // LMDB does not say where its map is (me_mapaddr is only for FIXEDMAP):
