@@ -136,9 +136,12 @@ int Serve(const std::string& dir) {
   // LMDB allocates each chunk's pages (about 256 KiB) on the heap and frees a
   // transaction's worth (2 MiB) at once. glibc's default thresholds give that
   // memory back to the kernel after every transaction, so each one faulted
-  // in fresh pages again: keep up to 8 MiB per arena instead.
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  mallopt(M_TRIM_THRESHOLD, 8 << 20);
+  // in fresh pages again: keep up to 4 MiB free per arena instead. Blocks of
+  // 1 MiB and more (uploads' ciphertext batches) are mapped on their own and
+  // go back when freed, so 32 concurrent uploads do not leave their batches
+  // in every thread's heap.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
   // Queued writes stay under 4 MiB, whatever the number of uploads: two
   // transactions' worth (server/writer.cc), so receiving overlaps writing.
   server::Writer writer(store.get(), 4u << 20);
