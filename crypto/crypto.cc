@@ -33,6 +33,10 @@ constexpr uint8_t kInstVersion = 1;
 constexpr size_t kInstFileSize = 8 + 1 + 32 + 64;
 
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES] = {'s', 'd', 's', 't', 'r', 'e', 'a', 'm'};
+constexpr char kKdfContextV2[crypto_kdf_CONTEXTBYTES] = {'s', 'd', 's', 't', 'r', 'm', '0', '2'};
+constexpr size_t kItemKeySize = 32;
+constexpr size_t kNonceSize = 12;
+constexpr size_t kTagSize = 16;
 
 }  // namespace
 
@@ -41,6 +45,9 @@ Status Init() {
   static_assert(crypto_box_SEALBYTES + kContentKeySize == kSealedKeySize, "sealed size");
   static_assert(crypto_secretstream_xchacha20poly1305_ABYTES == kChunkOverhead, "abytes");
   static_assert(crypto_secretstream_xchacha20poly1305_HEADERBYTES == kStreamHeaderSize, "hdr");
+  static_assert(crypto_aead_chacha20poly1305_ietf_KEYBYTES == kItemKeySize, "v2 key");
+  static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == kNonceSize, "v2 nonce");
+  static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == kTagSize, "v2 tag");
   if (sodium_init() < 0) return Status::IOError("libsodium failed to initialise");
   return Status::OK();
 }
@@ -423,12 +430,44 @@ uint64_t PaddedSize(uint64_t len) {
 
 // --- Streams ------------------------------------------------------------------------
 
+size_t ChunkOverhead(uint8_t version) {
+  if (version == kStreamV1) return crypto_secretstream_xchacha20poly1305_ABYTES;
+  if (version == kStreamV2) return kTagSize;
+  return 0;
+}
+
+bool SealChunkSodium(const uint8_t* key, const uint8_t* nonce, const uint8_t* ad, size_t ad_len,
+                     const uint8_t* in, size_t n, uint8_t* out) {
+  unsigned long long tag_len = 0;
+  return crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + n, &tag_len, in, n, ad,
+                                                            ad_len, nullptr, nonce, key) == 0;
+}
+
 namespace {
 
-Secret ItemKey(const Secret& content_key, uint32_t item) {
-  Secret k(crypto_secretstream_xchacha20poly1305_KEYBYTES);
-  crypto_kdf_derive_from_key(k.data(), k.size(), item, kKdfContext, content_key.data());
+// Version 1: KDF(content key, item, "sdstream"), the secretstream key.
+// Version 2: BLAKE2b-256 keyed with KDF(content key, item, "sdstrm02") over
+// the item's random header, so a key is never used twice even if a content
+// key were.
+Secret ItemKey(const Secret& content_key, uint32_t item, uint8_t version,
+               const uint8_t* header) {
+  Secret k(kItemKeySize);
+  if (version == kStreamV1) {
+    crypto_kdf_derive_from_key(k.data(), k.size(), item, kKdfContext, content_key.data());
+    return k;
+  }
+  Secret base(kItemKeySize);
+  crypto_kdf_derive_from_key(base.data(), base.size(), item, kKdfContextV2, content_key.data());
+  crypto_generichash(k.data(), k.size(), header, kStreamHeaderSize, base.data(), base.size());
   return k;
+}
+
+// Chunk `index`'s nonce: the index as 11 bytes big-endian, then 1 for the
+// item's last chunk and 0 for every other.
+void MakeNonce(uint8_t* nonce, uint32_t index, bool last) {
+  std::memset(nonce, 0, kNonceSize);
+  for (int i = 0; i < 4; i++) nonce[10 - i] = static_cast<uint8_t>(index >> (8 * i));
+  nonce[11] = last ? 1 : 0;
 }
 
 void MakeAd(uint8_t* ad, const Id& id, uint32_t item) {
@@ -436,17 +475,28 @@ void MakeAd(uint8_t* ad, const Id& id, uint32_t item) {
   PutU32(ad + kIdSize, item);
 }
 
+crypto_secretstream_xchacha20poly1305_state* SsState(Secret& s) {
+  return reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(s.data());
+}
+
 }  // namespace
 
 Status StreamWriter::Init(const Secret& content_key, const Id& id, uint32_t item,
-                          StreamHeader* header) {
+                          StreamHeader* header, uint8_t version, ChunkSeal seal) {
   if (content_key.size() != kContentKeySize) return Status::InvalidArgument("bad content key");
-  state_ = Secret(sizeof(crypto_secretstream_xchacha20poly1305_state));
+  if (version != kStreamV1 && version != kStreamV2)
+    return Status::Version("stream version " + std::to_string(version) + " is not known");
+  version_ = version;
+  seal_ = seal != nullptr ? seal : SealChunkSodium;
   plain_ = Secret();  // grows with what is written (Reserve)
-  Secret k = ItemKey(content_key, item);
-  crypto_secretstream_xchacha20poly1305_init_push(
-      reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()),
-      header->data(), k.data());
+  if (version == kStreamV1) {
+    state_ = Secret(sizeof(crypto_secretstream_xchacha20poly1305_state));
+    Secret k = ItemKey(content_key, item, version, nullptr);
+    crypto_secretstream_xchacha20poly1305_init_push(SsState(state_), header->data(), k.data());
+  } else {
+    RandomBytes(header->data(), header->size());
+    state_ = ItemKey(content_key, item, version, header->data());
+  }
   MakeAd(ad_, id, item);
   fill_ = 0;
   length_ = padded_ = 0;
@@ -467,16 +517,22 @@ void StreamWriter::Reserve(size_t n) {
   plain_ = std::move(bigger);
 }
 
-Status StreamWriter::Emit(bool final, const ChunkSink& sink) {
-  cipher_.resize(fill_ + kChunkOverhead);
-  unsigned long long clen = 0;
-  crypto_secretstream_xchacha20poly1305_push(
-      reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()),
-      cipher_.data(), &clen, plain_.data(), fill_, ad_, sizeof(ad_),
-      final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+Status StreamWriter::Emit(bool last, const ChunkSink& sink) {
+  cipher_.resize(fill_ + ChunkOverhead(version_));
+  if (version_ == kStreamV1) {
+    unsigned long long clen = 0;
+    crypto_secretstream_xchacha20poly1305_push(
+        SsState(state_), cipher_.data(), &clen, plain_.data(), fill_, ad_, sizeof(ad_),
+        last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+  } else {
+    uint8_t nonce[kNonceSize];
+    MakeNonce(nonce, chunks_, last);
+    if (!seal_(state_.data(), nonce, ad_, sizeof(ad_), plain_.data(), fill_, cipher_.data()))
+      return Status::IOError("sealing a chunk failed (out of memory?)");
+  }
   fill_ = 0;
   chunks_++;
-  return sink(cipher_.data(), size_t(clen));
+  return sink(cipher_.data(), cipher_.size());
 }
 
 Status StreamWriter::Write(const uint8_t* p, size_t n, const ChunkSink& sink) {
@@ -516,35 +572,57 @@ Status StreamWriter::Finish(const ChunkSink& sink) {
 }
 
 Status StreamReader::Init(const Secret& content_key, const Id& id, uint32_t item,
-                          const StreamHeader& header) {
+                          const StreamHeader& header, uint8_t version) {
   if (content_key.size() != kContentKeySize) return Status::InvalidArgument("bad content key");
-  state_ = Secret(sizeof(crypto_secretstream_xchacha20poly1305_state));
-  Secret k = ItemKey(content_key, item);
-  if (crypto_secretstream_xchacha20poly1305_init_pull(
-          reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()),
-          header.data(), k.data()) != 0)
-    return Status::AuthFailed("bad stream header");
+  if (version != kStreamV1 && version != kStreamV2)
+    return Status::Version("stream version " + std::to_string(version) + " is not known");
+  version_ = version;
+  if (version == kStreamV1) {
+    state_ = Secret(sizeof(crypto_secretstream_xchacha20poly1305_state));
+    Secret k = ItemKey(content_key, item, version, nullptr);
+    if (crypto_secretstream_xchacha20poly1305_init_pull(SsState(state_), header.data(),
+                                                        k.data()) != 0)
+      return Status::AuthFailed("bad stream header");
+  } else {
+    state_ = ItemKey(content_key, item, version, header.data());
+  }
   MakeAd(ad_, id, item);
+  next_ = 0;
   finished_ = false;
   return Status::OK();
 }
 
-Status StreamReader::Read(const uint8_t* cipher, size_t n, uint8_t* out, size_t* out_len,
-                          bool* final) {
+Status StreamReader::Read(uint32_t index, bool last, const uint8_t* cipher, size_t n,
+                          uint8_t* out, size_t* out_len) {
   if (state_.empty()) return Status::InvalidArgument("stream not open");
-  if (finished_) return Status::AuthFailed("data after the end of the stream");
-  if (n < kChunkOverhead || n > kChunkSize + kChunkOverhead)
+  size_t overhead = ChunkOverhead(version_);
+  if (n < overhead || n > kChunkSize + overhead)
     return Status::Corruption("chunk has an impossible length");
+  if (version_ == kStreamV2) {
+    // Touches no member but the key: safe from several threads at once.
+    uint8_t nonce[kNonceSize];
+    MakeNonce(nonce, index, last);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, cipher, n - kTagSize,
+                                                           cipher + n - kTagSize, ad_,
+                                                           sizeof(ad_), nonce, state_.data()) != 0)
+      return Status::AuthFailed(
+          "chunk failed to authenticate (altered, moved, foreign, or the stream was cut)");
+    *out_len = n - kTagSize;
+    return Status::OK();
+  }
+  if (finished_) return Status::AuthFailed("data after the end of the stream");
+  if (index != next_) return Status::InvalidArgument("version 1 chunks must be read in order");
   unsigned long long mlen = 0;
   unsigned char tag = 0;
-  if (crypto_secretstream_xchacha20poly1305_pull(
-          reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(state_.data()), out,
-          &mlen, &tag, cipher, n, ad_, sizeof(ad_)) != 0)
+  if (crypto_secretstream_xchacha20poly1305_pull(SsState(state_), out, &mlen, &tag, cipher, n,
+                                                 ad_, sizeof(ad_)) != 0)
     return Status::AuthFailed("chunk failed to authenticate (altered, reordered or foreign)");
   if (tag != 0 && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)
     return Status::AuthFailed("chunk carries an unexpected tag");
-  *final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-  finished_ = *final;
+  bool final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+  if (final != last) return Status::AuthFailed("stream ends in the wrong place");
+  finished_ = final;
+  next_++;
   *out_len = size_t(mlen);
   return Status::OK();
 }

@@ -17,6 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                    size) == 0,
              "a decoded submission record does not re-encode to the same bytes");
   FUZZ_CHECK(rec.chunk_size > 0 && !rec.keys.empty() && !rec.items.empty());
+  FUZZ_CHECK(rec.version == 1 || rec.version == 2, "a record of an unknown version was accepted");
+  // Stream version 1 adds 17 bytes per chunk, version 2 adds 16 (FORMAT.md).
+  const uint64_t t = rec.version == 1 ? 17 : 16;
   uint64_t total = 0;
   for (const auto& it : rec.items) {
     FUZZ_CHECK(it.padded > 0 && it.chunks > 0, "an empty item was accepted");
@@ -26,12 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint64_t sum = 0;
     for (uint32_t j = 0; j < n; j = (n <= 64 || j + 1 == n) ? j + 1 : n - 1) {
       const uint64_t c = storage::ChunkCipherSize(rec, it, j);
-      FUZZ_CHECK(c > 17 && c <= uint64_t(rec.chunk_size) + 17, "impossible chunk size");
-      if (j + 1 < n) FUZZ_CHECK(c == uint64_t(rec.chunk_size) + 17, "a short chunk before the last");
+      FUZZ_CHECK(c > t && c <= uint64_t(rec.chunk_size) + t, "impossible chunk size");
+      if (j + 1 < n) FUZZ_CHECK(c == uint64_t(rec.chunk_size) + t, "a short chunk before the last");
       sum += c;
     }
-    if (n > 64) sum += uint64_t(n - 2) * (uint64_t(rec.chunk_size) + 17);
-    FUZZ_CHECK(sum == it.padded + uint64_t(n) * 17, "chunk sizes do not add up to the item");
+    if (n > 64) sum += uint64_t(n - 2) * (uint64_t(rec.chunk_size) + t);
+    FUZZ_CHECK(sum == it.padded + uint64_t(n) * t, "chunk sizes do not add up to the item");
     total += sum;
   }
   FUZZ_CHECK(total == storage::StoredSize(rec), "chunk sizes do not add up to StoredSize");

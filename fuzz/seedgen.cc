@@ -162,13 +162,12 @@ std::string DecryptManifest(storage::Store* store, const storage::SubmissionRec&
   std::memcpy(hdr.data(), rec.items[0].header.data(), hdr.size());
   crypto::Id id;
   std::memcpy(id.data(), rec.id.data(), id.size());
-  Must(r.Init(ck, id, 0, hdr), "StreamReader.Init");
+  Must(r.Init(ck, id, 0, hdr, rec.version), "StreamReader.Init");
   std::string out;
   std::vector<uint8_t> plain(rec.chunk_size);
-  Must(store->ReadItem(rec, 0, [&](uint32_t, const uint8_t* p, size_t n) {
+  Must(store->ReadItem(rec, 0, [&](uint32_t index, const uint8_t* p, size_t n) {
          size_t m = 0;
-         bool fin = false;
-         SD_RETURN_IF_ERROR(r.Read(p, n, plain.data(), &m, &fin));
+         SD_RETURN_IF_ERROR(r.Read(index, index + 1 == rec.items[0].chunks, p, n, plain.data(), &m));
          out.append(reinterpret_cast<const char*>(plain.data()), m);
          return Status::OK();
        }),
@@ -184,6 +183,7 @@ void VectorSeeds(const std::string& path) {
                                                        {"public-key", "keyfile_fuzz"},
                                                        {"manifest", "manifest_fuzz"},
                                                        {"submission-record", "record_fuzz"},
+                                                       {"submission-record-v2", "record_fuzz"},
                                                        {"bundle", "bundle_fuzz"}};
   std::string line, vec;
   while (std::getline(in, line)) {

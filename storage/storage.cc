@@ -17,12 +17,17 @@ namespace storage {
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
+// Submission records name their streams' version: 1 (secretstream) or 2.
+constexpr uint8_t kSubVersionMin = 1;
+constexpr uint8_t kSubVersionMax = 2;
 constexpr char kSubMagic[4] = {'S', 'D', 'S', 'U'};
 constexpr char kChunkMagic[4] = {'S', 'D', 'C', 'H'};
 constexpr char kPendMagic[4] = {'S', 'D', 'P', 'E'};
 constexpr char kStoreMagic[4] = {'S', 'D', 'S', 'T'};
 constexpr size_t kRecHdr = 5;
-constexpr size_t kChunkOverhead = 17;  // secretstream tag + MAC per chunk
+// Ciphertext bytes per chunk beyond its plaintext: secretstream's tag and MAC
+// in version 1, the AEAD's tag in version 2.
+size_t ChunkOverhead(uint8_t version) { return version == 1 ? 17 : 16; }
 constexpr size_t kMaxKeys = 256;
 constexpr size_t kMaxItems = 65536;
 constexpr uint32_t kMaxChunkSize = 16u << 20;
@@ -63,12 +68,14 @@ bool HasHeader(const MDB_val& v, const char magic[4]) {
   return v.mv_size >= kRecHdr && std::memcmp(v.mv_data, magic, 4) == 0;
 }
 
-Status CheckHeader(const MDB_val& v, const char magic[4], const char* what) {
+Status CheckHeader(const MDB_val& v, const char magic[4], const char* what,
+                   uint8_t min = kRecordVersion, uint8_t max = kRecordVersion) {
   if (!HasHeader(v, magic)) return Status::Corruption(std::string(what) + " has a bad magic");
   uint8_t ver = static_cast<const uint8_t*>(v.mv_data)[4];
-  if (ver != kRecordVersion)
+  if (ver < min || ver > max)
     return Status::Version(std::string(what) + " record version " + std::to_string(ver) +
-                           " is newer than this build supports (1)");
+                           " is not one this build supports (" + std::to_string(min) +
+                           (min == max ? "" : " to " + std::to_string(max)) + ")");
   return Status::OK();
 }
 
@@ -112,7 +119,7 @@ class Txn {
 
 std::string EncodeSubmission(const SubmissionRec& rec) {
   std::string s(kSubMagic, 4);
-  s.push_back(char(kRecordVersion));
+  s.push_back(char(rec.version));
   s.append(reinterpret_cast<const char*>(rec.id.data()), kIdSize);
   PutU32(&s, rec.day);
   PutU32(&s, rec.chunk_size);
@@ -132,9 +139,10 @@ std::string EncodeSubmission(const SubmissionRec& rec) {
 
 Status DecodeSubmission(const uint8_t* p, size_t n, SubmissionRec* out) {
   MDB_val v{n, const_cast<uint8_t*>(p)};
-  SD_RETURN_IF_ERROR(CheckHeader(v, kSubMagic, "submission"));
+  SD_RETURN_IF_ERROR(CheckHeader(v, kSubMagic, "submission", kSubVersionMin, kSubVersionMax));
   constexpr size_t kFixed = kRecHdr + kIdSize + 4 + 4 + 2 + 4;
   if (n < kFixed) return Status::Corruption("submission record is truncated");
+  out->version = p[4];
   const uint8_t* q = p + kRecHdr;
   std::memcpy(out->id.data(), q, kIdSize), q += kIdSize;
   out->day = uint32_t(GetLE(q, 4)), q += 4;
@@ -169,12 +177,13 @@ Status DecodeSubmission(const uint8_t* p, size_t n, SubmissionRec* out) {
 uint64_t ChunkCipherSize(const SubmissionRec& rec, const ItemRec& item, uint32_t index) {
   uint64_t start = uint64_t(index) * rec.chunk_size;
   if (start >= item.padded) return 0;
-  return std::min<uint64_t>(rec.chunk_size, item.padded - start) + kChunkOverhead;
+  return std::min<uint64_t>(rec.chunk_size, item.padded - start) + ChunkOverhead(rec.version);
 }
 
 uint64_t StoredSize(const SubmissionRec& rec) {
   uint64_t total = 0;
-  for (const auto& it : rec.items) total += it.padded + uint64_t(it.chunks) * kChunkOverhead;
+  for (const auto& it : rec.items)
+    total += it.padded + uint64_t(it.chunks) * ChunkOverhead(rec.version);
   return total;
 }
 
@@ -709,7 +718,8 @@ Status Store::ForEach(const std::function<bool(const SubmissionRec&)>& fn, const
 }
 
 Status Store::ReadItem(const SubmissionRec& rec, uint32_t item,
-                       const std::function<Status(uint32_t, const uint8_t*, size_t)>& fn) {
+                       const std::function<Status(uint32_t, const uint8_t*, size_t)>& fn,
+                       const std::function<Status()>& release) {
   if (item >= rec.items.size()) return Status::InvalidArgument("no such item");
   const ItemRec& it = rec.items[item];
   // One short read transaction per batch, so a slow consumer does not pin
@@ -727,6 +737,7 @@ Status Store::ReadItem(const SubmissionRec& rec, uint32_t item,
       SD_RETURN_IF_ERROR(CheckHeader(v, kChunkMagic, "chunk"));
       SD_RETURN_IF_ERROR(fn(j, static_cast<uint8_t*>(v.mv_data) + kRecHdr, v.mv_size - kRecHdr));
     }
+    if (release) SD_RETURN_IF_ERROR(release());
   }
   return Status::OK();
 }

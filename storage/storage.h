@@ -44,6 +44,9 @@ struct ItemRec {
 
 // A sealed submission as stored (FORMAT.md "Submission record").
 struct SubmissionRec {
+  // Record version, which is also the version of its items' streams
+  // (FORMAT.md "Items and streams"): 2 is written, 1 is still read.
+  uint8_t version = 2;
   Id id{};
   uint32_t day = 0;  // days since 1970-01-01 (UTC): the only time stored
   uint32_t chunk_size = 0;  // plaintext bytes per chunk
@@ -145,10 +148,12 @@ class Store {
   // The `limit` most recently received submissions, newest first; *total
   // gets the number stored. Costs O(limit), however many are stored.
   Status Newest(size_t limit, std::vector<SubmissionRec>* out, uint64_t* total);
-  // Streams the chunks of one item in order. The data is valid only during
-  // the call.
+  // Streams the chunks of one item in order, a batch of them per read
+  // transaction. The data stays valid until `release` (if given) has been
+  // called for its batch, which happens before the transaction ends.
   Status ReadItem(const SubmissionRec& rec, uint32_t item,
-                  const std::function<Status(uint32_t index, const uint8_t* p, size_t n)>& fn);
+                  const std::function<Status(uint32_t index, const uint8_t* p, size_t n)>& fn,
+                  const std::function<Status()>& release = nullptr);
 
   // Server: ids committed but not yet exported; and marking them exported.
   Status Unexported(std::vector<Id>* out);

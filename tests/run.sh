@@ -27,11 +27,11 @@ cmake --build build-asan -j"$jobs" --target unit_tests sealdrop-server sealdrop-
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure --timeout 1200 -L 'unit|integration')
 
-stage "ThreadSanitizer: the writer, concurrent uploads, fibers, the live server"
+stage "ThreadSanitizer: the writer, concurrent uploads, fibers, the live server, parallel extract"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=thread
 cmake --build build-tsan -j"$jobs" --target unit_tests sealdrop-server sealdrop-review
 (cd build-tsan && SEALDROP_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-   ctest --output-on-failure --timeout 1200 -R 'unit\.Concurrent|unit\.Form|unit\.Fiber|integration\.bad_input|integration\.end_to_end')
+   ctest --output-on-failure --timeout 1200 -R 'unit\.Concurrent|unit\.Form|unit\.Fiber|integration\.bad_input|integration\.end_to_end|integration\.stream_versions')
 
 if [ -x tests/fuzz_run.sh ]; then
   stage "Fuzz targets, ${SEALDROP_FUZZ_SECONDS:-15} s each"

@@ -25,10 +25,10 @@ struct Sealed {
 };
 
 Sealed Encrypt(const Secret& ck, const Id& id, uint32_t item, const std::vector<uint8_t>& plain,
-               size_t step = 7777) {
+               uint8_t version = kStreamV2, ChunkSeal seal = nullptr, size_t step = 7777) {
   Sealed s;
   StreamWriter w;
-  REQUIRE(w.Init(ck, id, item, &s.header).ok());
+  REQUIRE(w.Init(ck, id, item, &s.header, version, seal).ok());
   ChunkSink sink = [&](const uint8_t* p, size_t n) {
     s.chunks.emplace_back(p, p + n);
     return Status::OK();
@@ -41,19 +41,20 @@ Sealed Encrypt(const Secret& ck, const Id& id, uint32_t item, const std::vector<
   return s;
 }
 
+// Reads the chunks as a record of s.chunks.size() chunks would have them read.
 Status Decrypt(const Secret& ck, const Id& id, uint32_t item, const Sealed& s,
-               std::vector<uint8_t>* out) {
+               std::vector<uint8_t>* out, uint8_t version = kStreamV2) {
   StreamReader r;
-  SD_RETURN_IF_ERROR(r.Init(ck, id, item, s.header));
+  SD_RETURN_IF_ERROR(r.Init(ck, id, item, s.header, version));
   out->clear();
   std::vector<uint8_t> buf(kChunkSize);
-  for (const auto& c : s.chunks) {
+  for (size_t i = 0; i < s.chunks.size(); i++) {
+    const auto& c = s.chunks[i];
     size_t n = 0;
-    bool final = false;
-    SD_RETURN_IF_ERROR(r.Read(c.data(), c.size(), buf.data(), &n, &final));
+    SD_RETURN_IF_ERROR(
+        r.Read(uint32_t(i), i + 1 == s.chunks.size(), c.data(), c.size(), buf.data(), &n));
     out->insert(out->end(), buf.begin(), buf.begin() + n);
   }
-  if (!r.finished()) return Status::AuthFailed("stream ended before its FINAL chunk");
   return Status::OK();
 }
 
@@ -67,15 +68,16 @@ std::vector<uint8_t> Random(size_t n) {
 
 TEST_CASE("StreamRoundTripAtChunkBoundaries", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey();
   Id id = RandomId();
   for (size_t n : {size_t(0), size_t(1), size_t(255), size_t(256), size_t(257), kChunkSize - 1,
                    kChunkSize, kChunkSize + 1, 3 * kChunkSize + 12345}) {
     auto plain = Random(n);
-    Sealed s = Encrypt(ck, id, 1, plain);
+    Sealed s = Encrypt(ck, id, 1, plain, v);
     REQUIRE(s.padded == PaddedSize(n));
     std::vector<uint8_t> out;
-    REQUIRE(Decrypt(ck, id, 1, s, &out).ok());
+    REQUIRE(Decrypt(ck, id, 1, s, &out, v).ok());
     REQUIRE(out.size() == s.padded);
     REQUIRE(std::equal(plain.begin(), plain.end(), out.begin()));
     for (size_t i = n; i < out.size(); i++) REQUIRE(out[i] == 0);
@@ -84,76 +86,183 @@ TEST_CASE("StreamRoundTripAtChunkBoundaries", "[crypto]") {
 
 TEST_CASE("StreamWrongKeyRefused", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey(), other = NewContentKey();
   Id id = RandomId();
-  Sealed s = Encrypt(ck, id, 1, Random(1000));
+  Sealed s = Encrypt(ck, id, 1, Random(1000), v);
   std::vector<uint8_t> out;
-  REQUIRE(Decrypt(other, id, 1, s, &out).Is(Status::Code::kAuthFailed));
+  REQUIRE(Decrypt(other, id, 1, s, &out, v).Is(Status::Code::kAuthFailed));
 }
 
 TEST_CASE("StreamTamperedChunkRefused", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey();
   Id id = RandomId();
-  Sealed s = Encrypt(ck, id, 1, Random(2 * kChunkSize + 10));
+  Sealed s = Encrypt(ck, id, 1, Random(2 * kChunkSize + 10), v);
   s.chunks[1][100] ^= 1;
   std::vector<uint8_t> out;
-  REQUIRE(Decrypt(ck, id, 1, s, &out).Is(Status::Code::kAuthFailed));
+  REQUIRE(Decrypt(ck, id, 1, s, &out, v).Is(Status::Code::kAuthFailed));
 }
 
 TEST_CASE("StreamTruncatedRefused", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey();
   Id id = RandomId();
-  Sealed s = Encrypt(ck, id, 1, Random(2 * kChunkSize + 10));
+  Sealed s = Encrypt(ck, id, 1, Random(2 * kChunkSize + 10), v);
   s.chunks.pop_back();
   std::vector<uint8_t> out;
-  REQUIRE_FALSE(Decrypt(ck, id, 1, s, &out).ok());
+  REQUIRE_FALSE(Decrypt(ck, id, 1, s, &out, v).ok());
 }
 
 TEST_CASE("StreamChunkAfterFinalRefused", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey();
   Id id = RandomId();
-  Sealed s = Encrypt(ck, id, 1, Random(10));
+  Sealed s = Encrypt(ck, id, 1, Random(10), v);
   s.chunks.push_back(s.chunks.back());
   std::vector<uint8_t> out;
-  REQUIRE(Decrypt(ck, id, 1, s, &out).Is(Status::Code::kAuthFailed));
+  REQUIRE(Decrypt(ck, id, 1, s, &out, v).Is(Status::Code::kAuthFailed));
 }
 
 TEST_CASE("StreamReorderedChunksRefused", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey();
   Id id = RandomId();
-  Sealed s = Encrypt(ck, id, 1, Random(3 * kChunkSize));
+  Sealed s = Encrypt(ck, id, 1, Random(3 * kChunkSize), v);
   std::swap(s.chunks[0], s.chunks[1]);
   std::vector<uint8_t> out;
-  REQUIRE(Decrypt(ck, id, 1, s, &out).Is(Status::Code::kAuthFailed));
+  REQUIRE(Decrypt(ck, id, 1, s, &out, v).Is(Status::Code::kAuthFailed));
 }
 
 TEST_CASE("StreamSplicedAcrossItemsRefused", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey();
   Id id = RandomId();
-  Sealed a = Encrypt(ck, id, 1, Random(2 * kChunkSize));
-  Sealed b = Encrypt(ck, id, 2, Random(2 * kChunkSize));
+  Sealed a = Encrypt(ck, id, 1, Random(2 * kChunkSize), v);
+  Sealed b = Encrypt(ck, id, 2, Random(2 * kChunkSize), v);
   std::vector<uint8_t> out;
   // Item 2's stream presented as item 1.
-  REQUIRE(Decrypt(ck, id, 1, b, &out).Is(Status::Code::kAuthFailed));
+  REQUIRE(Decrypt(ck, id, 1, b, &out, v).Is(Status::Code::kAuthFailed));
   // A chunk of item 2 spliced into item 1 (same header, same position).
   Sealed mixed = a;
   mixed.chunks[1] = b.chunks[1];
-  REQUIRE(Decrypt(ck, id, 1, mixed, &out).Is(Status::Code::kAuthFailed));
+  REQUIRE(Decrypt(ck, id, 1, mixed, &out, v).Is(Status::Code::kAuthFailed));
 }
 
 TEST_CASE("StreamSplicedAcrossSubmissionsRefused", "[crypto]") {
   REQUIRE(Init().ok());
+  const uint8_t v = uint8_t(GENERATE(1, 2));
   Secret ck = NewContentKey();
   Id id1 = RandomId(), id2 = RandomId();
-  Sealed a = Encrypt(ck, id1, 1, Random(100));
+  Sealed a = Encrypt(ck, id1, 1, Random(100), v);
   std::vector<uint8_t> out;
   // Even under the same content key, another submission's id does not open it.
-  REQUIRE(Decrypt(ck, id2, 1, a, &out).Is(Status::Code::kAuthFailed));
+  REQUIRE(Decrypt(ck, id2, 1, a, &out, v).Is(Status::Code::kAuthFailed));
+}
+
+TEST_CASE("StreamV2ChunksOpenInAnyOrderAndOnlyInTheirPlace", "[crypto]") {
+  REQUIRE(Init().ok());
+  Secret ck = NewContentKey();
+  Id id = RandomId();
+  auto plain = Random(3 * kChunkSize + 99);
+  Sealed s = Encrypt(ck, id, 4, plain);
+  REQUIRE(s.chunks.size() == 4);
+  StreamReader r;
+  REQUIRE(r.Init(ck, id, 4, s.header, kStreamV2).ok());
+  std::vector<uint8_t> buf(kChunkSize);
+  size_t n = 0;
+  for (uint32_t i : {3u, 1u, 0u, 2u}) {
+    const auto& c = s.chunks[i];
+    REQUIRE(r.Read(i, i == 3, c.data(), c.size(), buf.data(), &n).ok());
+    REQUIRE(std::memcmp(buf.data(), plain.data() + i * kChunkSize,
+                        std::min(n, plain.size() - i * kChunkSize)) == 0);
+  }
+  // Another index, or the wrong last-chunk flag, does not open.
+  const auto& c1 = s.chunks[1];
+  REQUIRE(r.Read(2, false, c1.data(), c1.size(), buf.data(), &n).Is(Status::Code::kAuthFailed));
+  REQUIRE(r.Read(1, true, c1.data(), c1.size(), buf.data(), &n).Is(Status::Code::kAuthFailed));
+  const auto& c3 = s.chunks[3];
+  REQUIRE(r.Read(3, false, c3.data(), c3.size(), buf.data(), &n).Is(Status::Code::kAuthFailed));
+  // Another item's header gives another key.
+  Sealed other = Encrypt(ck, id, 4, Random(10));
+  StreamReader wrong;
+  REQUIRE(wrong.Init(ck, id, 4, other.header, kStreamV2).ok());
+  REQUIRE(wrong.Read(1, false, c1.data(), c1.size(), buf.data(), &n)
+              .Is(Status::Code::kAuthFailed));
+}
+
+TEST_CASE("StreamV1MustBeReadInOrder", "[crypto]") {
+  REQUIRE(Init().ok());
+  Secret ck = NewContentKey();
+  Id id = RandomId();
+  Sealed s = Encrypt(ck, id, 1, Random(2 * kChunkSize), kStreamV1);
+  StreamReader r;
+  REQUIRE(r.Init(ck, id, 1, s.header, kStreamV1).ok());
+  std::vector<uint8_t> buf(kChunkSize);
+  size_t n = 0;
+  REQUIRE(r.Read(1, true, s.chunks[1].data(), s.chunks[1].size(), buf.data(), &n)
+              .Is(Status::Code::kInvalidArgument));
+}
+
+TEST_CASE("StreamOfUnknownVersionRefusedByName", "[crypto]") {
+  REQUIRE(Init().ok());
+  Secret ck = NewContentKey();
+  StreamHeader h{};
+  StreamReader r;
+  Status st = r.Init(ck, RandomId(), 1, h, 3);
+  REQUIRE(st.Is(Status::Code::kVersion));
+  REQUIRE(st.message().find("version 3") != std::string::npos);
+  StreamWriter w;
+  REQUIRE(w.Init(ck, RandomId(), 1, &h, 0).Is(Status::Code::kVersion));
+}
+
+// The server seals with OpenSSL and the review tool opens with libsodium: the
+// two must produce the very same bytes.
+TEST_CASE("OpensslSealDiffersFromLibsodiumInNoByte", "[crypto]") {
+  REQUIRE(Init().ok());
+  for (size_t n : {size_t(0), size_t(1), size_t(15), size_t(16), size_t(17), size_t(63),
+                   size_t(64), size_t(65), size_t(1000), size_t(4096), kChunkSize}) {
+    auto key = Random(32), nonce = Random(12), ad = Random(20), in = Random(n);
+    std::vector<uint8_t> a(n + 16), b(n + 16);
+    REQUIRE(SealChunkSodium(key.data(), nonce.data(), ad.data(), ad.size(), in.data(), n,
+                            a.data()));
+    REQUIRE(SealChunkOpenssl(key.data(), nonce.data(), ad.data(), ad.size(), in.data(), n,
+                             b.data()));
+    REQUIRE(a == b);
+  }
+  // And a whole stream sealed with OpenSSL opens with the reader.
+  Secret ck = NewContentKey();
+  Id id = RandomId();
+  auto plain = Random(2 * kChunkSize + 5);
+  Sealed s = Encrypt(ck, id, 2, plain, kStreamV2, SealChunkOpenssl);
+  std::vector<uint8_t> out;
+  REQUIRE(Decrypt(ck, id, 2, s, &out).ok());
+  REQUIRE(std::equal(plain.begin(), plain.end(), out.begin()));
+}
+
+// RFC 8439, section 2.8.2: the AEAD both implementations must be.
+TEST_CASE("ChunkSealIsRfc8439ChaCha20Poly1305", "[crypto]") {
+  REQUIRE(Init().ok());
+  std::vector<uint8_t> key, nonce, ad, want_tag;
+  REQUIRE(FromHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f", &key));
+  REQUIRE(FromHex("070000004041424344454647", &nonce));
+  REQUIRE(FromHex("50515253c0c1c2c3c4c5c6c7", &ad));
+  REQUIRE(FromHex("1ae10b594f09e26a7e902ecbd0600691", &want_tag));
+  const std::string text =
+      "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the "
+      "future, sunscreen would be it.";
+  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  for (ChunkSeal seal : {SealChunkSodium, SealChunkOpenssl}) {
+    std::vector<uint8_t> out(text.size() + 16);
+    REQUIRE(seal(key.data(), nonce.data(), ad.data(), ad.size(), in, text.size(), out.data()));
+    REQUIRE(ToHex(out.data(), 4) == "d31a8d34");
+    REQUIRE(ToHex(out.data() + text.size(), 16) == ToHex(want_tag.data(), 16));
+  }
 }
 
 TEST_CASE("PaddingHidesExactLength", "[crypto]") {

@@ -411,7 +411,7 @@ TEST_CASE("BundleNewerVersionRefused", "[format]") {
   // A newer submission record inside a bundle is refused by name as well.
   t = b;
   REQUIRE(t.substr(48 + 5, 4) == "SDSU");
-  t[48 + 5 + 4] = 2;
+  t[48 + 5 + 4] = 3;
   REQUIRE(Read(t).Is(Status::Code::kVersion));
 }
 

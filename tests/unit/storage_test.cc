@@ -111,7 +111,7 @@ ChunkData MakeChunks(const SubmissionRec& rec) {
   for (uint32_t i = 0; i < rec.items.size(); i++)
     for (uint32_t j = 0; j < rec.items[i].chunks; j++) {
       uint64_t n = ChunkCipherSize(rec, rec.items[i], j);
-      REQUIRE(n > 17);
+      REQUIRE(n > 16);
       d[{i, j}] = Bytes(size_t(n), rec.id[0] * 7919u + i * 131u + j);
     }
   return d;
@@ -508,7 +508,7 @@ TEST_CASE("CommitRefusesWrongChunkLength", "[storage]") {
   auto s = OpenOk(dir.path());
   SubmissionRec rec = MakeRec(MakeId(1), {1024, 3000});  // item 1: 1024, 1024, 952
   ChunkData d = MakeChunks(rec);
-  REQUIRE(d.at({1, 2}).size() == 952 + 17);
+  REQUIRE(d.at({1, 2}).size() == 952 + 16);
   REQUIRE(s->BeginPending(rec.id).ok());
   REQUIRE(s->PutChunks(rec.id, Writes(d)).ok());
   for (auto at : {std::make_pair(1u, 2u), std::make_pair(1u, 0u)}) {
@@ -696,12 +696,18 @@ TEST_CASE("NewerRecordVersionRefusedByName", "[storage]") {
     REQUIRE(back.items[i].chunks == rec.items[i].chunks);
   }
 
-  std::string v2 = enc;
-  v2[4] = 2;
-  Status st = decode(v2, &back);
+  // Versions 1 and 2 are read (they differ in their streams); 3 is refused.
+  REQUIRE(back.version == 2);
+  std::string v1 = enc;
+  v1[4] = 1;
+  REQUIRE(decode(v1, &back).ok());
+  REQUIRE(back.version == 1);
+  std::string v3 = enc;
+  v3[4] = 3;
+  Status st = decode(v3, &back);
   INFO(st.ToString());
   REQUIRE(st.Is(Status::Code::kVersion));
-  REQUIRE(st.message().find("version 2") != std::string::npos);
+  REQUIRE(st.message().find("version 3") != std::string::npos);
 
   std::string magic = enc;
   magic[0] = 'X';
@@ -733,11 +739,17 @@ TEST_CASE("NewerRecordVersionRefusedByName", "[storage]") {
 
 TEST_CASE("ChunkCipherSizeCoversPaddedBytes", "[storage]") {
   SubmissionRec rec = MakeRec(MakeId(1), {1024, 3000, 1});
-  REQUIRE(ChunkCipherSize(rec, rec.items[0], 0) == 1024 + 17);
-  REQUIRE(ChunkCipherSize(rec, rec.items[0], 1) == 0);
-  REQUIRE(ChunkCipherSize(rec, rec.items[1], 0) == 1024 + 17);
-  REQUIRE(ChunkCipherSize(rec, rec.items[1], 2) == 952 + 17);
-  REQUIRE(ChunkCipherSize(rec, rec.items[1], 3) == 0);
+  // Version 2 adds a 16-byte tag per chunk; version 1 secretstream's 17 bytes.
+  for (uint8_t version : {2, 1}) {
+    rec.version = version;
+    const uint64_t t = version == 2 ? 16 : 17;
+    REQUIRE(ChunkCipherSize(rec, rec.items[0], 0) == 1024 + t);
+    REQUIRE(ChunkCipherSize(rec, rec.items[0], 1) == 0);
+    REQUIRE(ChunkCipherSize(rec, rec.items[1], 0) == 1024 + t);
+    REQUIRE(ChunkCipherSize(rec, rec.items[1], 2) == 952 + t);
+    REQUIRE(ChunkCipherSize(rec, rec.items[1], 3) == 0);
+    REQUIRE(StoredSize(rec) == 1024 + 3000 + 1 + 5 * t);
+  }
   REQUIRE(ChunkCipherSize(rec, rec.items[2], 0) == 1 + 17);
   REQUIRE(StoredSize(rec) == 1024 + 3000 + 1 + 5 * 17);
 }

@@ -1,6 +1,7 @@
 // Checks the code against the test vectors in docs/FORMAT.md.
 // `unit_tests "[.generate]"` prints the vectors afresh (for a new version).
 #include <catch2/catch.hpp>
+#include <sodium.h>
 
 #include <cstdio>
 #include <cstring>
@@ -60,6 +61,8 @@ const std::string kNonce = "101112131415161718191a1b1c1d1e1f2021222324252627";
 const std::string kSignSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const std::string kId = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
 const std::string kStreamPlain = "sealdrop stream vector";
+const std::string kChunkPlain = "chunk 5 of a version 2 stream";
+constexpr uint32_t kChunkIndex = 5;
 const std::string kMessage = "Привет, sealdrop\nMerhaba";
 
 crypto::RecipientKey FixedRecipient(uint32_t epoch) {
@@ -73,8 +76,9 @@ std::vector<format::FileEntry> FixedFiles() {
   return {{1, "отчёт.pdf", "application/pdf", 1234567}, {2, "", "", 0}};
 }
 
-storage::SubmissionRec FixedRecord() {
+storage::SubmissionRec FixedRecord(uint8_t version = 1) {
   storage::SubmissionRec r;
+  r.version = version;
   auto id = Hex(kId);
   std::memcpy(r.id.data(), id.data(), 16);
   r.day = 20414;
@@ -182,17 +186,72 @@ TEST_CASE("StreamVectorDecrypts", "[vectors]") {
   crypto::StreamHeader hdr;
   std::memcpy(hdr.data(), hdrb.data(), hdr.size());
   crypto::StreamReader r;
-  REQUIRE(r.Init(ck, id, uint32_t(std::stoul(v["item"])), hdr).ok());
+  REQUIRE(r.Init(ck, id, uint32_t(std::stoul(v["item"])), hdr, crypto::kStreamV1).ok());
   std::vector<uint8_t> out(chunk.size());
   size_t n = 0;
-  bool final = false;
-  REQUIRE(r.Read(chunk.data(), chunk.size(), out.data(), &n, &final).ok());
-  REQUIRE(final);
+  REQUIRE(r.Read(0, true, chunk.data(), chunk.size(), out.data(), &n).ok());
   REQUIRE(crypto::ToHex(out.data(), n) == v["expect"]);
   // The same chunk read as another item fails.
   crypto::StreamReader other;
-  REQUIRE(other.Init(ck, id, uint32_t(std::stoul(v["item"])) + 1, hdr).ok());
-  REQUIRE_FALSE(other.Read(chunk.data(), chunk.size(), out.data(), &n, &final).ok());
+  REQUIRE(other.Init(ck, id, uint32_t(std::stoul(v["item"])) + 1, hdr, crypto::kStreamV1).ok());
+  REQUIRE_FALSE(other.Read(0, true, chunk.data(), chunk.size(), out.data(), &n).ok());
+}
+
+// Builds a version-2 item key and chunk nonce from FORMAT.md's words, with
+// libsodium directly, so that the vector checks the spec, not only the code.
+std::vector<uint8_t> SpecItemKey(const std::vector<uint8_t>& ck, uint32_t item,
+                                 const std::vector<uint8_t>& header) {
+  uint8_t base[32];
+  crypto_kdf_derive_from_key(base, 32, item, "sdstrm02", ck.data());
+  std::vector<uint8_t> k(32);
+  crypto_generichash(k.data(), 32, header.data(), header.size(), base, 32);
+  return k;
+}
+std::vector<uint8_t> SpecNonce(uint32_t index, bool last) {
+  std::vector<uint8_t> n(12, 0);
+  n[7] = uint8_t(index >> 24), n[8] = uint8_t(index >> 16), n[9] = uint8_t(index >> 8);
+  n[10] = uint8_t(index), n[11] = last ? 1 : 0;
+  return n;
+}
+
+TEST_CASE("StreamV2VectorDecryptsAndFollowsTheSpec", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors()["stream-v2"];
+  auto ckb = Hex(v["content-key"]), idb = Hex(v["id"]), hdrb = Hex(v["header"]);
+  uint32_t item = uint32_t(std::stoul(v["item"]));
+  crypto::Secret ck = SecretOf(ckb.data(), ckb.size());
+  crypto::Id id;
+  std::memcpy(id.data(), idb.data(), id.size());
+  crypto::StreamHeader hdr;
+  std::memcpy(hdr.data(), hdrb.data(), hdr.size());
+  auto key = SpecItemKey(ckb, item, hdrb);
+  REQUIRE(crypto::ToHex(key.data(), 32) == v["item-key"]);
+  std::vector<uint8_t> ad(idb);
+  for (int i = 0; i < 4; i++) ad.push_back(uint8_t(item >> (8 * i)));
+
+  crypto::StreamReader r;
+  REQUIRE(r.Init(ck, id, item, hdr, crypto::kStreamV2).ok());
+  struct Case {
+    const char* name;
+    uint32_t index;
+    bool last;
+  };
+  for (Case c : {Case{"chunk-0", 0, true}, Case{"chunk-5", kChunkIndex, false}}) {
+    auto chunk = Hex(v[c.name]);
+    std::vector<uint8_t> out(chunk.size());
+    size_t n = 0;
+    REQUIRE(r.Read(c.index, c.last, chunk.data(), chunk.size(), out.data(), &n).ok());
+    REQUIRE(crypto::ToHex(out.data(), n) == v[std::string("expect-") + c.name]);
+    // Sealed by the spec's own recipe, the chunk comes out the same.
+    auto nonce = SpecNonce(c.index, c.last);
+    std::vector<uint8_t> again(n + 16);
+    REQUIRE(crypto::SealChunkSodium(key.data(), nonce.data(), ad.data(), ad.size(), out.data(),
+                                    n, again.data()));
+    REQUIRE(again == chunk);
+    // Under the other last-chunk flag it does not open.
+    REQUIRE(r.Read(c.index, !c.last, chunk.data(), chunk.size(), out.data(), &n)
+                .Is(Status::Code::kAuthFailed));
+  }
 }
 
 TEST_CASE("ManifestMatchesVector", "[vectors]") {
@@ -211,8 +270,15 @@ TEST_CASE("ManifestMatchesVector", "[vectors]") {
 }
 
 TEST_CASE("SubmissionRecordMatchesVector", "[vectors]") {
-  auto v = LoadVectors()["submission-record"];
-  REQUIRE(HexOf(storage::EncodeSubmission(FixedRecord())) == v["expect"]);
+  auto all = LoadVectors();
+  for (uint8_t version : {1, 2}) {
+    auto v = all[version == 1 ? "submission-record" : "submission-record-v2"];
+    REQUIRE(HexOf(storage::EncodeSubmission(FixedRecord(version))) == v["expect"]);
+    auto b = Hex(v["expect"]);
+    storage::SubmissionRec back;
+    REQUIRE(storage::DecodeSubmission(b.data(), b.size(), &back).ok());
+    REQUIRE(back.version == version);
+  }
 }
 
 TEST_CASE("BundleMatchesVectorAndVerifies", "[vectors]") {
@@ -266,7 +332,7 @@ TEST_CASE("PrintVectors", "[.generate]") {
   std::memcpy(id.data(), idb.data(), 16);
   crypto::StreamWriter w;
   crypto::StreamHeader hdr;
-  REQUIRE(w.Init(ck, id, 3, &hdr).ok());
+  REQUIRE(w.Init(ck, id, 3, &hdr, crypto::kStreamV1).ok());
   std::string chunk;
   auto sink = [&](const uint8_t* p, size_t n) {
     chunk.append(reinterpret_cast<const char*>(p), n);
@@ -278,6 +344,25 @@ TEST_CASE("PrintVectors", "[.generate]") {
   std::printf("vector: stream\ncontent-key: %s\nid: %s\nitem: 3\nheader: %s\nchunk-0: %s\nexpect: %s\n\n",
               crypto::ToHex(ck.data(), 32).c_str(), kId.c_str(), crypto::ToHex(hdr.data(), 24).c_str(),
               HexOf(chunk).c_str(), HexOf(padded).c_str());
+  crypto::StreamWriter w2;
+  REQUIRE(w2.Init(ck, id, 3, &hdr, crypto::kStreamV2).ok());
+  chunk.clear();
+  REQUIRE(w2.Write(reinterpret_cast<const uint8_t*>(kStreamPlain.data()), kStreamPlain.size(), sink).ok());
+  REQUIRE(w2.Finish(sink).ok());
+  std::vector<uint8_t> ckv(ck.data(), ck.data() + 32), hdrv(hdr.begin(), hdr.end());
+  auto item_key = SpecItemKey(ckv, 3, hdrv);
+  auto nonce5 = SpecNonce(kChunkIndex, false);
+  std::vector<uint8_t> ad(idb);
+  for (int i = 0; i < 4; i++) ad.push_back(uint8_t(3 >> (8 * i)));
+  std::vector<uint8_t> c5(kChunkPlain.size() + 16);
+  REQUIRE(crypto::SealChunkSodium(item_key.data(), nonce5.data(), ad.data(), ad.size(),
+                                  reinterpret_cast<const uint8_t*>(kChunkPlain.data()),
+                                  kChunkPlain.size(), c5.data()));
+  std::printf("vector: stream-v2\ncontent-key: %s\nid: %s\nitem: 3\nheader: %s\nitem-key: %s\n"
+              "chunk-0: %s\nexpect-chunk-0: %s\nchunk-5: %s\nexpect-chunk-5: %s\n\n",
+              crypto::ToHex(ck.data(), 32).c_str(), kId.c_str(), crypto::ToHex(hdr.data(), 24).c_str(),
+              crypto::ToHex(item_key.data(), 32).c_str(), HexOf(chunk).c_str(), HexOf(padded).c_str(),
+              crypto::ToHex(c5.data(), c5.size()).c_str(), HexOf(kChunkPlain).c_str());
   crypto::Secret m;
   REQUIRE(format::EncodeManifest(reinterpret_cast<const uint8_t*>(kMessage.data()), kMessage.size(),
                                  FixedFiles(), &m)
@@ -285,6 +370,8 @@ TEST_CASE("PrintVectors", "[.generate]") {
   std::printf("vector: manifest\nexpect: %s\n\n", crypto::ToHex(m.data(), m.size()).c_str());
   std::printf("vector: submission-record\nexpect: %s\n\n",
               HexOf(storage::EncodeSubmission(FixedRecord())).c_str());
+  std::printf("vector: submission-record-v2\nexpect: %s\n\n",
+              HexOf(storage::EncodeSubmission(FixedRecord(2))).c_str());
   auto seed = Hex(kSignSeed);
   crypto::SigningKey key;
   REQUIRE(crypto::SigningKeyFromSeed(seed.data(), &key).ok());
