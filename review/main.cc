@@ -188,19 +188,34 @@ crypto::Id CryptoId(const storage::Id& id) {
   return c;
 }
 
-// Checks that the bytes of `plain` past `keep` are padding (zeros).
-Status CheckPadding(const uint8_t* plain, size_t keep, size_t m) {
-  uint8_t any = 0;
-  for (size_t i = keep; i < m; i++) any |= plain[i];
-  return any == 0 ? Status::OK() : Status::Corruption("padding is not zero");
-}
-
+// Opens the stream of an item whose first `size` bytes are the file's.
 Status InitReader(const storage::SubmissionRec& rec, uint32_t item, const crypto::Secret& ck,
-                  crypto::StreamReader* reader) {
+                  uint64_t size, crypto::StreamReader* reader) {
+  if (size > rec.items[item].padded)
+    return Status::Corruption("item is larger than its padded size");
   crypto::StreamHeader hdr;
   std::memcpy(hdr.data(), rec.items[item].header.data(), hdr.size());
   if (rec.chunk_size > crypto::kChunkSize) return Status::Corruption("chunk size is too large");
   return reader->Init(ck, CryptoId(rec.id), item, hdr, rec.version);
+}
+
+// Opens chunk `index` (ciphertext p, n) of `item` into `plain`, which holds
+// rec.chunk_size bytes, and checks that whatever lies past the item's first
+// `size` bytes is zero padding; *keep gets how many of the chunk's bytes are
+// the item's. For version 2, safe from several threads at once.
+Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec, uint32_t item,
+                 uint64_t size, uint32_t index, const uint8_t* p, size_t n, uint8_t* plain,
+                 size_t* keep) {
+  const storage::ItemRec& it = rec.items[item];
+  if (n != storage::ChunkCipherSize(rec, it, index))
+    return Status::Corruption("chunk length disagrees with its record");
+  size_t m = 0;
+  SD_RETURN_IF_ERROR(reader->Read(index, index + 1 == it.chunks, p, n, plain, &m));
+  uint64_t at = uint64_t(index) * rec.chunk_size;
+  *keep = at >= size ? 0 : size_t(std::min<uint64_t>(m, size - at));
+  uint8_t any = 0;
+  for (size_t i = *keep; i < m; i++) any |= plain[i];
+  return any == 0 ? Status::OK() : Status::Corruption("padding is not zero");
 }
 
 // Decrypts one item in order on this thread, handing plaintext (padding
@@ -208,25 +223,15 @@ Status InitReader(const storage::SubmissionRec& rec, uint32_t item, const crypto
 Status DecryptItem(storage::Store* vault, const storage::SubmissionRec& rec, uint32_t item,
                    const crypto::Secret& ck, uint64_t size,
                    const std::function<Status(const uint8_t*, size_t)>& out) {
-  const storage::ItemRec& it = rec.items[item];
-  if (size > it.padded) return Status::Corruption("item is larger than its padded size");
   crypto::StreamReader reader;
-  SD_RETURN_IF_ERROR(InitReader(rec, item, ck, &reader));
+  SD_RETURN_IF_ERROR(InitReader(rec, item, ck, size, &reader));
   crypto::Secret plain(rec.chunk_size);
-  uint64_t pos = 0;
-  SD_RETURN_IF_ERROR(vault->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
-    size_t m = 0;
-    if (n > rec.chunk_size + crypto::ChunkOverhead(rec.version))
-      return Status::Corruption("chunk too large");
-    SD_RETURN_IF_ERROR(reader.Read(index, index + 1 == it.chunks, p, n, plain.data(), &m));
-    uint64_t keep = pos >= size ? 0 : std::min<uint64_t>(m, size - pos);
-    SD_RETURN_IF_ERROR(CheckPadding(plain.data(), size_t(keep), m));
-    if (keep) SD_RETURN_IF_ERROR(out(plain.data(), size_t(keep)));
-    pos += m;
-    return Status::OK();
-  }));
-  if (pos != it.padded) return Status::Corruption("item length disagrees with its record");
-  return Status::OK();
+  // Every chunk the record names is read, each of exactly its length.
+  return vault->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
+    size_t keep = 0;
+    SD_RETURN_IF_ERROR(OpenChunk(&reader, rec, item, size, index, p, n, plain.data(), &keep));
+    return keep ? out(plain.data(), keep) : Status::OK();
+  });
 }
 
 Status OpenManifest(storage::Store* vault, const storage::SubmissionRec& rec,
@@ -590,12 +595,9 @@ Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, u
   constexpr size_t kBuf = 2u << 20;
   constexpr size_t kBuffers = 3;
   static_assert(kBuf % crypto::kChunkSize == 0, "whole chunks fill a buffer");
-  const storage::ItemRec& it = rec.items[item];
-  if (size > it.padded) return Status::Corruption("item is larger than its padded size");
   crypto::StreamReader reader;
-  SD_RETURN_IF_ERROR(InitReader(rec, item, ck, &reader));
+  SD_RETURN_IF_ERROR(InitReader(rec, item, ck, size, &reader));
   const size_t per_slot = kBuf / rec.chunk_size;
-  const size_t overhead = crypto::ChunkOverhead(rec.version);
   unsigned cores = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
   Pool pool(reader.version() == crypto::kStreamV1 ? 0 : cores - 1);
 
@@ -642,7 +644,6 @@ Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, u
     size_t keep = 0;
   };
   std::vector<Job> jobs;
-  uint64_t pos = 0;
   auto flush = [&]() -> Status {
     if (jobs.empty()) return Status::OK();
     size_t i;
@@ -655,22 +656,12 @@ Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, u
     }
     // The chunks of a buffer follow each other.
     for (size_t k = 0; k < jobs.size(); k++) jobs[k].out = slots[i].buf.data() + k * rec.chunk_size;
-    Status st = pool.Run(jobs.size(), [&](size_t k) -> Status {
+    Status st = pool.Run(jobs.size(), [&](size_t k) {
       Job& jb = jobs[k];
-      size_t m = 0;
-      if (jb.n > rec.chunk_size + overhead) return Status::Corruption("chunk too large");
-      SD_RETURN_IF_ERROR(reader.Read(jb.index, jb.index + 1 == it.chunks, jb.p, jb.n, jb.out, &m));
-      if (m != std::min<uint64_t>(rec.chunk_size, it.padded - uint64_t(jb.index) * rec.chunk_size))
-        return Status::Corruption("chunk length disagrees with its record");
-      uint64_t at = uint64_t(jb.index) * rec.chunk_size;
-      jb.keep = at >= size ? 0 : size_t(std::min<uint64_t>(m, size - at));
-      return CheckPadding(jb.out, jb.keep, m);
+      return OpenChunk(&reader, rec, item, size, jb.index, jb.p, jb.n, jb.out, &jb.keep);
     });
     slots[i].len = 0;
-    for (const Job& jb : jobs) {
-      slots[i].len += jb.keep;
-      pos += jb.n - overhead;
-    }
+    for (const Job& jb : jobs) slots[i].len += jb.keep;
     jobs.clear();
     // A failed buffer goes back unwritten, and wiped.
     if (!st.ok()) crypto::Wipe(slots[i].buf.data(), kBuf);
@@ -688,8 +679,6 @@ Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, u
         return jobs.size() == per_slot ? flush() : Status::OK();
       },
       [&] { return flush(); });
-  if (st.ok() && pos != it.padded)
-    st = Status::Corruption("item length disagrees with its record");
   {
     std::lock_guard<std::mutex> l(mu);
     done = true;
