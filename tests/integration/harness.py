@@ -436,11 +436,20 @@ class Instance:
 
 
 class Reviewer:
-    def __init__(self, harness, name="reviewer"):
+    def __init__(self, harness, name="reviewer", key=None, passfile=None):
+        """A new key pair from keygen, or copies of an existing `key` (with its
+        .pub beside it) and its `passfile`."""
         self.h = harness
         self.key = os.path.join(harness.tmp, name + ".key")
         self.pub = self.key + ".pub"
         self.passfile = os.path.join(harness.tmp, name + ".pass")
+        if key is not None:
+            shutil.copy(key, self.key)
+            shutil.copy(key + ".pub", self.pub)
+            shutil.copy(passfile, self.passfile)
+            os.chmod(self.key, 0o600)
+            os.chmod(self.passfile, 0o600)
+            return
         with open(self.passfile, "w") as f:
             f.write(PASSPHRASE + "\n")
         os.chmod(self.passfile, 0o600)

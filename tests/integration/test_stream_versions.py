@@ -11,27 +11,12 @@ streams"):
 """
 import hashlib
 import os
-import shutil
 import struct
 
 import harness
 from harness import check
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "v1")
-
-
-def fixture_reviewer(h):
-    """A Reviewer holding the fixture's key (its passphrase is in data/v1/pass)."""
-    rv = harness.Reviewer.__new__(harness.Reviewer)
-    rv.h = h
-    rv.key = h.path("v1.key")
-    rv.passfile = h.path("v1.pass")
-    shutil.copy(os.path.join(DATA, "reviewer.key"), rv.key)
-    shutil.copy(os.path.join(DATA, "pass"), rv.passfile)
-    os.chmod(rv.key, 0o600)
-    os.chmod(rv.passfile, 0o600)
-    rv.pub = None
-    return rv
 
 
 def bundle_records(path):
@@ -53,7 +38,8 @@ def bundle_records(path):
 
 def test(h):
     h.step("a version-1 bundle imports and extracts")
-    rv1 = fixture_reviewer(h)
+    rv1 = harness.Reviewer(h, "v1", key=os.path.join(DATA, "reviewer.key"),
+                           passfile=os.path.join(DATA, "pass"))
     vault1 = h.path("vault1")
     versions, _ = bundle_records(os.path.join(DATA, "v1.sdb"))
     check(versions == [1, 1], "the fixture should hold two version-1 records: %s" % versions)
