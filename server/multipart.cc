@@ -203,6 +203,18 @@ bool MultipartParser::ParseHeaders(const std::string& block, PartHeader* out) {
 bool MultipartParser::Feed(const char* p, size_t n, const Handler& h) {
   if (state_ == State::kFailed) return false;
   if (state_ == State::kEpilogue) return true;  // ignored, as RFC 2046 says
+  // Bytes carried over from the last call (fewer than a delimiter) matter only
+  // if a delimiter begins in them. Otherwise they are body, and this input
+  // can take the fast path, rather than be copied whole into buf_.
+  if (state_ == State::kBody && !buf_.empty() && n >= delim_.size()) {
+    window_.assign(buf_);
+    window_.append(p, delim_.size() - 1);
+    const char* hit = Find(window_.data(), window_.size());
+    if (hit == nullptr || size_t(hit - window_.data()) >= buf_.size()) {
+      if (!h.data(buf_.data(), buf_.size())) return Fail("stopped");
+      buf_.clear();
+    }
+  }
   // Fast path for the bulk of a file: with nothing carried over, body bytes
   // that cannot begin a delimiter go to the handler straight from the input,
   // without passing through buf_.

@@ -51,6 +51,7 @@ class MultipartParser {
 
   std::string delim_;   // "\r\n--" + boundary
   std::string buf_;     // bytes not yet consumed (bounded)
+  std::string window_;  // carried bytes and the start of the next input
   State state_ = State::kPreamble;
   std::string error_;
 };

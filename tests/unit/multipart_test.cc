@@ -73,11 +73,41 @@ TEST_CASE("BrowserFormParsesAtEverySplit", "[multipart]") {
   }
 }
 
+// Cut in three at every pair of places: whatever is carried over between
+// calls, a delimiter that begins in it, or spans it, or lies in the next
+// input whole, is found, and no body byte is lost or repeated.
+TEST_CASE("DelimiterAcrossAnyTwoCutsIsFound", "[multipart]") {
+  const std::string body = Browserish();
+  for (size_t a = 0; a <= body.size(); a++) {
+    for (size_t b = a; b <= body.size(); b++) {
+      MultipartParser p(kB);
+      std::vector<Part> parts;
+      MultipartParser::Handler h;
+      h.part = [&](const PartHeader& ph) {
+        parts.push_back({ph, ""});
+        return true;
+      };
+      h.data = [&](const char* d, size_t n) {
+        parts.back().body.append(d, n);
+        return true;
+      };
+      REQUIRE(p.Feed(body.data(), a, h));
+      REQUIRE(p.Feed(body.data() + a, b - a, h));
+      REQUIRE(p.Feed(body.data() + b, body.size() - b, h));
+      REQUIRE(p.done());
+      REQUIRE(parts.size() == 3);
+      REQUIRE(parts[0].body == "hello\r\nworld --" + kB.substr(0, 10));
+      REQUIRE(parts[1].body == "file one\r\n");
+      REQUIRE(parts[2].body.empty());
+    }
+  }
+}
+
 TEST_CASE("BodyThatAlmostMatchesTheDelimiterIsKept", "[multipart]") {
   std::string tricky = "\r\n--" + kB.substr(0, kB.size() - 1) + "X\r\n-\r\n--";
   std::string body = "--" + kB + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x\"\r\n\r\n" +
                      tricky + "\r\n--" + kB + "--";
-  for (size_t step : {size_t(1), size_t(5), size_t(4096)}) {
+  for (size_t step : {size_t(1), size_t(5), size_t(43), size_t(50), size_t(4096)}) {
     std::vector<Part> parts;
     REQUIRE(Parse(kB, body, step, &parts));
     REQUIRE(parts.size() == 1);
