@@ -518,21 +518,29 @@ void StreamWriter::Reserve(size_t n) {
 }
 
 Status StreamWriter::Emit(bool last, const ChunkSink& sink) {
-  cipher_.resize(fill_ + ChunkOverhead(version_));
+  size_t n = fill_ + ChunkOverhead(version_);
+  uint8_t* c;
+  if (out_) {
+    c = out_(n);
+    if (c == nullptr) return Status::IOError("no room for a sealed chunk");
+  } else {
+    cipher_.resize(n);
+    c = cipher_.data();
+  }
   if (version_ == kStreamV1) {
     unsigned long long clen = 0;
     crypto_secretstream_xchacha20poly1305_push(
-        SsState(state_), cipher_.data(), &clen, plain_.data(), fill_, ad_, sizeof(ad_),
+        SsState(state_), c, &clen, plain_.data(), fill_, ad_, sizeof(ad_),
         last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
   } else {
     uint8_t nonce[kNonceSize];
     MakeNonce(nonce, chunks_, last);
-    if (!seal_(state_.data(), nonce, ad_, sizeof(ad_), plain_.data(), fill_, cipher_.data()))
+    if (!seal_(state_.data(), nonce, ad_, sizeof(ad_), plain_.data(), fill_, c))
       return Status::IOError("sealing a chunk failed (out of memory?)");
   }
   fill_ = 0;
   chunks_++;
-  return sink(cipher_.data(), cipher_.size());
+  return sink(c, n);
 }
 
 Status StreamWriter::Write(const uint8_t* p, size_t n, const ChunkSink& sink) {

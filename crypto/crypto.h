@@ -197,6 +197,10 @@ bool SealChunkOpenssl(const uint8_t* key, const uint8_t* nonce, const uint8_t* a
 // Receives each ciphertext chunk in order. The buffer is valid only during the
 // call.
 using ChunkSink = std::function<Status(const uint8_t* cipher, size_t n)>;
+// Where a chunk of `n` ciphertext bytes is sealed: room that stays valid until
+// the sink's call for that chunk returns, or null to refuse. A sink that keeps
+// the bytes anyway saves a copy by handing out room in its own buffer.
+using ChunkOut = std::function<uint8_t*(size_t n)>;
 
 class StreamWriter {
  public:
@@ -212,6 +216,9 @@ class StreamWriter {
   Status Write(const uint8_t* p, size_t n, const ChunkSink& sink);
   // Pads to PaddedSize(length()) and emits the rest, the last chunk marked.
   Status Finish(const ChunkSink& sink);
+  // Seal chunks into `out`'s room from now on, instead of the writer's own
+  // buffer.
+  void SetOut(ChunkOut out) { out_ = std::move(out); }
   uint64_t length() const { return length_; }     // plaintext bytes written
   uint64_t padded() const { return padded_; }      // set by Finish
   uint32_t chunks() const { return chunks_; }      // chunks emitted
@@ -221,6 +228,7 @@ class StreamWriter {
   void Reserve(size_t n);
   uint8_t version_ = 0;
   ChunkSeal seal_ = nullptr;
+  ChunkOut out_;
   Secret state_;  // version 1: the secretstream state; version 2: the item key
   Secret plain_;
   std::vector<uint8_t> cipher_;

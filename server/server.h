@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/format.h"
@@ -57,6 +58,25 @@ Status LoadConfig(const std::string& dir, Config* out);
 Status ParseSize(const std::string& text, uint64_t* out);
 
 // --- The store writer ------------------------------------------------------------
+// Bytes whose resize leaves new bytes uninitialised: chunks are sealed
+// straight into a batch, so zeroing the room first would only cost time.
+template <class T>
+struct NoInit : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = NoInit<U>;
+  };
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using Bytes = std::vector<uint8_t, NoInit<uint8_t>>;
+
 // One thread does every write to the store, so receiving and sealing (on the
 // HTTP threads) overlap with writing and syncing, and writes from concurrent
 // uploads share transactions and syncs (group commit). Memory stays bounded:
@@ -76,11 +96,11 @@ class Writer {
 
   // Queues chunk writes; `data` holds the bytes the ChunkWrites point into.
   // Returns at once unless the queue is over budget. Failures land in *t.
-  void PutChunks(const storage::Id& id, std::vector<uint8_t> data,
+  void PutChunks(const storage::Id& id, Bytes data,
                  std::vector<storage::ChunkWrite> chunks, std::shared_ptr<Tracker> t);
   // An empty buffer for the next batch, reused from written jobs when one is
   // free (fresh allocations cost page faults on every MiB).
-  std::vector<uint8_t> Buffer();
+  Bytes Buffer();
 
   // Queue and wait: durable on return when OK.
   Status Commit(const storage::SubmissionRec& rec);
@@ -99,7 +119,7 @@ class Writer {
   std::deque<std::unique_ptr<Job>> queue_;
   size_t queued_bytes_ = 0;
   bool stop_ = false;
-  std::vector<std::vector<uint8_t>> free_;  // at most kFreeBuffers
+  std::vector<Bytes> free_;  // at most kFreeBuffers
   std::vector<storage::Id> failed_aborts_;  // the writer thread's own
   std::thread thread_;
 };
@@ -135,6 +155,7 @@ class Upload {
   bool in_file() const { return in_file_; }
 
  private:
+  uint8_t* Room(size_t n);
   Status OnChunk(uint32_t item, const uint8_t* p, size_t n);
   Status Flush();
 
@@ -152,8 +173,8 @@ class Upload {
   bool in_file_ = false;
   bool begun_ = false;
   bool done_ = false;
-  // Ciphertext waiting for the next write transaction.
-  std::vector<uint8_t> batch_;
+  // Ciphertext waiting for the next write transaction, sealed in place.
+  Bytes batch_;
   struct Pending {
     uint32_t item, index;
     size_t off, len;

@@ -60,10 +60,21 @@ Status Upload::AppendMessage(const uint8_t* p, size_t n) {
   return Status::OK();
 }
 
+// The streams seal each chunk straight into the batch: room for it is taken
+// here, and OnChunk finds the chunk already in place.
+uint8_t* Upload::Room(size_t n) {
+  size_t off = batch_.size();
+  // Never grow: a reallocation would move chunks the batch already lists.
+  if (off + n > batch_.capacity()) return nullptr;
+  batch_.resize(off + n);
+  return batch_.data() + off;
+}
+
 Status Upload::OnChunk(uint32_t item, const uint8_t* p, size_t n) {
+  if (n > batch_.size() || p != batch_.data() + batch_.size() - n)
+    return Status::InvalidArgument("chunk not sealed in place");
   uint32_t index = rec_.items[item].chunks++;
-  batch_chunks_.push_back({item, index, batch_.size(), n});
-  batch_.insert(batch_.end(), p, p + n);
+  batch_chunks_.push_back({item, index, batch_.size() - n, n});
   if (batch_.size() >= kBatchBytes) return Flush();
   return Status::OK();
 }
@@ -99,6 +110,7 @@ Status Upload::StartFile(const std::string& name, const std::string& type) {
   rec_.items.emplace_back();
   storage::ItemRec& it = rec_.items.back();
   SD_RETURN_IF_ERROR(stream_.Init(ck_, id_, f.item, &it.header, kStream, kSeal));
+  stream_.SetOut([this](size_t n) { return Room(n); });
   files_.push_back(std::move(f));
   in_file_ = true;
   return Status::OK();
@@ -128,6 +140,7 @@ Status Upload::Commit(Receipt* receipt) {
   SD_RETURN_IF_ERROR(format::EncodeManifest(message_.data(), message_len_, files_, &manifest));
   crypto::StreamWriter w;
   SD_RETURN_IF_ERROR(w.Init(ck_, id_, 0, &rec_.items[0].header, kStream, kSeal));
+  w.SetOut([this](size_t n) { return Room(n); });
   auto sink = [&](const uint8_t* c, size_t cn) { return OnChunk(0, c, cn); };
   SD_RETURN_IF_ERROR(w.Write(manifest.data(), manifest.size(), sink));
   SD_RETURN_IF_ERROR(w.Finish(sink));

@@ -23,7 +23,7 @@ constexpr size_t kFreeBuffers = 3;
 struct Writer::Job {
   enum Kind { kChunks, kCommit, kAbort } kind;
   storage::Id id{};
-  std::vector<uint8_t> data;
+  Bytes data;
   std::vector<storage::ChunkWrite> chunks;
   storage::SubmissionRec rec;
   std::shared_ptr<Tracker> tracker;
@@ -56,7 +56,7 @@ void Writer::Enqueue(std::unique_ptr<Job> job) {
   work_.notify_one();
 }
 
-void Writer::PutChunks(const storage::Id& id, std::vector<uint8_t> data,
+void Writer::PutChunks(const storage::Id& id, Bytes data,
                        std::vector<storage::ChunkWrite> chunks, std::shared_ptr<Tracker> t) {
   auto job = std::make_unique<Job>();
   job->kind = Job::kChunks;
@@ -67,10 +67,10 @@ void Writer::PutChunks(const storage::Id& id, std::vector<uint8_t> data,
   Enqueue(std::move(job));
 }
 
-std::vector<uint8_t> Writer::Buffer() {
+Bytes Writer::Buffer() {
   std::lock_guard<std::mutex> l(mu_);
   if (free_.empty()) return {};
-  std::vector<uint8_t> b = std::move(free_.back());
+  Bytes b = std::move(free_.back());
   free_.pop_back();
   return b;
 }

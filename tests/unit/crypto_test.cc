@@ -245,6 +245,58 @@ TEST_CASE("OpensslSealDiffersFromLibsodiumInNoByte", "[crypto]") {
   REQUIRE(std::equal(plain.begin(), plain.end(), out.begin()));
 }
 
+// A stream sealed into the sink's own room (as the server's upload batch is)
+// must open like one sealed into the writer's buffer, chunk for chunk; and a
+// sink with no room left must stop the stream, not have a chunk sealed
+// elsewhere.
+TEST_CASE("StreamSealedIntoSinkRoomOpensAndStopsWithoutRoom", "[crypto]") {
+  REQUIRE(Init().ok());
+  uint8_t version = GENERATE(kStreamV1, kStreamV2);
+  Secret ck = NewContentKey();
+  Id id = RandomId();
+  auto plain = Random(2 * kChunkSize + 5);
+  Sealed own = Encrypt(ck, id, 1, plain, version);
+
+  StreamWriter w;
+  StreamHeader header;
+  REQUIRE(w.Init(ck, id, 1, &header, version).ok());
+  std::vector<uint8_t> room(4 * (kChunkSize + kChunkOverhead));
+  size_t used = 0;
+  w.SetOut([&](size_t n) -> uint8_t* {
+    if (used + n > room.size()) return nullptr;
+    used += n;
+    return room.data() + used - n;
+  });
+  std::vector<std::vector<uint8_t>> chunks;
+  ChunkSink sink = [&](const uint8_t* p, size_t n) {
+    REQUIRE(p == room.data() + used - n);  // sealed where the room was
+    chunks.emplace_back(p, p + n);
+    return Status::OK();
+  };
+  REQUIRE(w.Write(plain.data(), plain.size(), sink).ok());
+  REQUIRE(w.Finish(sink).ok());
+  // Each stream has its own random header, so the plaintexts are compared.
+  Sealed in_room{header, chunks, w.padded()};
+  std::vector<uint8_t> a, b;
+  REQUIRE(Decrypt(ck, id, 1, own, &a, version).ok());
+  REQUIRE(Decrypt(ck, id, 1, in_room, &b, version).ok());
+  REQUIRE(a == b);
+  REQUIRE(chunks.size() == own.chunks.size());
+  for (size_t i = 0; i + 1 < chunks.size(); i++) REQUIRE(chunks[i].size() == own.chunks[i].size());
+
+  StreamWriter full;
+  REQUIRE(full.Init(ck, id, 1, &header, version).ok());
+  full.SetOut([](size_t) -> uint8_t* { return nullptr; });
+  bool sunk = false;
+  ChunkSink never = [&](const uint8_t*, size_t) {
+    sunk = true;
+    return Status::OK();
+  };
+  REQUIRE(full.Write(plain.data(), kChunkSize, never).ok());  // buffered, not yet sealed
+  REQUIRE_FALSE(full.Finish(never).ok());
+  REQUIRE_FALSE(sunk);
+}
+
 // RFC 8439, section 2.8.2: the AEAD both implementations must be.
 TEST_CASE("ChunkSealIsRfc8439ChaCha20Poly1305", "[crypto]") {
   REQUIRE(Init().ok());
