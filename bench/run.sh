@@ -125,6 +125,12 @@ for b in "$SERVER" "$REVIEW" "$SINK" "$CRYPTO_SPEED" "$POPULATE"; do [ -x "$b" ]
 # --- helpers -------------------------------------------------------------------------
 diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
 
+# settle: writes back whatever earlier steps left dirty (the 1 GiB input just
+# created, a bundle, a vault), so that the kernel's writeback of it is never
+# charged to the next timed step. Called before every timed step that reads or
+# writes the data, before its clock starts.
+settle() { sync; }
+
 # timed VAR cmd...: runs cmd, puts its wall-clock seconds in VAR.
 timed() {
   local __var=$1 __t0 __t1
@@ -191,6 +197,7 @@ upload() {
   shift 4
   local body=$work/response.$name hdr code t up cu
   local rc=0
+  settle
   hdr=$(/usr/bin/time -f '%U %S' -o "$work/curl.time" \
         curl -sSk --max-time 600 -o "$body" -w '%{http_code} %{time_total} %{size_upload}' \
         "$@" "$url" 2>"$logs/curl-$name-$run.log") || rc=$?
@@ -212,6 +219,7 @@ upload() {
 small() {
   local name=$1 conns=$2 res rc=0
   shift 2
+  settle
   res=$("$PY" "$bench/small.py" "$@" --seconds "$SMALL_SECONDS" --connections "$conns" \
         --message-bytes 2048) || rc=$?
   [ "$rc" = 0 ] || { printf '%s\n' "$res" >&2; die "$name: small.py failed"; }
@@ -234,6 +242,7 @@ concurrent() {
   new_instance "$work/conc"
   start_listener "$logs/server-conc-$run.log" "$SERVER" serve "$work/conc"
   local cp=()
+  settle
   t0=$EPOCHREALTIME
   for i in $(seq 1 "$CONC"); do
     curl -sSk --max-time 900 -o "$work/conc.$i" -w '%{http_code}' -F "files=@$data_small" \
@@ -265,8 +274,10 @@ scale() {
   res=$("$POPULATE" "$d" "$n" --threads 32 --days 365) || die "populate $n failed"
   printf '%s' "$res" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="populate", n=int(sys.argv[1]), run=1); print(json.dumps(r))' "$n" >> "$raw"
   say "  populate $n: $res"
+  settle
   timed t "$SERVER" export "$d" --out "$work/scale.sdb" >>"$logs/scale-export.log" 2>&1
   rec scale_export_all 1 "$t" "$(stat -c %s "$work/scale.sdb")" "\"n\":$n"
+  settle
   timed t "$REVIEW" import "$work/scale.sdb" --vault "$v" --key "$work/k1" \
     --passphrase-file "$work/pass" --trust-new-instance >>"$logs/scale-import.log" 2>&1
   rec scale_import 1 "$t" 0 "\"n\":$n"
@@ -274,6 +285,7 @@ scale() {
   rm -f "$work/scale.sdb"
   for r in $(seq 1 "$SCALE_REPS"); do
     "$POPULATE" "$d" 100 --threads 32 --days 1 >/dev/null || die "populate 100 failed"
+    settle
     timed t "$SERVER" export "$d" --out "$work/scale.sdb" >"$work/scale-export.out" 2>&1
     grep -q "exported 100 submissions" "$work/scale-export.out" ||
       { cat "$work/scale-export.out" >&2; die "export of 100 new did not export 100"; }
@@ -281,6 +293,7 @@ scale() {
     rm -f "$work/scale.sdb"
   done
   for r in $(seq 1 "$SCALE_REPS"); do
+    settle
     timed t "$REVIEW" list --vault "$v" >"$work/list.out" 2>"$work/list.err"
     [ "$(grep -c '^[0-9a-f]\{32\} ' "$work/list.out")" = 100 ] ||
       { head "$work/list.out" >&2; die "list did not show 100"; }
@@ -293,6 +306,7 @@ scale() {
     id=$("$REVIEW" list --vault "$v" --json --limit 1 2>/dev/null |
          "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
     for r in $(seq 1 "$SCALE_REPS"); do
+      settle
       timed t "$REVIEW" extract "$id" --vault "$v" --key "$work/k1" \
         --passphrase-file "$work/pass" --out "$work/unlock-$r" >>"$logs/unlock.log" 2>&1
       rec unlock "$r" "$t" 0
@@ -419,6 +433,7 @@ for run in $(seq 1 "$RUNS"); do
   for variant in default none; do
     args=()
     [ "$variant" = none ] && args=(--compress-algo none)
+    settle
     timed t "${GPG[@]}" "${args[@]}" --output "$work/enc.gpg" --encrypt "$data"
     timed ts sync "$work/enc.gpg"
     rec "gpg_$variant" "$run" "$t" "$BYTES" "\"sync_s\":$ts,\"output_bytes\":$(stat -c %s "$work/enc.gpg")"
@@ -427,27 +442,32 @@ for run in $(seq 1 "$RUNS"); do
   done
 
   # 4. export, import, extract; then cp + fsync and dd + fsync of the same bytes.
+  settle
   timed t "$SERVER" export "$inst" --out "$work/bundle.sdb" >>"$logs/export.log" 2>&1
   rec export "$run" "$t" "$BYTES" "\"bundle_bytes\":$(stat -c %s "$work/bundle.sdb")"
   rm -rf "$inst"
+  settle
   timed t "$REVIEW" import "$work/bundle.sdb" --vault "$work/vault" --key "$work/k1" \
     --passphrase-file "$work/pass" --trust-new-instance >>"$logs/import.log" 2>&1
   rec import "$run" "$t" "$BYTES"
   rm -f "$work/bundle.sdb"
   id=$("$REVIEW" list --vault "$work/vault" --json |
        "$PY" -c 'import json,sys; l=json.load(sys.stdin); assert len(l)==1, l; print(l[0]["id"])')
+  settle
   timed t "$REVIEW" extract "$id" --vault "$work/vault" --key "$work/k1" \
     --passphrase-file "$work/pass" --out "$work/extract" >>"$logs/extract.log" 2>&1
   rec extract "$run" "$t" "$BYTES"
   say "  extract: $(awk -v b="$BYTES" -v s="$t" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
   cmp -s "$data" "$work/extract/data.bin" || die "extracted file differs from the upload"
   rm -rf "$work/extract" "$work/vault"
+  settle
   timed t sh -c 'cp "$1" "$2" && sync "$2"' sh "$data" "$work/copy.bin"
   rec cp_sync "$run" "$t" "$BYTES"
   say "  cp+sync: $(awk -v b="$BYTES" -v s="$t" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
   rm -f "$work/copy.bin"
   # cp hands the copy to the kernel (copy_file_range); extract write()s from
   # user space, as dd does here.
+  settle
   timed t dd if="$data" of="$work/copy.bin" bs=4M conv=fsync status=none
   rec dd_fsync "$run" "$t" "$BYTES"
   say "  dd+fsync: $(awk -v b="$BYTES" -v s="$t" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
