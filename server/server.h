@@ -155,6 +155,7 @@ class Upload {
   bool in_file() const { return in_file_; }
 
  private:
+  Status Open(crypto::StreamWriter* w, uint32_t item, crypto::StreamHeader* header);
   uint8_t* Room(size_t n);
   Status OnChunk(uint32_t item, const uint8_t* p, size_t n);
   Status Flush();

@@ -60,8 +60,14 @@ Status Upload::AppendMessage(const uint8_t* p, size_t n) {
   return Status::OK();
 }
 
-// The streams seal each chunk straight into the batch: room for it is taken
-// here, and OnChunk finds the chunk already in place.
+// Every stream of an upload seals each chunk straight into the batch: room
+// for it is taken in Room, and OnChunk finds the chunk already in place.
+Status Upload::Open(crypto::StreamWriter* w, uint32_t item, crypto::StreamHeader* header) {
+  SD_RETURN_IF_ERROR(w->Init(ck_, id_, item, header, kStream, kSeal));
+  w->SetOut([this](size_t n) { return Room(n); });
+  return Status::OK();
+}
+
 uint8_t* Upload::Room(size_t n) {
   size_t off = batch_.size();
   // Never grow: a reallocation would move chunks the batch already lists.
@@ -109,8 +115,7 @@ Status Upload::StartFile(const std::string& name, const std::string& type) {
   f.type = type.substr(0, format::kMaxName);
   rec_.items.emplace_back();
   storage::ItemRec& it = rec_.items.back();
-  SD_RETURN_IF_ERROR(stream_.Init(ck_, id_, f.item, &it.header, kStream, kSeal));
-  stream_.SetOut([this](size_t n) { return Room(n); });
+  SD_RETURN_IF_ERROR(Open(&stream_, f.item, &it.header));
   files_.push_back(std::move(f));
   in_file_ = true;
   return Status::OK();
@@ -139,8 +144,7 @@ Status Upload::Commit(Receipt* receipt) {
   crypto::Secret manifest;
   SD_RETURN_IF_ERROR(format::EncodeManifest(message_.data(), message_len_, files_, &manifest));
   crypto::StreamWriter w;
-  SD_RETURN_IF_ERROR(w.Init(ck_, id_, 0, &rec_.items[0].header, kStream, kSeal));
-  w.SetOut([this](size_t n) { return Room(n); });
+  SD_RETURN_IF_ERROR(Open(&w, 0, &rec_.items[0].header));
   auto sink = [&](const uint8_t* c, size_t cn) { return OnChunk(0, c, cn); };
   SD_RETURN_IF_ERROR(w.Write(manifest.data(), manifest.size(), sink));
   SD_RETURN_IF_ERROR(w.Finish(sink));
