@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the tests need (Debian 12, as root), builds, and runs every
-# test: the whole suite on a Release build, then unit and integration tests
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, the server's
-# concurrent parts under ThreadSanitizer, and each fuzz target for a bounded
-# time. Extra arguments go to the first ctest run (e.g. -R integration).
+# README command 2. As root on Debian 12 it installs what the tests need
+# (deploy/install-deps.sh --test: the build packages, Catch2, curl, Python
+# with Selenium, Chromium and its driver, clang for the fuzz targets, and
+# debootstrap), builds, and runs every test, in stages:
+#   1. a Release build and the whole suite: unit, integration, browser and
+#      reliability tests (`SEALDROP_QUICK=1` stops after this stage);
+#   2. README command 1 on a bare Debian 12: tests/fresh_machine.sh makes a
+#      minimal root with debootstrap and runs deploy/quickstart.sh in it
+#      (skipped, with a line that says so, where debootstrap cannot run);
+#   3. unit and integration tests again under AddressSanitizer +
+#      UndefinedBehaviorSanitizer;
+#   4. the server's concurrent parts under ThreadSanitizer;
+#   5. each fuzz target for a bounded time, after replaying its regressions.
+# Extra arguments go to the first ctest run (e.g. -R integration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -12,7 +21,7 @@ deploy/install-deps.sh --test
 stage() { printf '\n=== %s ===\n' "$*"; }
 
 stage "Release build and full suite"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSEALDROP_TESTS=ON
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure --timeout 1200 -j2 "$@")
 
@@ -20,15 +29,19 @@ if [ "${SEALDROP_QUICK:-0}" = 1 ]; then
   exit 0
 fi
 
+stage "README command 1 on a bare Debian 12 (debootstrap)"
+tests/fresh_machine.sh HEAD
+
 stage "AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration tests"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=address,undefined
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=address,undefined \
+  -DSEALDROP_TESTS=ON
 cmake --build build-asan -j"$jobs" --target unit_tests sealdrop-server sealdrop-review
 (cd build-asan && SEALDROP_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure --timeout 1200 -L 'unit|integration')
 
 stage "ThreadSanitizer: the writer, concurrent uploads, fibers, the live server, parallel extract"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=thread
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=thread -DSEALDROP_TESTS=ON
 cmake --build build-tsan -j"$jobs" --target unit_tests sealdrop-server sealdrop-review
 (cd build-tsan && SEALDROP_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
    ctest --output-on-failure --timeout 1200 -R 'unit\.Concurrent|unit\.Form|unit\.Fiber|integration\.bad_input|integration\.end_to_end|integration\.stream_versions')

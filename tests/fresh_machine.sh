@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# README command 1 on a bare Debian 12, as a new operator meets it.
+#
+#   tests/fresh_machine.sh [COMMIT]      (as root; COMMIT defaults to HEAD)
+#
+# Makes a minimal Debian 12 root (debootstrap --variant=minbase, plus git),
+# puts a clean clone of COMMIT in it and runs deploy/quickstart.sh there as
+# root. From the host it then:
+#   1. waits until the demo answers over HTTPS: GET / is the landing page, and
+#      one submission is sealed;
+#   2. stops the demo with SIGINT, as Ctrl-C would;
+#   3. runs the quickstart a second time and checks that it reuses the demo
+#      (same keys and configuration, the submission still there) and serves;
+#   4. stops it again and runs `sealdrop-server check` on the instance.
+#
+# The bare root is made once and kept as a tarball in $SEALDROP_FRESH_CACHE
+# (default /var/cache/sealdrop-test/); every run unpacks a new copy, so what a
+# run installs never reaches the next one. Only /proc is mounted into the
+# root. On every exit path the script unmounts what it mounted, checks with
+# findmnt that nothing is left mounted under the root, and only then removes
+# it with rm --one-file-system.
+#
+# Where the machine cannot run debootstrap (not root, no debootstrap or
+# chroot, or mounting is not allowed) it prints one SKIPPED line and exits 0.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+commit=$(git -C "$here" rev-parse "${1:-HEAD}")
+cache=${SEALDROP_FRESH_CACHE:-/var/cache/sealdrop-test}
+mirror=${SEALDROP_FRESH_MIRROR:-http://deb.debian.org/debian}
+url=https://127.0.0.1:8443
+# A first run installs packages and builds everything.
+first_wait=${SEALDROP_FRESH_WAIT:-2400}
+
+say() { printf 'fresh_machine: %s\n' "$*"; }
+skip() { say "SKIPPED: $* (README command 1 was not tried on a bare Debian 12)"; exit 0; }
+die() { say "FAILED: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v debootstrap >/dev/null || skip "debootstrap is not installed (deploy/install-deps.sh --test installs it)"
+command -v chroot >/dev/null && command -v findmnt >/dev/null || skip "needs chroot and findmnt"
+command -v curl >/dev/null || skip "needs curl"
+mkdir -p "$cache"
+probe=$(mktemp -d "$cache/probe.XXXXXX")
+if ! mount -t proc proc "$probe" 2>/dev/null; then
+  rmdir "$probe"
+  skip "this machine does not allow mounting /proc into a new root"
+fi
+umount "$probe"
+rmdir "$probe"
+
+# Mount points at or under $1, deepest first.
+mounts_under() {
+  findmnt -n -l -o TARGET | awk -v r="$1" '$0 == r || index($0, r "/") == 1' | sort -r
+}
+
+# Unmounts whatever is mounted under $1 and removes it, but never while
+# anything stays mounted there (rm would cross into it).
+remove_root() {
+  local dir=$1 m
+  [ -n "$dir" ] && [ -d "$dir" ] || return 0
+  for m in $(mounts_under "$dir"); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  if [ -n "$(mounts_under "$dir")" ]; then
+    say "FAILED: still mounted under $dir, so it was not removed:" >&2
+    mounts_under "$dir" >&2
+    return 1
+  fi
+  rm -rf --one-file-system "$dir"
+}
+
+made="" root="" pid=""
+
+stop_demo() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -INT -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  pid=""
+}
+
+cleanup() {
+  local rc=$?
+  stop_demo
+  remove_root "$made" || rc=1
+  remove_root "$root" || rc=1
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the bare root, made once -------------------------------------------------------
+tarball=$cache/bookworm-minbase-git.tar
+if [ ! -s "$tarball" ]; then
+  say "making a bare Debian 12 root with debootstrap (once; kept in $tarball)"
+  made=$(mktemp -d "$cache/debootstrap.XXXXXX")
+  if ! debootstrap --variant=minbase --include=git bookworm "$made" "$mirror" > "$cache/debootstrap.log" 2>&1; then
+    tail -20 "$cache/debootstrap.log" >&2
+    die "debootstrap failed (log: $cache/debootstrap.log)"
+  fi
+  tar -C "$made" --numeric-owner -cf "$tarball.new" .
+  mv "$tarball.new" "$tarball"
+  remove_root "$made"
+  made=""
+fi
+
+# --- a fresh copy for this run ------------------------------------------------------
+root=$(mktemp -d "$cache/root.XXXXXX")
+log=$cache/$(basename "$root").log
+tar -C "$root" --numeric-owner -xf "$tarball"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+git clone -q --no-local --no-hardlinks "$here" "$root/root/sealdrop"
+git -C "$root/root/sealdrop" checkout -q --detach "$commit"
+git -C "$root/root/sealdrop" remote remove origin
+mount -t proc proc "$root/proc"
+say "root $root, commit ${commit:0:12}, log $log"
+
+if curl -sk -o /dev/null --max-time 3 "$url/"; then
+  die "something already answers at $url: stop it first"
+fi
+
+# Runs README command 1 inside the root in a session of its own, so that
+# SIGINT can go to its process group the way a terminal's Ctrl-C does.
+start_demo() {
+  setsid chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/bash -c 'cd /root/sealdrop && exec deploy/quickstart.sh' >> "$log" 2>&1 < /dev/null &
+  pid=$!
+}
+
+# Waits until GET / answers with the landing page.
+wait_ready() {
+  local until=$((SECONDS + $1))
+  while [ "$SECONDS" -lt "$until" ]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -30 "$log" >&2
+      die "README command 1 ended before the demo served (log above, whole in $log)"
+    fi
+    if curl -sk --max-time 5 "$url/" 2>/dev/null | grep -q 'action="/submit"'; then
+      return 0
+    fi
+    sleep 2
+  done
+  tail -30 "$log" >&2
+  die "the demo did not answer at $url/ within $1 s"
+}
+
+# Stops the demo with SIGINT and checks that it stopped cleanly.
+interrupt_demo() {
+  kill -INT -- "-$pid"
+  local rc=0
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$pid" 2>/dev/null && die "the demo did not stop within 30 s of SIGINT"
+  wait "$pid" || rc=$?
+  pid=""
+  [ "$rc" = 0 ] || { tail -20 "$log" >&2; die "the demo exited with status $rc after SIGINT"; }
+  tail -1 "$log" | grep -q 'sealdrop-server: stopped' || die "the demo's last line is not 'stopped'"
+}
+
+demo_files() {
+  (cd "$root/root/sealdrop/demo" && sha256sum reviewer.key reviewer.key.pub reviewer.passphrase \
+     instance/config.toml instance/instance.key instance/tls/cert.pem instance/tls/key.pem)
+}
+
+t0=$SECONDS
+say "run 1: deploy/quickstart.sh (installs, builds, serves)"
+start_demo
+wait_ready "$first_wait"
+say "run 1 serves after $((SECONDS - t0)) s"
+
+body=$root/tmp/evidence.bin
+page=$root/tmp/receipt.html
+head -c 100000 /dev/urandom > "$body"
+code=$(curl -sk -o "$page" -w '%{http_code}' --max-time 60 \
+         -F 'message=a first submission from a bare machine' -F "files=@$body;filename=evidence.bin" \
+         "$url/submit")
+[ "$code" = 200 ] || die "the submission was answered with HTTP $code"
+grep -q '<h1>Received</h1>' "$page" && grep -q 'Files: 1<' "$page" ||
+  die "the answer to the submission is not a receipt for one file"
+rm -f "$body" "$page"
+say "one submission sealed"
+
+interrupt_demo
+say "run 1 stopped cleanly on SIGINT"
+before=$(demo_files)
+
+t1=$SECONDS
+start_demo
+wait_ready 600
+say "run 2 serves after $((SECONDS - t1)) s"
+interrupt_demo
+after=$(demo_files)
+[ "$before" = "$after" ] || die "run 2 did not reuse the demo: its keys or configuration changed"
+[ "$(grep -c '^initialised ' "$log")" = 1 ] || die "run 2 made a new instance"
+say "run 2 reused the demo and stopped cleanly"
+
+report=$(chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root \
+           /bin/bash -c 'cd /root/sealdrop && build/server/sealdrop-server check demo/instance' 2>&1) ||
+  { echo "$report" >&2; die "sealdrop-server check failed on the demo instance"; }
+echo "$report" | grep -qx 'submissions: 1' || { echo "$report" >&2; die "the store does not hold the one submission"; }
+echo "$report" | grep -qx 'ok' || { echo "$report" >&2; die "sealdrop-server check did not say ok"; }
+say "sealdrop-server check: ok, 1 submission"
+say "passed in $((SECONDS - t0)) s"
+rm -f "$log"
