@@ -1,0 +1,52 @@
+// sealdrop-server check: verifies the instance and its store, repairing
+// nothing.
+#include <cstdio>
+
+#include "server/cmd/cmd.h"
+
+namespace sealdrop {
+namespace server {
+namespace cmd {
+namespace {
+
+int Run(const std::string& dir) {
+  Config cfg;
+  Status st = LoadConfig(dir, &cfg);
+  if (!st.ok()) return Fail(st);
+  std::vector<std::string> problems;
+  st = CheckServable(cfg);
+  if (!st.ok()) problems.push_back(st.message());
+  std::unique_ptr<storage::Store> store;
+  st = storage::Store::Open(cfg.store_dir(), StoreOptions(cfg), &store);
+  if (!st.ok()) return Fail(st);
+  storage::Store::Report r;
+  st = store->Check(&r);
+  if (!st.ok()) return Fail(st);
+  problems.insert(problems.end(), r.problems.begin(), r.problems.end());
+  std::printf("submissions: %llu\nchunks: %llu\nsealed bytes: %llu\nunfinished uploads: %llu%s\n",
+              static_cast<unsigned long long>(r.submissions),
+              static_cast<unsigned long long>(r.chunks),
+              static_cast<unsigned long long>(r.bytes),
+              static_cast<unsigned long long>(r.pending),
+              r.pending ? " (in progress, or removed at the next start)" : "");
+  for (const auto& p : problems) std::printf("problem: %s\n", p.c_str());
+  if (!problems.empty()) {
+    std::fprintf(stderr, "%s: error: %zu problems found\n", kTool, problems.size());
+    return 1;
+  }
+  std::printf("ok\n");
+  return 0;
+}
+
+}  // namespace
+
+Command AddCheck(CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("check", "verify the store and say what is wrong");
+  c->add_option("dir", *dir, "instance directory")->required();
+  return {c, [dir] { return Run(*dir); }};
+}
+
+}  // namespace cmd
+}  // namespace server
+}  // namespace sealdrop

@@ -1,0 +1,47 @@
+// sealdrop-server's subcommands, one file each, behind the table in
+// server/main.cc. Each Add* declares its subcommand's flags on `app` and
+// returns what runs it once the command line is parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "common/cli.h"
+#include "server/server.h"
+
+namespace sealdrop {
+namespace server {
+
+Status CheckServable(const Config& c);  // config.cc
+
+namespace cmd {
+
+constexpr const char* kTool = "sealdrop-server";
+
+struct Command {
+  CLI::App* app;            // the subcommand, to learn whether it was chosen
+  std::function<int()> run;  // its exit status
+};
+
+Command AddInit(CLI::App& app);    // init.cc
+Command AddServe(CLI::App& app);   // serve.cc
+Command AddExport(CLI::App& app);  // export.cc
+Command AddCheck(CLI::App& app);   // check.cc
+
+inline int Fail(const Status& st, const std::string& hint = "") {
+  return cli::Fail(kTool, st, hint);
+}
+
+// How every command but init opens the instance's store.
+inline storage::Options StoreOptions(const Config& cfg) {
+  storage::Options o;
+  o.role = storage::Role::kServer;
+  o.quota = cfg.store_quota;
+  o.cache_writes = false;
+  return o;
+}
+
+}  // namespace cmd
+}  // namespace server
+}  // namespace sealdrop

@@ -1,0 +1,103 @@
+// sealdrop-server export: a signed bundle of the sealed submissions not yet
+// exported, for the air-gapped vault.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "server/cmd/cmd.h"
+
+namespace sealdrop {
+namespace server {
+namespace cmd {
+namespace {
+
+int Run(const std::string& dir, const std::string& out) {
+  Config cfg;
+  Status st = LoadConfig(dir, &cfg);
+  if (!st.ok()) return Fail(st);
+  std::string ikey;
+  st = cli::ReadFile(cfg.instance_key(), &ikey);
+  if (!st.ok()) return Fail(st);
+  crypto::SigningKey key;
+  st = crypto::ParseInstanceKey(ikey, &key);
+  crypto::Wipe(ikey.data(), ikey.size());
+  if (!st.ok()) return Fail(st);
+  std::unique_ptr<storage::Store> store;
+  storage::Options opt = StoreOptions(cfg);
+  // Export reads every chunk once, front to back: let the kernel read ahead.
+  opt.read_ahead = true;
+  st = storage::Store::Open(cfg.store_dir(), opt, &store);
+  if (!st.ok()) return Fail(st);
+  std::vector<storage::Id> ids;
+  st = store->Unexported(&ids);
+  if (!st.ok()) return Fail(st);
+
+  struct stat sb;
+  if (::lstat(out.c_str(), &sb) == 0)
+    return Fail(Status::Exists(out + " already exists"), "choose a new --out file");
+  std::string tmp = out + ".partial";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return Fail(Status::IOError("cannot create " + tmp + ": " + std::strerror(errno)),
+                "remove a stale .partial file from an interrupted export");
+  std::vector<uint8_t> wbuf;
+  wbuf.reserve(1 << 20);
+  auto flush = [&]() -> Status {
+    SD_RETURN_IF_ERROR(cli::WriteAll(fd, wbuf.data(), wbuf.size(), tmp));
+    wbuf.clear();
+    return Status::OK();
+  };
+  format::BundleWriter w(key, uint32_t(::time(nullptr) / 86400),
+                         [&](const uint8_t* p, size_t n) -> Status {
+                           wbuf.insert(wbuf.end(), p, p + n);
+                           return wbuf.size() >= (1 << 20) ? flush() : Status::OK();
+                         });
+  st = w.Begin();
+  uint64_t bytes = 0;
+  for (size_t i = 0; st.ok() && i < ids.size(); i++) {
+    storage::SubmissionRec rec;
+    st = store->Get(ids[i], &rec);
+    if (!st.ok()) break;
+    st = w.AddSubmission(rec);
+    for (uint32_t item = 0; st.ok() && item < rec.items.size(); item++)
+      st = store->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
+        return w.AddChunk(rec.id, item, index, p, n);
+      });
+    bytes += storage::StoredSize(rec);
+  }
+  if (st.ok()) st = w.Finish();
+  if (st.ok()) st = flush();
+  if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + tmp);
+  ::close(fd);
+  if (st.ok() && ::link(tmp.c_str(), out.c_str()) != 0)
+    st = Status::IOError("cannot create " + out + ": " + std::strerror(errno));
+  ::unlink(tmp.c_str());
+  if (!st.ok()) return Fail(st);
+  // Only now that the bundle is on disk are the submissions marked exported.
+  st = store->MarkExported(ids);
+  if (!st.ok()) return Fail(st, "the bundle is complete; the next export will repeat these");
+  std::printf("exported %zu submissions (%llu bytes sealed) to %s\n", ids.size(),
+              static_cast<unsigned long long>(bytes), out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command AddExport(CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  CLI::App* c =
+      app.add_subcommand("export", "write a signed bundle of everything not yet exported");
+  c->add_option("dir", *dir, "instance directory")->required();
+  c->add_option("--out", *out, "bundle file to create (never overwritten)")->required();
+  return {c, [dir, out] { return Run(*dir, *out); }};
+}
+
+}  // namespace cmd
+}  // namespace server
+}  // namespace sealdrop

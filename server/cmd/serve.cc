@@ -1,0 +1,84 @@
+// sealdrop-server serve: the source site, until SIGINT or SIGTERM.
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "server/cmd/cmd.h"
+
+namespace sealdrop {
+namespace server {
+namespace cmd {
+namespace {
+
+// Holds an exclusive lock on the instance for the life of the process, so two
+// servers never share (and sweep) one store.
+Status LockInstance(const Config& cfg, int* fd_out) {
+  std::string path = cfg.dir + "/serve.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot open " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::InvalidArgument("another sealdrop-server is serving " + cfg.dir);
+  }
+  *fd_out = fd;
+  return Status::OK();
+}
+
+int Run(const std::string& dir) {
+  Config cfg;
+  Status st = LoadConfig(dir, &cfg);
+  if (!st.ok()) return Fail(st, "sealdrop-server init <dir> --recipient <key.pub> makes one");
+  st = CheckServable(cfg);
+  if (!st.ok()) return Fail(st);
+  int lock = -1;
+  st = LockInstance(cfg, &lock);
+  if (!st.ok()) return Fail(st);
+  std::unique_ptr<storage::Store> store;
+  st = storage::Store::Open(cfg.store_dir(), StoreOptions(cfg), &store);
+  if (!st.ok()) return Fail(st);
+  uint64_t swept = 0;
+  st = store->Sweep(&swept);
+  if (!st.ok()) return Fail(st, "run sealdrop-server check");
+  if (swept) std::fprintf(stderr, "%s: removed %llu unfinished uploads\n", kTool,
+                          static_cast<unsigned long long>(swept));
+  // SIGINT and SIGTERM are taken by one thread in Serve (a clean stop);
+  // block them before any thread starts, so that every thread inherits it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // LMDB allocates each chunk's pages (about 256 KiB) on the heap and frees a
+  // transaction's worth (2 MiB) at once. glibc's default thresholds give that
+  // memory back to the kernel after every transaction, so each one faulted
+  // in fresh pages again: keep up to 4 MiB free per arena instead. Blocks of
+  // 1 MiB and more (uploads' ciphertext batches) are mapped on their own and
+  // go back when freed, so 32 concurrent uploads do not leave their batches
+  // in every thread's heap.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
+  // Queued writes stay under 4 MiB, whatever the number of uploads: two
+  // transactions' worth (server/writer.cc), so receiving overlaps writing.
+  Writer writer(store.get(), 4u << 20);
+  st = Serve(cfg, &writer);
+  if (!st.ok()) return Fail(st);
+  return 0;
+}
+
+}  // namespace
+
+Command AddServe(CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("serve", "serve the source site");
+  c->add_option("dir", *dir, "instance directory")->required();
+  return {c, [dir] { return Run(*dir); }};
+}
+
+}  // namespace cmd
+}  // namespace server
+}  // namespace sealdrop
