@@ -119,6 +119,12 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
     for (const auto& node : *arr) {
       const toml::table* r = node.as_table();
       if (r == nullptr) return Status::InvalidArgument(path + ": [[recipient]] must be a table");
+      // A misspelt key here would otherwise be dropped without a word.
+      for (const auto& kv : *r) {
+        std::string k(kv.first.str());
+        if (k != "name" && k != "key")
+          return Status::InvalidArgument(path + ": unknown setting '" + k + "' in a [[recipient]]");
+      }
       Recipient rc;
       auto name = (*r)["name"].value<std::string>();
       auto key = (*r)["key"].value<std::string>();

@@ -184,3 +184,27 @@ TEST_CASE("ConfigFloatWhereIntegerExpectedRefused", "[server]") {
     REQUIRE_FALSE(LoadConfig(fx.dir, &c).ok());
   }
 }
+
+TEST_CASE("ConfigUnknownKeyInRecipientRefused", "[server]") {
+  Fixture fx;
+  crypto::RecipientKey k;
+  REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
+  auto write = [&](const std::string& extra) {
+    FILE* f = std::fopen((fx.dir + "/config.toml").c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fprintf(f, "listen = \"unix:/tmp/x.sock\"\n[[recipient]]\nname = \"r\"\nkey = \"%s\"\n%s\n",
+                 crypto::FormatPublicKey(k.pub).c_str(), extra.c_str());
+    std::fclose(f);
+  };
+  Config c;
+  write("");
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  // A misspelt setting must not vanish: "epoch" and "kye" were accepted and ignored.
+  for (const char* bad : {"epoch = 2", "kye = \"x\""}) {
+    INFO(bad);
+    write(bad);
+    Status st = LoadConfig(fx.dir, &c);
+    REQUIRE_FALSE(st.ok());
+    REQUIRE(st.message().find("in a [[recipient]]") != std::string::npos);
+  }
+}
