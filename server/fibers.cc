@@ -91,7 +91,6 @@ struct Fibers::Fiber {
   bool timed_out = false;
   bool in_timers = false;
   Clock::time_point timer_at;
-  void* local = nullptr;
   void* asan_fake = nullptr;
   void* tsan = nullptr;
 };
@@ -153,7 +152,8 @@ void Fibers::Entry() {
     f->owner->handler_(f->fd);
   } catch (...) {
     // A handler's exception must not unwind past the fiber's first frame.
-    std::fprintf(stderr, "sealdrop-server: a connection ended on an exception\n");
+    // Counted, never logged: a line's time would say when a source came.
+    Stats().Fault();
   }
   f->done = true;
   w = CurrentWorker();
@@ -197,16 +197,6 @@ bool Fibers::Stopping() {
 __attribute__((noinline)) int Fibers::Errno() {
   asm volatile("" ::: "memory");
   return errno;
-}
-
-void* Fibers::Local() {
-  Worker* w = CurrentWorker();
-  return w && w->current ? w->current->local : nullptr;
-}
-
-void Fibers::SetLocal(void* p) {
-  Worker* w = CurrentWorker();
-  if (w && w->current) w->current->local = p;
 }
 
 // --- workers --------------------------------------------------------------------------------
@@ -345,7 +335,7 @@ void Fibers::Accept() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       // Out of descriptors or memory: a level-triggered listener would spin,
       // so wait for a connection to end.
-      std::fprintf(stderr, "sealdrop-server: accept: %s\n", std::strerror(errno));
+      Stats().Fault();
       std::lock_guard<std::mutex> lk(mu_);
       PauseAccepting(Clock::now() + std::chrono::seconds(1));
       return;
@@ -354,7 +344,7 @@ void Fibers::Accept() {
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (map == MAP_FAILED) {
       ::close(fd);
-      std::fprintf(stderr, "sealdrop-server: no memory for a connection\n");
+      Stats().Fault();
       std::lock_guard<std::mutex> lk(mu_);
       PauseAccepting(Clock::now() + std::chrono::seconds(1));
       return;

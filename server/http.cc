@@ -27,6 +27,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 #include "server/server.h"
@@ -191,9 +192,6 @@ class Conn final : public httplib::Stream {
     }
   }
 
-  Clock::time_point start;  // of the current request, for the access log
-  bool started = false;
-
  private:
   Clock::time_point ReadDeadline() const {
     Clock::time_point d = Clock::now() + std::chrono::seconds(cfg_.read_timeout);
@@ -264,8 +262,6 @@ class Conn final : public httplib::Stream {
   size_t pos_ = 0, end_ = 0;
 };
 
-Conn* CurrentConn() { return static_cast<Conn*>(Fibers::Local()); }
-
 // httplib's request processing without its listener or threads.
 class Router final : public httplib::Server {
  public:
@@ -284,13 +280,14 @@ uint64_t FormOverhead(const Config& cfg) {
 
 uint32_t Today() { return uint32_t(::time(nullptr) / 86400); }
 
-// Route names for the access log: never the raw path or query.
-const char* RouteName(const httplib::Request& req) {
-  if (req.path == "/") return "/";
-  if (req.path == "/style.css") return "/style.css";
-  if (req.path == "/submit") return "/submit";
-  if (req.path == "/favicon.ico") return "/favicon.ico";
-  return "(other)";
+// "2026-12-03" for days since 1970-01-01.
+std::string DayName(uint32_t day) {
+  time_t t = time_t(day) * 86400;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
 }
 
 void Refuse(httplib::Response& res, int status, const std::string& msg) {
@@ -395,6 +392,7 @@ void HandleSubmit(const Config& cfg, Writer* writer, const httplib::Request& req
   bool too_slow = false;
   bool ok = reader([&](const char* data, size_t n) {
     total += n;
+    Stats().Received(n);
     if (cfg.min_rate > 0) {
       auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - begin).count();
       if (secs > 60 && total < uint64_t(secs) * cfg.min_rate) {
@@ -444,10 +442,6 @@ void Configure(Router& svr, const Config& cfg, Writer* writer, bool tls) {
   svr.set_payload_max_length(size_t(cfg.max_upload + FormOverhead(cfg)));
 
   svr.set_pre_routing_handler([&cfg](const httplib::Request& req, httplib::Response& res) {
-    if (Conn* c = CurrentConn()) {
-      c->start = Clock::now();
-      c->started = true;
-    }
     return Hygiene(cfg, req, res) ? httplib::Server::HandlerResponse::Handled
                                   : httplib::Server::HandlerResponse::Unhandled;
   });
@@ -463,7 +457,7 @@ void Configure(Router& svr, const Config& cfg, Writer* writer, bool tls) {
   svr.Get("/style.css", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(StyleSheet(), "text/css; charset=utf-8");
   });
-  // Browsers ask for it on every visit; answer without logging a 404.
+  // Browsers ask for it on every visit; answer without counting a refusal.
   svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   svr.Post("/submit", [&cfg, writer](const httplib::Request& req, httplib::Response& res,
                                      const httplib::ContentReader& reader) {
@@ -482,21 +476,10 @@ void Configure(Router& svr, const Config& cfg, Writer* writer, bool tls) {
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         Refuse(res, 500, "Something went wrong on the server.");
       });
-  // Method, route, status and duration: nothing that could identify a source.
+  // No line per request (server.h, Counters): only counts. httplib calls
+  // this after every answer, refusals before routing included.
   svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    // Refusals made before routing (a bad Range, an Expect: 100-continue
-    // answer) have no start time: their duration is "-".
-    std::string ms = "-";
-    Conn* c = CurrentConn();
-    if (c != nullptr && c->started) {
-      ms = std::to_string(
-               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c->start)
-                   .count()) + "ms";
-      c->started = false;
-    }
-    std::fprintf(stderr, "sealdrop-server: access %s %s %d %s\n",
-                 req.method.size() <= 8 ? req.method.c_str() : "(other)", RouteName(req),
-                 res.status, ms.c_str());
+    Stats().Answered(res.status, req.path == "/submit");
   });
 }
 
@@ -607,7 +590,6 @@ void ServeConnection(const Config& cfg, Router& router, SSL_CTX* ctx, int fd) {
     }
   }
   Conn conn(cfg, fd, ssl);
-  Fibers::SetLocal(&conn);
   // The handshake and the first request head share one deadline.
   conn.StartHead(Clock::now() + std::chrono::seconds(cfg.header_timeout));
   if (ssl != nullptr && !conn.Handshake()) return conn.Close(false);
@@ -642,15 +624,31 @@ Status Serve(const Config& cfg, Writer* writer) {
   SD_RETURN_IF_ERROR(Listen(cfg, &lfd, &url));
 
   Fibers fibers(cfg.threads, cfg.connections);
-  // SIGINT/SIGTERM stop the server cleanly: main blocked them before any
-  // thread started, and this thread takes them.
+  // SIGINT/SIGTERM stop the server cleanly and SIGUSR1 asks for today's
+  // counts: main blocked them before any thread started, and this thread
+  // takes them. It also reports each day's counts when the day ends (UTC),
+  // so the time of that line says nothing about any source.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&set, &sig);
+    uint32_t day = Today();
+    for (;;) {
+      timespec wait{time_t(86400 - ::time(nullptr) % 86400), 0};
+      int sig = sigtimedwait(&set, nullptr, &wait);
+      if (sig == SIGINT || sig == SIGTERM) break;
+      if (sig == SIGUSR1) {
+        std::fprintf(stderr, "sealdrop-server: today so far: %s\n", Stats().Report().c_str());
+      } else if (Today() != day) {
+        std::fprintf(stderr, "sealdrop-server: %s: %s\n", DayName(day).c_str(),
+                     Stats().Report().c_str());
+        Stats().Reset();
+        day = Today();
+      }
+      std::fflush(stderr);
+    }
     fibers.Stop(kStopGrace);
   });
   std::fprintf(stderr, "sealdrop-server: listening on %s\n", url.c_str());

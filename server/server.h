@@ -221,6 +221,49 @@ std::string ErrorPage(int status, const std::string& message);
 const std::string& StyleSheet();
 std::string HtmlEscape(const std::string& s);
 
+// --- Counters --------------------------------------------------------------------
+// All the server tells of its traffic. journald stamps every line to the
+// microsecond, so a line per request or per fault would be a record of when
+// each source came: instead these counts are kept in memory and reported,
+// rounded (Rounded), once a day at 00:00 UTC and when the operator sends
+// SIGUSR1 (docs/OPERATIONS.md). Nothing else of a request is ever written.
+class Counters {
+ public:
+  // Why a request was refused, from its HTTP status.
+  enum Refusal { kMalformed, kNoPage, kNotAllowed, kTooSlow, kNoLength, kTooLarge, kEncoded,
+                 kFull, kServerError, kOther, kRefusals };
+
+  // After every answer: `status` is the response's, `submit` whether it was
+  // the upload route.
+  void Answered(int status, bool submit);
+  // Body bytes received on the upload route.
+  void Received(uint64_t n) { bytes_.fetch_add(n, std::memory_order_relaxed); }
+  // A fault that is not a request's answer: an exception that ended a
+  // connection, accept() out of descriptors, no memory for a connection.
+  void Fault() { faults_.fetch_add(1, std::memory_order_relaxed); }
+
+  // One line, every count rounded: "requests ~1200, sealed ~40, refused
+  // <10 (malformed <10, ...), received ~310 MiB, faults <10".
+  std::string Report() const;
+  void Reset();
+
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  uint64_t sealed() const { return sealed_.load(std::memory_order_relaxed); }
+  uint64_t refused(Refusal r) const { return refused_[r].load(std::memory_order_relaxed); }
+  uint64_t faults() const { return faults_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> requests_{0}, sealed_{0}, bytes_{0}, faults_{0};
+  std::atomic<uint64_t> refused_[kRefusals] = {};
+};
+
+// The process's counters.
+Counters& Stats();
+// What a report shows of a count: "<10" below ten, otherwise "~" and the
+// count rounded to tens, or to two significant figures from 1000 on ("~10",
+// "~120", "~4700").
+std::string Rounded(uint64_t n);
+
 // --- Connections -----------------------------------------------------------------
 // Every connection runs as a fiber: its own stack, run by one of a few worker
 // threads only while it has work to do. A fiber that would block on its
@@ -258,9 +301,6 @@ class Fibers {
   // errno, for fiber code: a fiber may resume on another thread, and the
   // compiler may keep the address of the first thread's errno across a wait.
   static int Errno();
-  // One pointer of per-fiber storage (thread-locals move between fibers).
-  static void* Local();
-  static void SetLocal(void* p);
 
   // Live fibers: for tests.
   uint32_t live() const;

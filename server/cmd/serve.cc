@@ -46,13 +46,15 @@ int Run(const std::string& dir) {
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
   if (swept) std::fprintf(stderr, "%s: removed %llu unfinished uploads\n", kTool,
                           static_cast<unsigned long long>(swept));
-  // SIGINT and SIGTERM are taken by one thread in Serve (a clean stop);
-  // block them before any thread starts, so that every thread inherits it.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGINT and SIGTERM (a clean stop) and SIGUSR1 (the counts) are taken by
+  // one thread in Serve; block them before any thread starts, so that every
+  // thread inherits it.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // LMDB allocates each chunk's pages (about 256 KiB) on the heap and frees a
   // transaction's worth (2 MiB) at once. glibc's default thresholds give that
   // memory back to the kernel after every transaction, so each one faulted

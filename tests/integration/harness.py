@@ -262,6 +262,31 @@ def _die_with_parent():
         pass
 
 
+COUNT_RE = re.compile(r"(<10|~\d+)")
+
+
+def parse_counts(text):
+    """'requests ~20, sealed <10, refused <10 (malformed <10, ...), received <10 MiB, faults <10'
+    -> {'requests': '~20', 'sealed': '<10', 'refused': '<10', 'refused malformed': '<10', ...}"""
+    out = {}
+    m = re.match(r"(.*)refused (\S+) \((.*)\), (.*)$", text)
+    check(m, "a counts line of an unexpected shape: " + text)
+    head, refused, reasons, tail = m.groups()
+    out["refused"] = refused
+    for part in reasons.split(", "):
+        name, value = part.rsplit(" ", 1)
+        out["refused " + name] = value
+    for part in (head.rstrip(", ") + ", " + tail).split(", "):
+        if not part:
+            continue
+        words = part.split(" ")
+        value = next(w for w in words if COUNT_RE.fullmatch(w))
+        out[words[0]] = value
+    for k, v in out.items():
+        check(COUNT_RE.fullmatch(v), "count %s is not rounded: %r in %s" % (k, v, text))
+    return out
+
+
 class Server:
     LISTEN_RE = re.compile(r"sealdrop-server: listening on "
                            r"(?:https://127\.0\.0\.1:(\d+)/|http\+unix://(\S+))")
@@ -315,13 +340,33 @@ class Server:
         return RawTLS(self.port, timeout=timeout, unix_path=self.unix_path)
 
     def log(self):
-        """This run's stderr (access log etc.)."""
+        """This run's stderr."""
         with open(self.log_path, "rb") as f:
             f.seek(self._log_start)
             return f.read().decode("utf-8", "replace")
 
-    def access_lines(self):
-        return [l for l in self.log().splitlines() if l.startswith("sealdrop-server: access ")]
+    # Every line the server may write while it serves: start-up, the counts
+    # (asked for with SIGUSR1, or at the end of a day) and the stop. Nothing
+    # per request: journald would stamp it to the microsecond.
+    QUIET_RE = re.compile(r"sealdrop-server: (listening on \S+|stopped|removed \d+ unfinished uploads"
+                          r"|(today so far|\d{4}-\d\d-\d\d): requests .*)$")
+
+    def request_lines(self):
+        """stderr lines that are none of the server's own (QUIET_RE)."""
+        return [l for l in self.log().splitlines() if not self.QUIET_RE.match(l)]
+
+    def counts(self, timeout=10):
+        """Sends SIGUSR1 and returns the counts line it prints, as a dict of
+        name -> shown value ("<10", "~120"), refusals as "refused <reason>"."""
+        before = self.log().count("today so far: ")
+        self.proc.send_signal(signal.SIGUSR1)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            lines = [l for l in self.log().splitlines() if "today so far: " in l]
+            if len(lines) > before:
+                return parse_counts(lines[-1].split("today so far: ", 1)[1])
+            time.sleep(0.02)
+        fail("sealdrop-server printed no counts within %ds of SIGUSR1:\n%s" % (timeout, self.log()))
 
     def read_memory(self):
         """(VmHWM, VmRSS) in KiB from /proc, or None when the process is gone."""
@@ -388,7 +433,7 @@ class Instance:
                 "--listen", "127.0.0.1:0"]
         if max_upload:
             args += ["--max-upload", max_upload]
-        harness.run(args, expect=0)
+        self.init_output = harness.run(args, expect=0).stdout
         tls = os.path.join(self.dir, "tls")
         os.makedirs(tls, exist_ok=True)
         harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -397,6 +442,15 @@ class Instance:
                      "-keyout", os.path.join(tls, "key.pem"),
                      "-out", os.path.join(tls, "cert.pem")], expect=0)
         os.chmod(os.path.join(tls, "key.pem"), 0o600)
+
+    @property
+    def fingerprint(self):
+        """The instance key as `sealdrop-server init` printed it, for
+        `sealdrop-review import --instance-fingerprint`."""
+        m = re.search(r"^instance key ([0-9a-f]{64})$", self.init_output, re.M)
+        check(m, "sealdrop-server init printed no 'instance key <hex>' line:\n" +
+              self.init_output)
+        return m.group(1)
 
     @property
     def config_path(self):

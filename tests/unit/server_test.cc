@@ -208,3 +208,33 @@ TEST_CASE("ConfigUnknownKeyInRecipientRefused", "[server]") {
     REQUIRE(st.message().find("in a [[recipient]]") != std::string::npos);
   }
 }
+
+TEST_CASE("CountsShownExactWouldTellOneSourceFromAnother", "[server]") {
+  REQUIRE(Rounded(0) == "<10");
+  REQUIRE(Rounded(1) == "<10");
+  REQUIRE(Rounded(9) == "<10");
+  REQUIRE(Rounded(10) == "~10");
+  REQUIRE(Rounded(14) == "~10");
+  REQUIRE(Rounded(15) == "~20");
+  REQUIRE(Rounded(99) == "~100");
+  REQUIRE(Rounded(1234) == "~1200");
+  REQUIRE(Rounded(98765) == "~99000");
+  Counters c;
+  for (int i = 0; i < 37; i++) c.Answered(200, false);
+  for (int i = 0; i < 12; i++) c.Answered(200, true);
+  for (int i = 0; i < 3; i++) c.Answered(413, true);
+  c.Answered(431, false);
+  c.Received(uint64_t(300) << 20);
+  REQUIRE(c.requests() == 53);
+  REQUIRE(c.sealed() == 12);
+  REQUIRE(c.refused(Counters::kTooLarge) == 3);
+  REQUIRE(c.refused(Counters::kOther) == 1);
+  const std::string r = c.Report();
+  REQUIRE(r.find("requests ~50, sealed ~10, refused <10 (") == 0);
+  REQUIRE(r.find("too large <10") != std::string::npos);
+  REQUIRE(r.find("received ~300 MiB, faults <10") != std::string::npos);
+  for (const char* exact : {"53", "37", "12"}) REQUIRE(r.find(exact) == std::string::npos);
+  c.Reset();
+  REQUIRE(c.requests() == 0);
+  REQUIRE(c.refused(Counters::kTooLarge) == 0);
+}
