@@ -5,6 +5,7 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "common/cli.h"
 #include "server/server.h"
 
 namespace sealdrop {
@@ -56,9 +57,11 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   c.dir = real;
   ::free(real);
   const std::string path = c.dir + "/config.toml";
+  std::string text;
+  SD_RETURN_IF_ERROR(cli::ReadFile(path, &text));
   toml::table t;
   try {
-    t = toml::parse_file(path);
+    t = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     std::string what(e.description());
     return Status::InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + what);

@@ -506,6 +506,7 @@ Status Listen(const Config& cfg, int* out, std::string* url) {
       ::close(fd);
       return st2;
     }
+    storage::SetDayTimes(path);
     *out = fd;
     *url = "http+unix://" + path;
     return Status::OK();

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace sealdrop {
 namespace storage {
@@ -201,6 +202,7 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
   out->reset();
   std::unique_ptr<Store> s(new Store());
   s->opt_ = opt;
+  s->dir_ = dir;
   s->dbi_.reset(new Dbis());
   if (!opt.read_only) {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
@@ -261,6 +263,7 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
   if (!opt.read_only) {
     SD_RETURN_IF_ERROR(s->RebuildDayIndex(txn.get()));
     SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+    s->KeepDayTimes();
   }
   *out = std::move(s);
   return Status::OK();
@@ -433,6 +436,16 @@ bool Store::DiskNearlyFull(uint64_t need) {
   return uint64_t(vfs.f_bavail) * vfs.f_frsize < need + (16u << 20);
 }
 
+void SetDayTimes(const std::string& path) {
+  const time_t day = ::time(nullptr) / 86400 * 86400;
+  const struct timespec times[2] = {{day, 0}, {day, 0}};
+  (void)::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+void Store::KeepDayTimes() {
+  for (const char* name : {"/data.mdb", "/lock.mdb", ""}) SetDayTimes(dir_ + name);
+}
+
 Status Store::Preallocate(uint64_t ahead) {
   MDB_envinfo info;
   MDB_stat st;
@@ -466,6 +479,7 @@ Status Store::Preallocate(uint64_t ahead) {
     return Status::IOError(std::string("fallocate: ") + std::strerror(errno));
   }
   reserved_ = to;
+  if (to > from) KeepDayTimes();  // fallocate sets the modification time
   return Status::OK();
 }
 
@@ -623,6 +637,7 @@ Status Store::Write(const WriteBatch& batch) {
   if (cst.Is(Status::Code::kIOError) && DiskNearlyFull(batch.bytes()))
     return Status::Full("the disk is full");  // LMDB reports a short write as EIO
   SD_RETURN_IF_ERROR(cst);
+  KeepDayTimes();
   // A commit the source will be told about must be on disk first.
   if (batch.commits() > 0) SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
   // LMDB reads tree and freelist pages through its map, and the kernel maps
@@ -641,7 +656,9 @@ Status Store::BeginPending(const Id& id) {
       mdb_get(txn.get(), dbi_->pending, &k, &v) == MDB_SUCCESS)
     return Status::Exists("id already in use");
   SD_RETURN_IF_ERROR(TxnPutChunks(txn.get(), id, {}));
-  return FromMdb(txn.Commit(), "commit");
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return Status::OK();
 }
 
 Status Store::PutChunks(const Id& id, const std::vector<ChunkWrite>& chunks) {
@@ -678,6 +695,7 @@ Status Store::Abort(const Id& id) {
     SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
     SD_RETURN_IF_ERROR(TxnAbort(txn.get(), id, kRound, &more));
     SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit abort"));
+    KeepDayTimes();
     DropMappedPages();
   }
   return Status::OK();
@@ -772,6 +790,7 @@ Status Store::MarkExported(const std::vector<Id>& ids) {
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "mark exported");
   }
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
   return FromMdb(mdb_env_sync(env_, 1), "sync");
 }
 
@@ -784,6 +803,7 @@ Status Store::PutMeta(const std::string& key, const std::string& value) {
   MDB_val v{value.size(), const_cast<char*>(value.data())};
   SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &k, &v, 0), "write meta"));
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
   return FromMdb(mdb_env_sync(env_, 1), "sync");
 }
 

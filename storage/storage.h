@@ -93,6 +93,12 @@ class WriteBatch {
   size_t commits_ = 0;
 };
 
+// Sets a file's (or directory's) access and modification times to 00:00 UTC
+// of today, so that they tell the day and nothing finer. Best effort: the
+// times are evidence, not data. The change time cannot be set; SECURITY.md
+// says what it still shows.
+void SetDayTimes(const std::string& path);
+
 enum class Role : uint8_t { kServer = 1, kVault = 2 };
 
 struct Options {
@@ -194,9 +200,13 @@ class Store {
   void DropMappedPages();
   void ReleaseWritten(const WriteBatch& batch);
   bool DiskNearlyFull(uint64_t need);
+  // SetDayTimes on the store's directory and files, after every write: they
+  // would otherwise tell the second of the latest submission.
+  void KeepDayTimes();
   Status KeysOf(unsigned dbi, std::vector<Id>* out);
   struct Dbis;
   MDB_env* env_ = nullptr;
+  std::string dir_;
   std::unique_ptr<Dbis> dbi_;
   Options opt_;
   uint64_t reserved_ = 0;  // file offset up to which blocks are allocated

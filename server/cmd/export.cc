@@ -78,6 +78,8 @@ int Run(const std::string& dir, const std::string& out) {
     st = Status::IOError("cannot create " + out + ": " + std::strerror(errno));
   ::unlink(tmp.c_str());
   if (!st.ok()) return Fail(st);
+  // The bundle says its day inside; its file times need say no more.
+  storage::SetDayTimes(out);
   // Only now that the bundle is on disk are the submissions marked exported.
   st = store->MarkExported(ids);
   if (!st.ok()) return Fail(st, "the bundle is complete; the next export will repeat these");

@@ -90,6 +90,7 @@ int Run(const Args& a) {
   storage::Options o;
   st = storage::Store::Open(a.dir + "/store", o, &store);
   if (!st.ok()) return Fail(st);
+  for (const char* name : {"/config.toml", "/instance.key", ""}) storage::SetDayTimes(a.dir + name);
   std::printf("initialised %s\ninstance key %s\n", a.dir.c_str(),
               crypto::ToHex(ik.pk.data(), 32).c_str());
   return 0;

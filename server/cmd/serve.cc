@@ -25,6 +25,9 @@ Status LockInstance(const Config& cfg, int* fd_out) {
     ::close(fd);
     return Status::InvalidArgument("another sealdrop-server is serving " + cfg.dir);
   }
+  // Made at the first start: its times and its directory's would say when.
+  storage::SetDayTimes(path);
+  storage::SetDayTimes(cfg.dir);
   *fd_out = fd;
   return Status::OK();
 }
