@@ -1,5 +1,6 @@
 // sealdrop-server export: a signed bundle of the sealed submissions not yet
-// exported, for the air-gapped vault.
+// exported (or, with --resend, of every one the server still holds), for the
+// air-gapped vault.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,7 +17,24 @@ namespace server {
 namespace cmd {
 namespace {
 
-int Run(const std::string& dir, const std::string& out) {
+struct Args {
+  std::string dir;
+  std::string out;
+  bool resend = false;
+};
+
+// Until the reviewers acknowledge what they imported, every submission the
+// server holds is one a lost or damaged bundle may have stranded.
+Status AllStored(storage::Store* store, std::vector<storage::Id>* ids) {
+  return store->ForEach([&](const storage::SubmissionRec& rec) {
+    ids->push_back(rec.id);
+    return true;
+  });
+}
+
+int Run(const Args& a) {
+  const std::string& dir = a.dir;
+  const std::string& out = a.out;
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);
@@ -34,7 +52,7 @@ int Run(const std::string& dir, const std::string& out) {
   st = storage::Store::Open(cfg.store_dir(), opt, &store);
   if (!st.ok()) return Fail(st);
   std::vector<storage::Id> ids;
-  st = store->Unexported(&ids);
+  st = a.resend ? AllStored(store.get(), &ids) : store->Unexported(&ids);
   if (!st.ok()) return Fail(st);
 
   struct stat sb;
@@ -91,13 +109,15 @@ int Run(const std::string& dir, const std::string& out) {
 }  // namespace
 
 Command AddExport(CLI::App& app) {
-  auto dir = std::make_shared<std::string>();
-  auto out = std::make_shared<std::string>();
+  auto a = std::make_shared<Args>();
   CLI::App* c =
       app.add_subcommand("export", "write a signed bundle of everything not yet exported");
-  c->add_option("dir", *dir, "instance directory")->required();
-  c->add_option("--out", *out, "bundle file to create (never overwritten)")->required();
-  return {c, [dir, out] { return Run(*dir, *out); }};
+  c->add_option("dir", a->dir, "instance directory")->required();
+  c->add_option("--out", a->out, "bundle file to create (never overwritten)")->required();
+  c->add_flag("--resend", a->resend,
+              "also what was exported before: every submission the server holds, for a bundle "
+              "that was lost or damaged");
+  return {c, [a] { return Run(*a); }};
 }
 
 }  // namespace cmd
