@@ -104,23 +104,36 @@ class Writer {
 
   // Queue and wait: durable on return when OK.
   Status Commit(const storage::SubmissionRec& rec);
+  // Gives up an upload: never visible from now on. Returns once its earlier
+  // writes are taken; its chunks are then removed in the background, a round
+  // at a time with other writes or in pauses (storage::WriteBatch::Drop).
   Status Abort(const storage::Id& id);
+  // Waits until everything queued is written and every aborted upload is
+  // removed: for tests, and for callers that need the room back.
+  void Settle();
 
  private:
   struct Job;
   Status Wait(std::unique_ptr<Job> job);
   void Enqueue(std::unique_ptr<Job> job);
   void Run();
+  void AfterDropRound(const Status& st);
+  bool DrainDrops();
 
   storage::Store* store_;
   const size_t budget_;
   std::mutex mu_;
-  std::condition_variable work_, room_;
+  std::condition_variable work_, room_, settled_;
   std::deque<std::unique_ptr<Job>> queue_;
   size_t queued_bytes_ = 0;
   bool stop_ = false;
+  bool busy_ = false;    // a batch is being written
+  size_t drops_ = 0;     // dropping_.size(), for Settle
   std::vector<Bytes> free_;  // at most kFreeBuffers
-  std::vector<storage::Id> failed_aborts_;  // the writer thread's own
+  // The writer thread's own: aborted uploads whose chunks are still being
+  // removed, and whether the last round failed for want of room.
+  std::deque<storage::Id> dropping_;
+  bool drop_blocked_ = false;
   std::thread thread_;
 };
 

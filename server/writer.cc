@@ -7,7 +7,7 @@ namespace server {
 namespace {
 
 // Largest transaction the writer builds from queued jobs: about half the
-// queue's budget (server/main.cc), so uploads keep sealing into the other
+// queue's budget (server/cmd/serve.cc), so uploads keep sealing into the other
 // half while a transaction is written and synced. An upload hands over its
 // ciphertext once it passes 1 MiB, a few bytes over (server/upload.cc): the
 // slack lets two such batches share a transaction and its sync.
@@ -17,6 +17,16 @@ constexpr size_t kTxnBytes = (2u << 20) + (16u << 10);
 constexpr uint64_t kReserveAhead = 256u << 20;
 
 constexpr size_t kFreeBuffers = 3;
+
+// An aborted upload's chunks are removed a round at a time. Removing a chunk
+// reads its first page from the disk (the server keeps none in the page
+// cache), so a round that rides along with other writes is kept small, and
+// one that runs on its own, in a pause, larger.
+constexpr int kDropRidingRound = 2;
+constexpr int kDropLoneRound = 32;
+// Rounds run on their own only after the writer has had nothing else to do
+// for this long, so a steady trickle of submissions never waits behind one.
+constexpr std::chrono::milliseconds kDropPause{20};
 
 }  // namespace
 
@@ -96,54 +106,112 @@ Status Writer::Abort(const storage::Id& id) {
   return Wait(std::move(job));
 }
 
+void Writer::Settle() {
+  std::unique_lock<std::mutex> l(mu_);
+  settled_.wait(l, [&] { return queue_.empty() && !busy_ && drops_ == 0; });
+}
+
+// A drop round that failed for want of room waits for a write that went
+// through; other failures (the id was committed after all, say) give it up
+// to the sweep at the next start.
+void Writer::AfterDropRound(const Status& st) {
+  const storage::Id id = dropping_.front();
+  if (!st.ok() && st.Is(Status::Code::kFull)) {
+    drop_blocked_ = true;
+    return;
+  }
+  if (st.ok() && store_->Pending(id)) return;
+  dropping_.pop_front();
+  std::lock_guard<std::mutex> l(mu_);
+  drops_ = dropping_.size();
+}
+
+// Lone drop rounds until nothing is left to drop or a round fails: when the
+// store is full, what aborted uploads still hold is the room others need.
+bool Writer::DrainDrops() {
+  bool any = false;
+  while (!dropping_.empty()) {
+    storage::WriteBatch round;
+    round.Drop(dropping_.front(), kDropLoneRound);
+    Status st = store_->Write(round);
+    AfterDropRound(st);
+    if (!st.ok()) break;
+    any = true;
+  }
+  return any;
+}
+
 void Writer::Run() {
   while (true) {
     std::vector<std::unique_ptr<Job>> jobs;
     size_t bytes = 0;
     {
       std::unique_lock<std::mutex> l(mu_);
-      work_.wait(l, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left
-      // An abort runs alone: it is removed in rounds (Store::Abort).
-      while (!queue_.empty() && (jobs.empty() || bytes + queue_.front()->bytes() <= kTxnBytes) &&
-             (jobs.empty() || (jobs[0]->kind != Job::kAbort && queue_.front()->kind != Job::kAbort))) {
+      busy_ = false;
+      if (queue_.empty() && drops_ == 0) settled_.notify_all();
+      // With uploads to drop, a pause in the work is the time for a lone
+      // round; otherwise rounds ride along with other writes.
+      auto ready = [&] { return stop_ || !queue_.empty(); };
+      bool lone_drop = false;
+      if (dropping_.empty() || drop_blocked_) {
+        work_.wait(l, ready);
+      } else {
+        lone_drop = !work_.wait_for(l, kDropPause, ready);
+      }
+      // Stopping with nothing left, or only drops that wait for room: the
+      // sweep at the next start removes those.
+      if (queue_.empty() && (dropping_.empty() || (stop_ && drop_blocked_))) return;
+      if (stop_ && queue_.empty()) lone_drop = true;    // finish dropping before stopping
+      busy_ = true;
+      while (!lone_drop && !queue_.empty() &&
+             (jobs.empty() || bytes + queue_.front()->bytes() <= kTxnBytes)) {
         bytes += queue_.front()->bytes();
+        if (queue_.front()->kind == Job::kAbort) {
+          // Accepted at once: the upload is gone for good whatever happens
+          // next (a crash leaves it pending, for the sweep), and its chunks
+          // are removed round by round after its earlier writes.
+          dropping_.push_back(queue_.front()->id);
+          drops_ = dropping_.size();
+          queue_.front()->done.set_value(Status::OK());
+          queue_.pop_front();
+          continue;
+        }
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    // Chunks and commits share a transaction; an abort runs alone, in the
-    // store's own rounds.
     auto add = [](storage::WriteBatch* b, Job& j) {
       if (j.kind == Job::kChunks) b->PutChunks(j.id, j.chunks);
       else b->Commit(j.rec);
     };
-    Status st;
-    if (jobs[0]->kind == Job::kAbort) {
-      st = store_->Abort(jobs[0]->id);
-      // Removing needs a little room too; on a full disk it can fail.
-      if (!st.ok()) failed_aborts_.push_back(jobs[0]->id);
-    } else {
-      storage::WriteBatch batch;
-      for (auto& j : jobs) add(&batch, *j);
-      st = store_->Write(batch);
+    const bool drop = !dropping_.empty() && !drop_blocked_;
+    storage::WriteBatch batch;
+    for (auto& j : jobs) add(&batch, *j);
+    if (drop) batch.Drop(dropping_.front(), jobs.empty() ? kDropLoneRound : kDropRidingRound);
+    Status st = batch.empty() ? Status::OK() : store_->Write(batch);
+    if (drop && !st.ok() && !jobs.empty()) {
+      // The round must not fail the writes it rode with: try them alone.
+      storage::WriteBatch alone;
+      for (auto& j : jobs) add(&alone, *j);
+      Status dst = st;
+      st = store_->Write(alone);
+      AfterDropRound(dst);
+    } else if (drop) {
+      AfterDropRound(st);
     }
     std::vector<Status> results(jobs.size(), st);
-    if (!st.ok() && jobs.size() > 1) {
-      // One job's failure (a full store, a commit with a chunk missing) must
-      // not fail the others: apply them one by one.
+    if (!st.ok() && !jobs.empty()) {
+      // Room held by dropped uploads comes back first; and one job's
+      // failure (a full store, a commit with a chunk missing) must not fail
+      // the others: apply them one by one.
+      if (st.Is(Status::Code::kFull)) drop_blocked_ = false, DrainDrops();
       for (size_t i = 0; i < jobs.size(); i++) {
         storage::WriteBatch one;
         add(&one, *jobs[i]);
         results[i] = store_->Write(one);
       }
     }
-    // A write went through, so there may be room again: remove what a failed
-    // abort left, before anyone hears of this write, rather than at the next
-    // start's sweep.
-    if (jobs[0]->kind != Job::kAbort && st.ok() && !failed_aborts_.empty() &&
-        store_->Abort(failed_aborts_.back()).ok())
-      failed_aborts_.pop_back();
+    if (!jobs.empty() && st.ok()) drop_blocked_ = false;  // a write went through: room again
     for (size_t i = 0; i < jobs.size(); i++) {
       Job& j = *jobs[i];
       if (j.kind == Job::kChunks) {

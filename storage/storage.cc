@@ -539,6 +539,14 @@ void WriteBatch::Commit(const SubmissionRec& rec) {
   ops_.push_back(std::move(op));
 }
 
+void WriteBatch::Drop(const Id& id, int max_chunks) {
+  Op op;
+  op.kind = Op::kDrop;
+  op.id = id;
+  op.max_chunks = max_chunks;
+  ops_.push_back(std::move(op));
+}
+
 Status Store::TxnPutChunks(MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks) {
   MDB_val k = IdVal(id), v;
   if (mdb_get(txn, dbi_->subs, &k, &v) == MDB_SUCCESS)
@@ -631,6 +639,11 @@ Status Store::Write(const WriteBatch& batch) {
       case WriteBatch::Op::kCommit:
         SD_RETURN_IF_ERROR(TxnCommit(txn.get(), op.rec));
         break;
+      case WriteBatch::Op::kDrop: {
+        bool more = false;
+        SD_RETURN_IF_ERROR(TxnAbort(txn.get(), op.id, op.max_chunks, &more));
+        break;
+      }
     }
   }
   Status cst = FromMdb(txn.Commit(), "commit");
@@ -699,6 +712,13 @@ Status Store::Abort(const Id& id) {
     DropMappedPages();
   }
   return Status::OK();
+}
+
+bool Store::Pending(const Id& id) {
+  Txn txn(env_, false);
+  if (txn.rc() != MDB_SUCCESS) return true;  // unknown: assume there is more to remove
+  MDB_val k = IdVal(id), v;
+  return mdb_get(txn.get(), dbi_->pending, &k, &v) == MDB_SUCCESS;
 }
 
 bool Store::Contains(const Id& id) {

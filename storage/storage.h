@@ -72,15 +72,21 @@ struct ChunkWrite {
 class WriteBatch {
  public:
   struct Op {
-    enum Kind { kChunks, kCommit } kind = kChunks;
+    enum Kind { kChunks, kCommit, kDrop } kind = kChunks;
     Id id{};
     std::vector<ChunkWrite> chunks;  // data must outlive Store::Write
     SubmissionRec rec;
+    int max_chunks = 0;  // kDrop
   };
   // Writes chunks of an upload, marking it pending if it is not yet.
   void PutChunks(const Id& id, std::vector<ChunkWrite> chunks);
   // Publishes a pending submission (its chunks may be earlier in this batch).
   void Commit(const SubmissionRec& rec);
+  // Removes up to max_chunks chunks of an unfinished upload, and its pending
+  // mark with the last of them (Store::Pending tells when it is gone). A
+  // large upload is removed a round at a time, each round riding along with
+  // other writes, so that removing it never holds them up.
+  void Drop(const Id& id, int max_chunks);
 
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
@@ -147,6 +153,8 @@ class Store {
   Status Abort(const Id& id);
 
   bool Contains(const Id& id);
+  // True while an upload or import of `id` is unfinished (marked pending).
+  bool Pending(const Id& id);
   Status Get(const Id& id, SubmissionRec* out);
   // Calls fn for every committed submission, in id order, starting at the
   // first id not below `from`; stop by returning false.
