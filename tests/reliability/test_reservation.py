@@ -75,8 +75,8 @@ def test(h):
         findings.expect(other_err is None and free2 >= 8, (
             "on a %d MiB ext4 file system with %.0f MiB free, sealdrop-server took %.0f MiB of "
             "it at start (store file %.1f MiB long, %.1f MiB allocated): %.0f MiB stay free "
-            "and another writer's 4 MiB next to it got '%s'. Store::Preallocate "
-            "(storage/storage.cc:390) asks fallocate(KEEP_SIZE) for up to 2 x 256 MiB beyond "
+            "and another writer's 4 MiB next to it got '%s'. Store::Preallocate in "
+            "storage/storage.cc asks fallocate(KEEP_SIZE) for up to 2 x 256 MiB beyond "
             "the data; on ENOSPC ext4 keeps what it allocated. Fix: cap the reservation by "
             "fstatvfs free space and leave a margin." %
             (EXT4_MIB, free0, free0 - free1, fsz, falloc, free2, other_err or "written")))

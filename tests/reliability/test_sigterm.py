@@ -2,7 +2,7 @@
 """Regression test: SIGTERM stops sealdrop-server cleanly (exit status 0,
 "sealdrop-server: stopped" on stderr). The store writer's thread once started
 before the stop signals were blocked, so a SIGTERM delivered to it killed the
-process outright; server/main.cc now blocks them before any thread starts."""
+process outright; server/cmd/serve.cc now blocks them before any thread starts."""
 import sys
 import time
 
@@ -35,10 +35,10 @@ def test(h):
     relcommon.check_clean(h, inst, "after the stops")
     if clean != CYCLES:
         print("FINDING: SIGTERM killed sealdrop-server instead of stopping it in %d of %d "
-              "tries: the store writer thread (server/writer.cc:32, started at "
-              "server/main.cc:163) does not block SIGINT/SIGTERM, which server/http.cc:311 "
-              "blocks only later, in the thread that then starts the HTTP workers. Fix: block "
-              "them in main.cc Serve() before constructing the Writer." %
+              "tries: a thread started before the signals are blocked (the store writer, "
+              "started in Writer::Writer from Run in server/cmd/serve.cc) takes SIGINT/SIGTERM "
+              "with its default action, since Serve in server/http.cc waits for them only "
+              "later. Fix: block them in serve.cc's Run before constructing the Writer." %
               (CYCLES - clean, CYCLES), flush=True)
     check(clean == CYCLES, "SIGTERM did not stop the server cleanly in %d of %d tries" %
           (CYCLES - clean, CYCLES))
