@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,39 @@ class Secret {
 // Constant-time equality of two equal-length buffers.
 bool Equal(const uint8_t* a, const uint8_t* b, size_t n);
 void Wipe(void* p, size_t n);
+
+// An allocator that wipes each block before it goes back to the heap, for
+// plaintext that must live in an ordinary container (a form's part headers,
+// a parser's carried bytes): a freed block would otherwise keep it until
+// reused. Not locked memory: the service runs without swap. Short strings
+// live inside the string object itself (no block): wipe those with
+// WipeString before the object goes.
+template <class T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() = default;
+  template <class U>
+  WipingAllocator(const WipingAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, size_t n) noexcept {
+    Wipe(p, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const WipingAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const WipingAllocator<U>&) const noexcept { return false; }
+};
+using WipedString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
+
+// Wipes every byte the string holds, the unused rest of its capacity
+// included, and leaves it empty.
+template <class S>
+void WipeString(S* s) {
+  s->resize(s->capacity());
+  Wipe(&(*s)[0], s->size());
+  s->clear();
+}
 void RandomBytes(uint8_t* p, size_t n);
 
 std::string ToHex(const uint8_t* p, size_t n);

@@ -31,13 +31,13 @@ struct Parsed {
 };
 
 std::string Describe(const PartHeader& h) {
-  std::string s = h.name;
+  std::string s(h.name.data(), h.name.size());
   s += '\0';
-  s += h.filename;
+  s.append(h.filename.data(), h.filename.size());
   s += '\0';
   s += h.has_filename ? '1' : '0';
   s += '\0';
-  s += h.content_type;
+  s.append(h.content_type.data(), h.content_type.size());
   return s;
 }
 

@@ -33,7 +33,8 @@ bool Form::Feed(const char* p, size_t n) {
         err_ = Status::TooLarge("too many files");
         return false;
       }
-      err_ = up_.StartFile(f.filename, f.content_type);
+      err_ = up_.StartFile(std::string_view(f.filename.data(), f.filename.size()),
+                           std::string_view(f.content_type.data(), f.content_type.size()));
       if (!err_.ok()) return false;
       part_ = Part::kFile;
     } else {

@@ -550,8 +550,11 @@ Status TlsContext(const Config& cfg, SSL_CTX** out) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) return Status::IOError("TLS: cannot make a context");
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // CLEANSE_PLAINTEXT: OpenSSL wipes what it decrypted once it is read,
+  // rather than keep a source's bytes in its record buffer until overwritten.
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET |
+                               SSL_OP_CLEANSE_PLAINTEXT);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   // Idle connections give their TLS buffers back.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

@@ -9,10 +9,15 @@ namespace sealdrop {
 namespace server {
 namespace {
 
+// Part headers carry the names of a source's files, and buf_ carries body
+// bytes between reads: every string here wipes its memory when done with it.
+using Text = crypto::WipedString;
+using Params = std::vector<std::pair<Text, Text>, crypto::WipingAllocator<std::pair<Text, Text>>>;
+
 constexpr size_t kMaxPreamble = 4096;
 constexpr size_t kMaxPadding = 64;
 
-bool IEquals(const std::string& a, const char* b) {
+bool IEquals(const Text& a, const char* b) {
   size_t n = std::strlen(b);
   if (a.size() != n) return false;
   for (size_t i = 0; i < n; i++)
@@ -21,9 +26,9 @@ bool IEquals(const std::string& a, const char* b) {
   return true;
 }
 
-std::string Trim(const std::string& s) {
+Text Trim(const Text& s) {
   size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
+  if (b == Text::npos) return "";
   size_t e = s.find_last_not_of(" \t");
   return s.substr(b, e - b + 1);
 }
@@ -36,21 +41,21 @@ int HexDigit(char c) {
 }
 
 // Splits "a; k=v; k2=\"v;2\"" into the first token and parameters.
-bool SplitParams(const std::string& v, std::string* first,
-                 std::vector<std::pair<std::string, std::string>>* params) {
+bool SplitParams(const Text& v, Text* first,
+                 Params* params) {
   size_t i = v.find(';');
   *first = Trim(v.substr(0, i));
-  while (i != std::string::npos && i < v.size()) {
+  while (i != Text::npos && i < v.size()) {
     i++;  // past ';'
     while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) i++;
     if (i >= v.size()) break;
     size_t eq = v.find('=', i);
-    if (eq == std::string::npos) return false;
-    std::string key = Trim(v.substr(i, eq - i));
+    if (eq == Text::npos) return false;
+    Text key = Trim(v.substr(i, eq - i));
     for (auto& c : key) c = char(std::tolower(static_cast<unsigned char>(c)));
     i = eq + 1;
     while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) i++;
-    std::string val;
+    Text val;
     if (i < v.size() && v[i] == '"') {
       i++;
       bool closed = false;
@@ -67,12 +72,12 @@ bool SplitParams(const std::string& v, std::string* first,
       }
       if (!closed) return false;
       size_t semi = v.find(';', i);
-      if (Trim(v.substr(i, semi == std::string::npos ? std::string::npos : semi - i)) != "")
+      if (Trim(v.substr(i, semi == Text::npos ? Text::npos : semi - i)) != "")
         return false;
       i = semi;
     } else {
       size_t semi = v.find(';', i);
-      val = Trim(v.substr(i, semi == std::string::npos ? std::string::npos : semi - i));
+      val = Trim(v.substr(i, semi == Text::npos ? Text::npos : semi - i));
       i = semi;
     }
     params->emplace_back(key, val);
@@ -81,11 +86,11 @@ bool SplitParams(const std::string& v, std::string* first,
 }
 
 // Browsers write '"', CR and LF in file names as %22, %0D, %0A (HTML spec).
-std::string UnescapeFormName(const std::string& s) {
-  std::string out;
+Text UnescapeFormName(const Text& s) {
+  Text out;
   for (size_t i = 0; i < s.size(); i++) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      std::string code = s.substr(i + 1, 2);
+      Text code = s.substr(i + 1, 2);
       if (code == "22") { out += '"'; i += 2; continue; }
       if (code == "0D" || code == "0d") { out += '\r'; i += 2; continue; }
       if (code == "0A" || code == "0a") { out += '\n'; i += 2; continue; }
@@ -96,12 +101,12 @@ std::string UnescapeFormName(const std::string& s) {
 }
 
 // RFC 8187 ext-value: charset'lang'pct-encoded; only UTF-8 is accepted.
-bool DecodeExtValue(const std::string& v, std::string* out) {
+bool DecodeExtValue(const Text& v, Text* out) {
   size_t q1 = v.find('\'');
-  if (q1 == std::string::npos) return false;
+  if (q1 == Text::npos) return false;
   size_t q2 = v.find('\'', q1 + 1);
-  if (q2 == std::string::npos) return false;
-  std::string charset = v.substr(0, q1);
+  if (q2 == Text::npos) return false;
+  Text charset = v.substr(0, q1);
   if (!IEquals(charset, "utf-8")) return false;
   out->clear();
   for (size_t i = q2 + 1; i < v.size(); i++) {
@@ -121,13 +126,14 @@ bool DecodeExtValue(const std::string& v, std::string* out) {
 }  // namespace
 
 Status ParseBoundary(const std::string& content_type, std::string* boundary) {
-  std::string type;
-  std::vector<std::pair<std::string, std::string>> params;
-  if (!SplitParams(content_type, &type, &params) || !IEquals(type, "multipart/form-data"))
+  Text type;
+  Params params;
+  if (!SplitParams(Text(content_type.data(), content_type.size()), &type, &params) ||
+      !IEquals(type, "multipart/form-data"))
     return Status::InvalidArgument("not multipart/form-data");
   for (const auto& kv : params) {
     if (kv.first != "boundary") continue;
-    const std::string& b = kv.second;
+    const Text& b = kv.second;
     // RFC 2046: 1 to 70 characters from a restricted set, not ending in space.
     if (b.empty() || b.size() > 70 || b.back() == ' ')
       return Status::InvalidArgument("malformed multipart boundary");
@@ -135,15 +141,21 @@ Status ParseBoundary(const std::string& content_type, std::string* boundary) {
       if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("'()+_,-./:=? ", c)))
         return Status::InvalidArgument("malformed multipart boundary");
     }
-    *boundary = b;
+    boundary->assign(b.data(), b.size());
     return Status::OK();
   }
   return Status::InvalidArgument("multipart body without a boundary");
 }
 
-MultipartParser::MultipartParser(const std::string& boundary) : delim_("\r\n--" + boundary) {
+MultipartParser::MultipartParser(const std::string& boundary)
+    : delim_(("\r\n--" + boundary).c_str()) {
   // The first delimiter has no CRLF before it; pretend it has.
   buf_ = "\r\n";
+}
+
+MultipartParser::~MultipartParser() {
+  crypto::WipeString(&buf_);
+  crypto::WipeString(&window_);
 }
 
 // glibc's memmem is linear (two-way), whatever the body holds.
@@ -154,27 +166,27 @@ const char* MultipartParser::Find(const char* p, size_t n) const {
 bool MultipartParser::Fail(const char* why) {
   state_ = State::kFailed;
   error_ = why;
-  buf_.clear();
+  crypto::WipeString(&buf_);
   return false;
 }
 
-bool MultipartParser::ParseHeaders(const std::string& block, PartHeader* out) {
+bool MultipartParser::ParseHeaders(const Text& block, PartHeader* out) {
   bool disposition = false;
   size_t pos = 0;
   while (pos < block.size()) {
     size_t eol = block.find("\r\n", pos);
-    if (eol == std::string::npos) eol = block.size();
-    std::string line = block.substr(pos, eol - pos);
+    if (eol == Text::npos) eol = block.size();
+    Text line = block.substr(pos, eol - pos);
     pos = eol + 2;
     if (line.empty()) continue;
     size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) return Fail("malformed part header");
-    std::string name = line.substr(0, colon), value = Trim(line.substr(colon + 1));
+    if (colon == Text::npos || colon == 0) return Fail("malformed part header");
+    Text name = line.substr(0, colon), value = Trim(line.substr(colon + 1));
     if (IEquals(name, "Content-Disposition")) {
       if (disposition) return Fail("two Content-Disposition headers");
       disposition = true;
-      std::string kind;
-      std::vector<std::pair<std::string, std::string>> params;
+      Text kind;
+      Params params;
       if (!SplitParams(value, &kind, &params) || !IEquals(kind, "form-data"))
         return Fail("part is not form-data");
       bool have_name = false, have_ext = false;
@@ -232,7 +244,7 @@ bool MultipartParser::Feed(const char* p, size_t n, const Handler& h) {
     switch (state_) {
       case State::kPreamble: {
         size_t at = buf_.find(delim_);
-        if (at == std::string::npos) {
+        if (at == Text::npos) {
           if (buf_.size() > kMaxPreamble + delim_.size()) return Fail("no multipart boundary found");
           return true;
         }
@@ -257,12 +269,12 @@ bool MultipartParser::Feed(const char* p, size_t n, const Handler& h) {
       }
       case State::kHeaders: {
         size_t end;
-        std::string block;
+        Text block;
         if (buf_.compare(0, 2, "\r\n") == 0) {
           end = 2;  // a part with no headers
         } else {
           size_t at = buf_.find("\r\n\r\n");
-          if (at == std::string::npos) {
+          if (at == Text::npos) {
             if (buf_.size() > kMaxHeaderBytes) return Fail("part headers too long");
             return true;
           }
@@ -279,8 +291,8 @@ bool MultipartParser::Feed(const char* p, size_t n, const Handler& h) {
       }
       case State::kBody: {
         const char* hit = Find(buf_.data(), buf_.size());
-        size_t at = hit != nullptr ? size_t(hit - buf_.data()) : std::string::npos;
-        if (at == std::string::npos) {
+        size_t at = hit != nullptr ? size_t(hit - buf_.data()) : Text::npos;
+        if (at == Text::npos) {
           // Everything but a possible delimiter prefix at the end is body.
           if (buf_.size() >= delim_.size()) {
             size_t emit = buf_.size() - (delim_.size() - 1);

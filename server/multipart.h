@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "crypto/crypto.h"
 
 namespace sealdrop {
 namespace server {
@@ -16,11 +17,17 @@ namespace server {
 // type is not multipart/form-data or the boundary is missing or malformed.
 Status ParseBoundary(const std::string& content_type, std::string* boundary);
 
+// A source's file name and type are plaintext of a submission: they are
+// kept in strings that wipe their memory (crypto::WipingAllocator).
 struct PartHeader {
-  std::string name;          // form field name
-  std::string filename;      // empty for plain fields
-  bool has_filename = false;  // filename="" (no file chosen) still counts
-  std::string content_type;
+  crypto::WipedString name;          // form field name
+  crypto::WipedString filename;      // empty for plain fields
+  bool has_filename = false;         // filename="" (no file chosen) still counts
+  crypto::WipedString content_type;
+  ~PartHeader() {
+    crypto::WipeString(&filename);
+    crypto::WipeString(&content_type);
+  }
 };
 
 class MultipartParser {
@@ -35,6 +42,9 @@ class MultipartParser {
   };
 
   explicit MultipartParser(const std::string& boundary);
+  ~MultipartParser();  // wipes what it still holds
+  MultipartParser(const MultipartParser&) = delete;
+  MultipartParser& operator=(const MultipartParser&) = delete;
 
   // Feeds the next bytes of the body. Returns false on malformed input (see
   // error()) or when a handler stopped; the parser is then dead.
@@ -47,11 +57,11 @@ class MultipartParser {
   enum class State { kPreamble, kAfterDelimiter, kHeaders, kBody, kEpilogue, kFailed };
   bool Fail(const char* why);
   const char* Find(const char* p, size_t n) const;  // the delimiter, or nullptr
-  bool ParseHeaders(const std::string& block, PartHeader* out);
+  bool ParseHeaders(const crypto::WipedString& block, PartHeader* out);
 
-  std::string delim_;   // "\r\n--" + boundary
-  std::string buf_;     // bytes not yet consumed (bounded)
-  std::string window_;  // carried bytes and the start of the next input
+  crypto::WipedString delim_;   // "\r\n--" + boundary
+  crypto::WipedString buf_;     // bytes not yet consumed (bounded)
+  crypto::WipedString window_;  // carried bytes and the start of the next input
   State state_ = State::kPreamble;
   std::string error_;
 };

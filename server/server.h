@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -155,7 +156,7 @@ class Upload {
 
   Status Begin();
   Status AppendMessage(const uint8_t* p, size_t n);
-  Status StartFile(const std::string& name, const std::string& type);
+  Status StartFile(std::string_view name, std::string_view type);
   Status Write(const uint8_t* p, size_t n);
   Status EndFile();
   // Seals the manifest, writes the rest and commits. Nothing is visible
@@ -182,7 +183,9 @@ class Upload {
   crypto::Secret ck_;
   crypto::Secret message_;
   size_t message_len_ = 0;
-  std::vector<format::FileEntry> files_;
+  // Names and types are the source's plaintext: their storage is wiped when
+  // the vector grows, and the strings when the upload ends.
+  std::vector<format::FileEntry, crypto::WipingAllocator<format::FileEntry>> files_;
   crypto::StreamWriter stream_;
   bool in_file_ = false;
   bool begun_ = false;

@@ -16,6 +16,16 @@ constexpr size_t kBatchBytes = 1u << 20;
 constexpr uint8_t kStream = crypto::kStreamV2;
 constexpr crypto::ChunkSeal kSeal = crypto::SealChunkOpenssl;
 
+// File names and types are plaintext of the submission: wiped, SSO bytes and
+// all, before their memory goes back to the heap.
+template <class Files>
+void WipeFiles(Files* files) {
+  for (auto& f : *files) {
+    crypto::WipeString(&f.name);
+    crypto::WipeString(&f.type);
+  }
+}
+
 }  // namespace
 
 Upload::Upload(Writer* writer, const std::vector<Recipient>& to, uint32_t day)
@@ -25,7 +35,10 @@ Upload::Upload(Writer* writer, const std::vector<Recipient>& to, uint32_t day)
   rec_.chunk_size = crypto::kChunkSize;
 }
 
-Upload::~Upload() { Abort(); }
+Upload::~Upload() {
+  Abort();
+  WipeFiles(&files_);
+}
 
 Status Upload::Begin() {
   id_ = crypto::RandomId();
@@ -105,14 +118,14 @@ Status Upload::Flush() {
   return Status::OK();
 }
 
-Status Upload::StartFile(const std::string& name, const std::string& type) {
+Status Upload::StartFile(std::string_view name, std::string_view type) {
   if (!begun_ || done_) return Status::InvalidArgument("upload not open");
   if (in_file_) SD_RETURN_IF_ERROR(EndFile());
   if (files_.size() >= format::kMaxFiles) return Status::TooLarge("too many files");
   format::FileEntry f;
   f.item = uint32_t(rec_.items.size());
-  f.name = name.substr(0, format::kMaxName);
-  f.type = type.substr(0, format::kMaxName);
+  f.name = std::string(name.substr(0, format::kMaxName));
+  f.type = std::string(type.substr(0, format::kMaxName));
   rec_.items.emplace_back();
   storage::ItemRec& it = rec_.items.back();
   SD_RETURN_IF_ERROR(Open(&stream_, f.item, &it.header));
@@ -142,7 +155,10 @@ Status Upload::Commit(Receipt* receipt) {
   if (!begun_ || done_) return Status::InvalidArgument("upload not open");
   SD_RETURN_IF_ERROR(EndFile());
   crypto::Secret manifest;
-  SD_RETURN_IF_ERROR(format::EncodeManifest(message_.data(), message_len_, files_, &manifest));
+  std::vector<format::FileEntry> files(files_.begin(), files_.end());
+  Status est = format::EncodeManifest(message_.data(), message_len_, files, &manifest);
+  WipeFiles(&files);
+  SD_RETURN_IF_ERROR(est);
   crypto::StreamWriter w;
   SD_RETURN_IF_ERROR(Open(&w, 0, &rec_.items[0].header));
   auto sink = [&](const uint8_t* c, size_t cn) { return OnChunk(0, c, cn); };

@@ -105,6 +105,34 @@ def search_tree(root, needles):
     return hits
 
 
+def search_memory(pid, needles):
+    """Searches a live process's private memory (heap, stacks, anonymous maps;
+    not mapped files) for `needles`; returns [(needle, mapping)]. Needs root
+    or the process's own user."""
+    hits = []
+    overlap = max(len(n) for n in needles) - 1
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            name = parts[5] if len(parts) > 5 else "[anonymous]"
+            if "r" not in parts[1] or name.startswith("/") or name == "[vvar]":
+                continue
+            tail = b""
+            for at in range(lo, hi, 8 << 20):
+                try:
+                    mem.seek(at)
+                    block = mem.read(min(8 << 20, hi - at))
+                except OSError:
+                    break
+                window = tail + block
+                for n in needles:
+                    if n in window and (n, name) not in hits:
+                        hits.append((n, name))
+                tail = window[-overlap:]
+    return hits
+
+
 # --- HTTP parsing for raw sockets ---------------------------------------------------------
 class RawResponse:
     def __init__(self, status, reason, headers, body, raw_head):
@@ -388,6 +416,12 @@ class Server:
                 self.peak_hwm_kib = max(self.peak_hwm_kib, m[0])
                 self.peak_rss_kib = max(self.peak_rss_kib, m[1])
             time.sleep(0.05)
+
+    def stop_sampling(self):
+        """Ends the RSS sampling (peak_hwm_kib stays as it was)."""
+        self._sampling = False
+        if self._sampler:
+            self._sampler.join(timeout=2)
 
     def _stop_sampling(self):
         m = self.read_memory()
