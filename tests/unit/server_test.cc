@@ -60,6 +60,17 @@ std::string Body(const std::string& message, const std::vector<std::pair<std::st
   return b + "--XyZ--\r\n";
 }
 
+// dir/config.toml listening on a Unix socket, `top` among the top-level
+// settings and `in_recipient` inside the one [[recipient]] table.
+void WriteConfig(const std::string& dir, const crypto::PublicKey& pub, const std::string& top,
+                 const std::string& in_recipient) {
+  FILE* f = std::fopen((dir + "/config.toml").c_str(), "w");
+  REQUIRE(f != nullptr);
+  std::fprintf(f, "listen = \"unix:/tmp/x.sock\"\n%s\n[[recipient]]\nname = \"r\"\nkey = \"%s\"\n%s\n",
+               top.c_str(), crypto::FormatPublicKey(pub).c_str(), in_recipient.c_str());
+  std::fclose(f);
+}
+
 Status Send(Fixture& fx, const std::string& body, Receipt* r, size_t step = 65536) {
   Form form(fx.cfg, fx.writer.get(), 20000);
   SD_RETURN_IF_ERROR(form.Begin("multipart/form-data; boundary=XyZ"));
@@ -170,13 +181,7 @@ TEST_CASE("ConfigFloatWhereIntegerExpectedRefused", "[server]") {
   Fixture fx;
   crypto::RecipientKey k;
   REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
-  auto write = [&](const std::string& extra) {
-    FILE* f = std::fopen((fx.dir + "/config.toml").c_str(), "w");
-    REQUIRE(f != nullptr);
-    std::fprintf(f, "listen = \"unix:/tmp/x.sock\"\n%s\n[[recipient]]\nkey = \"%s\"\n", extra.c_str(),
-                 crypto::FormatPublicKey(k.pub).c_str());
-    std::fclose(f);
-  };
+  auto write = [&](const std::string& extra) { WriteConfig(fx.dir, k.pub, extra, ""); };
   Config c;
   write("max_files = 10");
   REQUIRE(LoadConfig(fx.dir, &c).ok());
@@ -193,13 +198,7 @@ TEST_CASE("ConfigUnknownKeyInRecipientRefused", "[server]") {
   Fixture fx;
   crypto::RecipientKey k;
   REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
-  auto write = [&](const std::string& extra) {
-    FILE* f = std::fopen((fx.dir + "/config.toml").c_str(), "w");
-    REQUIRE(f != nullptr);
-    std::fprintf(f, "listen = \"unix:/tmp/x.sock\"\n[[recipient]]\nname = \"r\"\nkey = \"%s\"\n%s\n",
-                 crypto::FormatPublicKey(k.pub).c_str(), extra.c_str());
-    std::fclose(f);
-  };
+  auto write = [&](const std::string& extra) { WriteConfig(fx.dir, k.pub, "", extra); };
   Config c;
   write("");
   REQUIRE(LoadConfig(fx.dir, &c).ok());
