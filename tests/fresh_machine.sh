@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1 on a bare Debian 12, as a new operator meets it.
 #
-#   tests/fresh_machine.sh [COMMIT]      (as root; COMMIT defaults to HEAD)
+#   tests/fresh_machine.sh [COMMIT]          (as root; COMMIT defaults to HEAD)
+#   tests/fresh_machine.sh --suite [COMMIT]  README command 2 instead, by hand
 #
 # Makes a minimal Debian 12 root (debootstrap --variant=minbase, plus git),
 # puts a clean clone of COMMIT in it and runs deploy/quickstart.sh there as
@@ -20,10 +21,17 @@
 # findmnt that nothing is left mounted under the root, and only then removes
 # it with rm --one-file-system.
 #
+# --suite runs tests/run.sh inside the root instead of the quickstart checks,
+# to prove README command 2 on a bare machine. That takes as long as the suite
+# and needs the host's /dev (loop devices, ptys, /dev/shm for Chromium) and a
+# read-only /sys, bound into the root. tests/run.sh does not run it.
+#
 # Where the machine cannot run debootstrap (not root, no debootstrap or
 # chroot, or mounting is not allowed) it prints one SKIPPED line and exits 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+suite=0
+if [ "${1:-}" = "--suite" ]; then suite=1; shift; fi
 commit=$(git -C "$here" rev-parse "${1:-HEAD}")
 cache=${SEALDROP_FRESH_CACHE:-/var/cache/sealdrop-test}
 mirror=${SEALDROP_FRESH_MIRROR:-http://deb.debian.org/debian}
@@ -163,6 +171,22 @@ demo_files() {
   (cd "$root/root/sealdrop/demo" && sha256sum reviewer.key reviewer.key.pub reviewer.passphrase \
      instance/config.toml instance/instance.key instance/tls/cert.pem instance/tls/key.pem)
 }
+
+if [ "$suite" = 1 ]; then
+  mount --rbind /dev "$root/dev"
+  mount --make-rslave "$root/dev"
+  mount -t sysfs -o ro sysfs "$root/sys"
+  t0=$SECONDS
+  say "README command 2: tests/run.sh inside the root (output also in $log)"
+  rc=0
+  chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/bash -c 'cd /root/sealdrop && tests/run.sh' < /dev/null 2>&1 | tee -a "$log" || rc=$?
+  [ "$rc" = 0 ] || die "tests/run.sh failed inside the root (status $rc; log $log)"
+  say "README command 2 passed inside the root in $((SECONDS - t0)) s"
+  rm -f "$log"
+  exit 0
+fi
 
 t0=$SECONDS
 say "run 1: deploy/quickstart.sh (installs, builds, serves)"
