@@ -2,7 +2,9 @@
 
 An Instance is a throw-away sealdrop installation in a temp dir: a reviewer
 key, a server instance with a self-signed certificate for 127.0.0.1, and the
-running server whose stderr (the access log) is collected line by line.
+running server whose stderr is collected line by line. The server writes no
+line per request, so what a browser fetched comes from the browser itself:
+Chromium's network log (NetworkLog).
 """
 import hashlib
 import html.parser
@@ -61,7 +63,8 @@ def find_browser():
 
 
 def make_driver(chromium, chromedriver, workdir, width=1000, height=1400):
-    """Headless Chromium with JavaScript OFF (Tor Browser "Safest")."""
+    """Headless Chromium with JavaScript OFF (Tor Browser "Safest"), logging
+    its network events to the performance log that NetworkLog reads."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -77,6 +80,8 @@ def make_driver(chromium, chromedriver, workdir, width=1000, height=1400):
     opts.add_experimental_option("prefs", {
         "profile.managed_default_content_settings.javascript": 2,
     })
+    # Every request the page makes, to any host, as DevTools Network events.
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     service = Service(executable_path=chromedriver,
                       log_path=os.path.join(workdir, "chromedriver.log"))
     driver = webdriver.Chrome(service=service, options=opts)
@@ -103,6 +108,64 @@ def assert_javascript_off(driver):
     check(probe == "untouched", "JavaScript is ON: an inline script rewrote the page (%r)" % probe)
     ns = driver.find_elements(By.ID, "ns")
     check(ns and ns[0].is_displayed(), "the <noscript> fallback is not shown, so scripts are enabled")
+
+
+class NetworkLog:
+    """What the browser itself sent, from Chromium's performance log: one entry
+    per request, {"url", "method", "status"}, in the order sent; status is None
+    when no response came. chromedriver empties the log on each read, so read()
+    after each page: the entries add up here."""
+
+    def __init__(self, driver):
+        self.driver = driver
+        self.requests = []
+        self._by_id = {}  # requestId -> its latest entry (a redirect starts a new one)
+
+    def discard(self):
+        """Drops what is logged so far (pages that are not the site's); returns how much."""
+        return len(self.driver.get_log("performance"))
+
+    def read(self):
+        for entry in self.driver.get_log("performance"):
+            msg = json.loads(entry["message"]).get("message", {})
+            method, params = msg.get("method"), msg.get("params", {})
+            if method == "Network.requestWillBeSent":
+                rid = params.get("requestId")
+                if rid in self._by_id and "redirectResponse" in params:
+                    self._by_id[rid]["status"] = int(params["redirectResponse"]["status"])
+                req = params.get("request", {})
+                r = {"url": req.get("url", ""), "method": req.get("method", ""), "status": None}
+                self.requests.append(r)
+                self._by_id[rid] = r
+            elif method == "Network.responseReceived":
+                resp = params.get("response", {})
+                r = self._by_id.get(params.get("requestId"))
+                if r is None:  # its request was not logged: still count it
+                    r = {"url": resp.get("url", ""), "method": "?", "status": None}
+                    self.requests.append(r)
+                    self._by_id[params.get("requestId")] = r
+                r["status"] = int(resp.get("status", 0))
+        return list(self.requests)
+
+
+def origin_of(url):
+    """(scheme, host, port, user, password) of a URL; a data: URL has no host."""
+    u = urllib.parse.urlsplit(url)
+    try:
+        port = u.port
+    except ValueError:
+        port = "bad port"
+    return (u.scheme.lower(), u.hostname, port, u.username, u.password)
+
+
+def path_of(url):
+    """The path and query a request asked for."""
+    u = urllib.parse.urlsplit(url)
+    return u.path + ("?" + u.query if u.query else "")
+
+
+def short_url(url, n=100):
+    return url if len(url) <= n else url[:n] + "..."
 
 
 # --- PNG --------------------------------------------------------------------------------
@@ -220,7 +283,19 @@ def http_post_multipart(url, fields, files):
 
 # --- the instance -----------------------------------------------------------------------
 
-ACCESS_RE = re.compile(r"^sealdrop-server: access (\S+) (\S+) (\d+) (-|\d+ms)$")
+# Every line sealdrop-server may write to stderr while serving. None is per
+# request: a line per request would stamp when each source came.
+SERVER_LINES = (
+    re.compile(r"^sealdrop-server: listening on \S+$"),
+    re.compile(r"^sealdrop-server: stopped$"),
+    re.compile(r"^sealdrop-server: removed \d+ unfinished uploads$"),
+    re.compile(r"^sealdrop-server: today so far: \S.*$"),
+    re.compile(r"^sealdrop-server: \d{4}-\d{2}-\d{2}: \S.*$"),
+)
+
+
+def is_server_line(line):
+    return any(r.match(line) for r in SERVER_LINES)
 
 
 def sha256_file(path):
@@ -248,6 +323,7 @@ class Instance:
         self.dir = os.path.join(workdir, "instance")
         self.vault = os.path.join(workdir, "vault")
         self.proc = None
+        self.pump = None
         self.lines = []
         self.lock = threading.Lock()
         self.port = None
@@ -257,8 +333,12 @@ class Instance:
             f.write("correct horse battery staple for sealdrop\nthis second line is ignored\n")
         os.chmod(self.passfile, 0o600)
         run([self.review_bin, "keygen", "--out", self.key, "--passphrase-file", self.passfile])
-        run([self.server_bin, "init", self.dir, "--recipient", self.key + ".pub",
-             "--listen", "127.0.0.1:0"])
+        init = run([self.server_bin, "init", self.dir, "--recipient", self.key + ".pub",
+                    "--listen", "127.0.0.1:0"])
+        m = re.search(r"^instance key ([0-9a-f]{64})$", init, re.M)
+        if not m:
+            raise TestFailure("sealdrop-server init printed no instance key:\n" + init)
+        self.fingerprint = m.group(1)
         tls = os.path.join(self.dir, "tls")
         os.makedirs(tls, mode=0o700, exist_ok=True)
         run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -284,7 +364,8 @@ class Instance:
                     ready.set()
             ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
         if not ready.wait(timeout) or self.port is None:
             self.stop()
             raise TestFailure("sealdrop-server did not start:\n" + "\n".join(self.lines))
@@ -298,14 +379,6 @@ class Instance:
         with self.lock:
             return list(self.lines[mark:])
 
-    def access_since(self, mark):
-        out = []
-        for line in self.log_since(mark):
-            m = ACCESS_RE.match(line)
-            if m:
-                out.append((m.group(1), m.group(2), int(m.group(3))))
-        return out
-
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -314,6 +387,8 @@ class Instance:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self.pump is not None:
+            self.pump.join(5)  # every line the server wrote is in self.lines
 
     # --- the reviewer's side --------------------------------------------------------
     def export(self, bundle):
@@ -321,7 +396,7 @@ class Instance:
 
     def import_bundle(self, bundle):
         return run([self.review_bin, "import", bundle, "--vault", self.vault, "--key", self.key,
-                    "--passphrase-file", self.passfile])
+                    "--passphrase-file", self.passfile, "--instance-fingerprint", self.fingerprint])
 
     def list(self):
         return json.loads(run([self.review_bin, "list", "--vault", self.vault, "--json"]))

@@ -119,8 +119,12 @@ def main():
         harness.assert_javascript_off(driver)
         log("JavaScript is off (inline script did not run, <noscript> shown)")
 
-        mark = inst.mark()
+        # From here on, Chromium's network log is the record of what the browser
+        # fetched; the data: page of the JavaScript probe is not the site's.
+        net = harness.NetworkLog(driver)
+        net.discard()
         driver.get(base)
+        net.read()
         check(driver.title == "Send documents securely", "form page title is %r" % driver.title)
         form = driver.find_element(By.TAG_NAME, "form")
         check(form.get_attribute("method").lower() == "post", "form method")
@@ -141,6 +145,7 @@ def main():
 
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         WebDriverWait(driver, 120).until(lambda d: d.title in ("Received", "Not sent"))
+        net.read()
         page = driver.page_source
         body = driver.find_element(By.TAG_NAME, "body").text
         receipt_png = os.path.join(args.shots, "receipt.png")
@@ -170,27 +175,41 @@ def main():
             w, h = harness.check_png(p)
             log("screenshot %s %dx%d, %d bytes" % (p, w, h, os.path.getsize(p)))
 
-        # --- what the browser fetched, from the access log ----------------------------
+        # --- what the browser fetched, from its own network log -----------------------
         time.sleep(1.0)  # a late favicon request
-        seen = inst.access_since(mark)
-        log("browser requests: " + ", ".join("%s %s %d" % r for r in seen))
+        requests = net.read()
+        log("browser requests: " + ", ".join(
+            "%s %s %s" % (r["method"], harness.short_url(r["url"]), r["status"]) for r in requests))
+        data = [harness.short_url(r["url"]) for r in requests if r["url"].lower().startswith("data:")]
+        check(not data, "the browser loaded data: URLs: %r" % data)
+        away = ["%s %s" % (r["method"], harness.short_url(r["url"])) for r in requests
+                if harness.origin_of(r["url"]) != harness.origin_of(base)]
+        check(not away, "the browser fetched from other origins than %s: %r" % (base, away))
+        seen = [(r["method"], harness.path_of(r["url"]), r["status"]) for r in requests]
         allowed = {("GET", "/", 200), ("GET", "/style.css", 200), ("POST", "/submit", 200),
                    ("GET", "/favicon.ico", 204)}
         extra = [r for r in seen if r not in allowed]
         check(not extra, "unexpected requests from the browser: %r" % extra)
-        check(("GET", "/", 200) in seen, "the browser's GET / is not in the access log")
+        check(("GET", "/", 200) in seen, "the browser's GET / is not in its network log")
         check(("GET", "/style.css", 200) in seen, "the browser never fetched /style.css")
         check(seen.count(("POST", "/submit", 200)) == 1, "expected exactly one POST /submit")
-        whole_log = "\n".join(inst.log_since(0))
+
+        driver.quit()
+        driver = None
+        inst.stop()
+
+        # --- the server's stderr: no line per request, no names, no words --------------
+        lines = inst.log_since(0)
+        stray = [line for line in lines if not harness.is_server_line(line)]
+        check(not stray, "the server wrote lines that are none of its own (a line per request?):\n  "
+              + "\n  ".join(stray))
+        whole_log = "\n".join(lines)
         for name in files:
             for v in name_variants(name):
                 check(v not in whole_log, "the server log mentions %r" % v)
         for word in ("Здравствуйте", "şubat", "مرحبا", "Привет"):
             check(word not in whole_log, "the server log mentions %r" % word)
-
-        driver.quit()
-        driver = None
-        inst.stop()
+        log("server stderr: %d lines, none per request, no file names or message words" % len(lines))
 
         # --- the reviewer's side ------------------------------------------------------
         bundle = os.path.join(work, "bundle.sdb")
