@@ -37,7 +37,7 @@ cat <<MSG
 sealdrop demo (DEMO ONLY: self-signed certificate, passphrase stored beside the key)
   source site:  https://127.0.0.1:8443/
   export:       $server export demo/instance --out demo/bundle-\$(date +%s).sdb
-  import:       $review import <bundle> --vault demo/vault --key demo/reviewer.key --passphrase-file demo/reviewer.passphrase
+  import:       $review import <bundle> --vault demo/vault --key demo/reviewer.key --passphrase-file demo/reviewer.passphrase --instance-fingerprint $("$server" check demo/instance | sed -n 's/^instance key //p')
   read:         $review list --vault demo/vault
                 $review show <id> --vault demo/vault --key demo/reviewer.key --passphrase-file demo/reviewer.passphrase
                 $review extract <id> --vault demo/vault --key demo/reviewer.key --passphrase-file demo/reviewer.passphrase --out demo/out

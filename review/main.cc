@@ -1,8 +1,9 @@
 // sealdrop-review: the air-gapped reviewer's tool.
 //   keygen, import, list, show, extract
 // Exit status: 0 success, 1 authentication failed (wrong passphrase, altered
-// bundle or ciphertext), 2 usage or I/O error.
+// bundle or ciphertext, untrusted or unexpected instance), 2 usage or I/O error.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -278,16 +279,208 @@ int Keygen(const std::string& out, uint32_t epoch, const std::string& passfile) 
 }
 
 // --- import ------------------------------------------------------------------------------
-int Import(const std::string& bundle, const std::string& vault_dir, const std::string& keyfile,
-           const std::string& passfile, bool trust_new) {
+// An exclusive lock on a vault for the life of a command that writes to it.
+// Opening for writing sweeps every pending submission, so two imports into
+// one vault at once would remove each other's unfinished work.
+class VaultLock {
+ public:
+  VaultLock() = default;
+  VaultLock(const VaultLock&) = delete;
+  VaultLock& operator=(const VaultLock&) = delete;
+  ~VaultLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // InvalidArgument if another process holds the lock; it is never waited for.
+  Status Take(const std::string& dir) {
+    path_ = dir + "/write.lock";
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    created_ = fd_ >= 0;
+    if (fd_ < 0 && errno == EEXIST)
+      fd_ = ::open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd_ < 0) return Status::IOError("cannot open " + path_ + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::OK();
+    int e = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (e == EWOULDBLOCK)
+      return Status::InvalidArgument("another sealdrop-review import is writing to " + dir);
+    return Status::IOError("cannot lock " + path_ + ": " + std::strerror(e));
+  }
+  // For a directory that turned out not to be a vault: leaves it as it was.
+  void Discard() {
+    if (created_) ::unlink(path_.c_str());
+  }
+
+ private:
+  int fd_ = -1;
+  bool created_ = false;
+  std::string path_;
+};
+
+// Opens (creating if absent) the vault for a command that writes to it, takes
+// its lock, and removes whatever an interrupted import left pending, as the
+// server sweeps its store at start-up. Returns 0, or the exit status after
+// reporting the error.
+int OpenVaultForWriting(const std::string& dir, std::unique_ptr<storage::Store>* vault,
+                        VaultLock* lock) {
+  // Locked before LMDB is opened: opening waits for LMDB's writer lock, which
+  // a running import holds while it writes, and for ever if it is stopped.
+  struct stat sb;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Fail(Status::IOError("cannot create " + dir + ": " + std::strerror(errno)));
+  if (::stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return Fail(Status::InvalidArgument(dir + " is not a directory"),
+                "--vault names a directory (created if absent)");
+  Status st = lock->Take(dir);
+  if (!st.ok()) return Fail(st, "wait for the other import to finish, then run this one again");
+  st = OpenVault(dir, true, vault);
+  if (!st.ok()) {
+    lock->Discard();
+    return Fail(st);
+  }
+  uint64_t swept = 0;
+  st = (*vault)->Sweep(&swept);
+  if (!st.ok()) return Fail(st);
+  if (swept)
+    std::fprintf(stderr, "%s: removed %llu submissions that an interrupted import left unfinished\n",
+                 kTool, static_cast<unsigned long long>(swept));
+  return 0;
+}
+
+// Marks an instance as trusted, so that its later bundles import without a
+// flag. The list goes first: an interrupted pin leaves the instance untrusted.
+Status PinInstance(storage::Store* vault, const std::string& hex, uint32_t day) {
+  std::string list;
+  Status st = vault->GetMeta("instances", &list);
+  if (!st.ok() && !st.Is(Status::Code::kNotFound)) return st;
+  if (("\n" + list).find("\n" + hex + "\n") == std::string::npos)
+    SD_RETURN_IF_ERROR(vault->PutMeta("instances", list + hex + "\n"));
+  return vault->PutMeta("instance:" + hex, std::to_string(day));
+}
+
+// Reports an import that failed once its signer was trusted. Nothing of the
+// bundle is visible; what it staged is removed now, or by the next import if
+// this one is killed first.
+int ImportFailed(const Status& st) {
+  bool auth = st.Is(Status::Code::kAuthFailed) || st.Is(Status::Code::kCorruption);
+  const char* hint =
+      auth ? "nothing was imported; the bundle is damaged or was altered on its way: import an "
+             "intact copy"
+      : st.Is(Status::Code::kVersion)
+          ? "nothing was imported; upgrade sealdrop-review to a version no older than the server's"
+          : "nothing was imported; once the problem is fixed, run the same import again";
+  std::fprintf(stderr, "%s: error: %s\n%s: hint: %s\n", kTool, st.message().c_str(), kTool, hint);
+  return auth ? 1 : 2;
+}
+
+struct ImportArgs {
+  std::string bundle, vault, key, passfile;
+  bool trust_new = false;
+  std::vector<std::string> fingerprints;  // --instance-fingerprint, as typed
+};
+
+int Import(const ImportArgs& a) {
+  // A mistyped fingerprint is a usage error, found before a passphrase is asked.
+  std::set<std::string> expected;
+  for (const auto& f : a.fingerprints) {
+    std::string hex;
+    Status st = review::NormaliseFingerprint(f, &hex);
+    if (!st.ok())
+      return Fail(st, "--instance-fingerprint takes the whole instance key that sealdrop-server "
+                      "init or check printed");
+    expected.insert(hex);
+  }
   crypto::RecipientKey key;
-  Status st = UnlockKey(keyfile, passfile, &key);
+  Status st = UnlockKey(a.key, a.passfile, &key);
   if (!st.ok()) return Fail(st);
+  int fd = ::open(a.bundle.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Status::IOError("cannot read " + a.bundle + ": " + std::strerror(errno)));
+  struct CloseFd {
+    int fd;
+    ~CloseFd() { ::close(fd); }
+  } close_fd{fd};
+
+  // The signer is judged from the header (docs/FORMAT.md "Bundle") before
+  // anything is stored. ReadBundle then reads the same bytes again and
+  // verifies the signature, which covers them, before anything is visible.
+  constexpr size_t kHeader = 48, kSignerAt = 12;
+  uint8_t head[kHeader];
+  size_t head_len = 0, replayed = 0;
+  while (head_len < kHeader) {
+    ssize_t r = ::read(fd, head + head_len, kHeader - head_len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0)
+      return Fail(Status::IOError("cannot read " + a.bundle + ": " + std::strerror(errno)));
+    if (r == 0) break;
+    head_len += size_t(r);
+  }
+  format::Source source = [&](uint8_t* p, size_t n, size_t* got) -> Status {
+    if (replayed < head_len) {
+      *got = std::min(n, head_len - replayed);
+      std::memcpy(p, head + replayed, *got);
+      replayed += *got;
+      return Status::OK();
+    }
+    ssize_t r;
+    do r = ::read(fd, p, n);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return Status::IOError("cannot read " + a.bundle + ": " + std::strerror(errno));
+    *got = size_t(r);
+    return Status::OK();
+  };
+  format::BundleInfo info;
+  if (head_len < kHeader || std::memcmp(head, "SEALDBUN", 8) != 0 || head[8] != 1) {
+    // Not a bundle this build reads: ReadBundle says why, from the header.
+    st = format::ReadBundle(source, format::BundleHandler{}, &info);
+    return ImportFailed(st.ok() ? Status::Corruption("not a sealdrop bundle") : st);
+  }
+  const std::string signer = crypto::ToHex(head + kSignerAt, crypto::kSignPublicSize);
+
+  // A vault that does not exist yet trusts nothing, and a refused bundle
+  // does not create one.
   std::unique_ptr<storage::Store> vault;
-  st = OpenVault(vault_dir, true, &vault);
-  if (!st.ok()) return Fail(st);
-  int fd = ::open(bundle.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Fail(Status::IOError("cannot read " + bundle + ": " + std::strerror(errno)));
+  VaultLock lock;
+  struct stat sb;
+  if (::stat(a.vault.c_str(), &sb) == 0) {
+    if (int rc = OpenVaultForWriting(a.vault, &vault, &lock)) return rc;
+  }
+  bool pinned = false;
+  if (vault) {
+    std::string day;
+    st = vault->GetMeta("instance:" + signer, &day);
+    if (!st.ok() && !st.Is(Status::Code::kNotFound)) return Fail(st);
+    pinned = st.ok();
+  }
+  bool pin = false;
+  if (!expected.empty()) {
+    // The operator named the instance: any other signer is refused, even one
+    // pinned before.
+    if (expected.count(signer) == 0) {
+      std::string given;
+      for (const auto& e : expected) given += (given.empty() ? "" : ", ") + e;
+      return Fail(Status::AuthFailed("bundle is signed by instance " + signer +
+                                     ", not by the instance --instance-fingerprint gives (" +
+                                     given + ")"),
+                  "nothing was imported; check that the bundle came from your server and that "
+                  "the fingerprint is the instance key sealdrop-server init or check printed");
+    }
+    pin = !pinned;
+  } else if (!pinned) {
+    if (!a.trust_new)
+      return Fail(Status::AuthFailed("bundle is signed by instance " + signer +
+                                     ", which this vault does not trust yet"),
+                  "compare it with the instance key that sealdrop-server init or check "
+                  "printed; if they are the same, run import again with "
+                  "--instance-fingerprint <that key>");
+    std::printf("trusting instance %s without checking it; it should be the instance key that "
+                "sealdrop-server init or check printed\n",
+                signer.c_str());
+    std::fflush(stdout);
+    pin = true;
+  }
+  if (!vault) {
+    if (int rc = OpenVaultForWriting(a.vault, &vault, &lock)) return rc;
+  }
 
   // Everything goes in as pending and becomes visible in one transaction
   // once the whole bundle has verified.
@@ -340,58 +533,23 @@ int Import(const std::string& bundle, const std::string& vault_dir, const std::s
     held += n;
     return held >= (4u << 20) ? flush() : Status::OK();
   };
-  format::BundleInfo info;
-  st = format::ReadBundle(
-      [&](uint8_t* p, size_t n, size_t* got) -> Status {
-        ssize_t r = ::read(fd, p, n);
-        if (r < 0) return Status::IOError("cannot read " + bundle + ": " + std::strerror(errno));
-        *got = size_t(r);
-        return Status::OK();
-      },
-      h, &info);
-  ::close(fd);
+  st = format::ReadBundle(source, h, &info);
+  if (st.ok() && crypto::ToHex(info.instance.data(), info.instance.size()) != signer)
+    st = Status::Corruption("bundle signer differs from the one its header named");
   if (st.ok()) st = flush();
-  // Is the signer one this vault already trusts?
-  std::string pin = "instance:" + crypto::ToHex(info.instance.data(), info.instance.size());
-  bool first_instance = false;
-  if (st.ok()) {
-    std::string v;
-    Status pst = vault->GetMeta(pin, &v);
-    if (pst.Is(Status::Code::kNotFound)) {
-      std::string any;
-      bool have_any = vault->GetMeta("instances", &any).ok();
-      if (have_any && !trust_new)
-        st = Status::AuthFailed("bundle is signed by instance " + pin.substr(9) +
-                                ", which this vault has not seen before");
-      else
-        first_instance = true;
-    } else if (!pst.ok()) {
-      st = pst;
-    }
-  }
+  // Pinned before the commit: an import killed in between leaves the pin
+  // (the bundle verified) and pending submissions that the next one sweeps.
+  if (st.ok() && pin) st = PinInstance(vault.get(), signer, info.day);
   std::vector<storage::SubmissionRec> recs;
   for (auto& kv : staged) recs.push_back(kv.second);
   if (st.ok()) st = vault->CommitMany(recs);
   if (!st.ok()) {
     for (auto& kv : staged) (void)vault->Abort(kv.first);
-    bool auth = st.Is(Status::Code::kAuthFailed) || st.Is(Status::Code::kCorruption);
-    std::fprintf(stderr, "%s: error: %s\n", kTool, st.message().c_str());
-    std::fprintf(stderr, "%s: hint: %s\n", kTool,
-                 st.Is(Status::Code::kAuthFailed) && first_instance == false &&
-                         st.message().find("not seen before") != std::string::npos
-                     ? "if you trust this server instance, run import again with "
-                       "--trust-new-instance"
-                     : "nothing was imported; ask for a fresh export");
-    return auth ? 1 : 2;
+    return ImportFailed(st);
   }
-  if (first_instance) {
-    std::string list;
-    (void)vault->GetMeta("instances", &list);
-    list += pin.substr(9) + "\n";
-    (void)vault->PutMeta("instances", list);
-    (void)vault->PutMeta(pin, std::to_string(info.day));
-    std::printf("trusting instance %s from now on\n", pin.substr(9).c_str());
-  }
+  if (pin)
+    std::printf("the vault now trusts instance %s: its later bundles need no flag\n",
+                signer.c_str());
   size_t readable = 0;
   for (const auto& r : recs) {
     crypto::Secret ck;
@@ -738,9 +896,10 @@ int main(int argc, char** argv) {
   if (!cli::Start(kTool)) return 2;
   CLI::App app{"sealdrop-review: the reviewer's air-gapped tool"};
   app.require_subcommand(1);
-  std::string out, vault, key, passfile, id, bundle;
+  std::string out, vault, key, passfile, id;
   uint32_t epoch = 1;
-  bool json = false, trust_new = false;
+  bool json = false;
+  ImportArgs ia;
 
   auto* keygen = app.add_subcommand("keygen", "make a recipient key pair under a passphrase");
   keygen->add_option("--out", out, "secret key file to create (the public half goes to <out>.pub)")
@@ -749,12 +908,19 @@ int main(int argc, char** argv) {
   keygen->add_option("--passphrase-file", passfile, "read the passphrase from this file");
 
   auto* imp = app.add_subcommand("import", "verify a bundle and add it to the vault, still sealed");
-  imp->add_option("bundle", bundle, "bundle file from sealdrop-server export")->required();
-  imp->add_option("--vault", vault, "vault directory (created if absent)")->required();
-  imp->add_option("--key", key, "your secret key file")->required();
-  imp->add_option("--passphrase-file", passfile, "read the passphrase from this file");
-  imp->add_flag("--trust-new-instance", trust_new,
-                "accept a bundle signed by a server instance this vault has not seen");
+  imp->add_option("bundle", ia.bundle, "bundle file from sealdrop-server export")->required();
+  imp->add_option("--vault", ia.vault, "vault directory (created if absent)")->required();
+  imp->add_option("--key", ia.key, "your secret key file")->required();
+  imp->add_option("--passphrase-file", ia.passfile, "read the passphrase from this file");
+  // One value per flag, so that a fingerprint never swallows the bundle's name.
+  auto* fp = imp->add_option("--instance-fingerprint", ia.fingerprints,
+                             "the instance key sealdrop-server init or check printed: the "
+                             "bundle must be signed by it, and the vault trusts it from then "
+                             "on (repeatable)")
+                 ->allow_extra_args(false);
+  imp->add_flag("--trust-new-instance", ia.trust_new,
+                "trust the bundle's signer without checking its fingerprint (it is printed)")
+      ->excludes(fp);
 
   size_t limit = 100;
   bool all = false;
@@ -781,7 +947,7 @@ int main(int argc, char** argv) {
 
   if (int rc = cli::Parse(kTool, app, argc, argv); rc >= 0) return rc;
   if (*keygen) return Keygen(out, epoch, passfile);
-  if (*imp) return Import(bundle, vault, key, passfile, trust_new);
+  if (*imp) return Import(ia);
   if (*list) return List(vault, json, all ? SIZE_MAX : limit);
   if (*show) return Show(id, vault, key, passfile, json);
   if (*ext) return Extract(id, vault, key, passfile, out);

@@ -377,7 +377,7 @@ def test(h):
     for m in s.refused:
         check(not harness.file_contains(bundle, [m.encode()]), "a refused marker is in the bundle")
     vault = h.path("vault")
-    rv.import_(bundle, vault, expect=0)
+    rv.import_(bundle, vault, extra=["--instance-fingerprint", inst.fingerprint], expect=0)
     subs = rv.list(vault)
     check(len(subs) == len(s.good), "the vault lists %d submissions, expected %d" %
           (len(subs), len(s.good)))

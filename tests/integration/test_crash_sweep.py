@@ -107,7 +107,7 @@ def test(h):
     bundle = h.path("bundle.sdb")
     check(inst.export(bundle) == 3, "export should hold the 2 confirmed + 1 later submission")
     vault = h.path("vault")
-    rv.import_(bundle, vault, expect=0)
+    rv.import_(bundle, vault, extra=["--instance-fingerprint", inst.fingerprint], expect=0)
     subs = rv.list(vault)
     check(len(subs) == 3, "the vault lists %d submissions, expected 3" % len(subs))
     seen = {}

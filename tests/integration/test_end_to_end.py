@@ -112,7 +112,7 @@ def test(h):
     h.step("import")
     vault = h.path("vault")
     t0 = time.monotonic()
-    rv.import_(bundle, vault, expect=0)
+    rv.import_(bundle, vault, extra=["--instance-fingerprint", inst.fingerprint], expect=0)
     h.note("import time", "%.1fs" % (time.monotonic() - t0))
     subs = rv.list(vault)
     check(len(subs) == 1, "list shows %d submissions, expected 1: %s" % (len(subs), subs))

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""sealdrop-review against real bundles: wrong passphrase, altered and truncated
-bundles, repeated imports, a second server instance, repeated extraction,
-a hostile file name, a key file others can read, and usage errors.
+"""sealdrop-review against real bundles: wrong passphrase, instance
+fingerprints (none, wrong, right, pinned), altered and truncated bundles,
+repeated imports, a second server instance, repeated extraction, a hostile
+file name, a key file others can read, and usage errors.
 """
 import hashlib
 import os
@@ -74,18 +75,67 @@ def test(h):
 
     vault = h.path("vault")
     results = []
+    fp = inst.fingerprint
+    trust = ["--instance-fingerprint", fp]
 
     h.step("wrong passphrase")
-    r = rv.import_(bundle1, vault, passfile=wrongpass)
+    r = rv.import_(bundle1, vault, passfile=wrongpass, extra=trust)
     check(r.returncode == 1, "import with a wrong passphrase: exit %d, expected 1\n%s" %
           (r.returncode, r.stderr))
     check(vault_ids(rv, vault) == [], "a wrong passphrase still imported something")
     results.append("wrong passphrase: exit 1, nothing imported")
 
-    h.step("import bundle 1")
-    rv.import_(bundle1, vault, expect=0)
+    h.step("UnknownInstanceRefusedOnNewVault: no fingerprint, no pin")
+    r = rv.import_(bundle1, vault)
+    check(r.returncode == 1, "a new vault, no --instance-fingerprint: exit %d, expected 1\n%s" %
+          (r.returncode, r.stderr))
+    check(r.stderr.startswith("sealdrop-review: error: bundle is signed by instance " + fp),
+          "the refusal does not print the bundle's instance fingerprint:\n" + r.stderr)
+    check("sealdrop-review: hint:" in r.stderr and "sealdrop-server init" in r.stderr and
+          "--instance-fingerprint" in r.stderr,
+          "the hint does not say to compare with init's key and pass --instance-fingerprint:\n" +
+          r.stderr)
+    check(not os.path.exists(vault), "a refused import created the vault")
+    results.append("new vault, no flag: exit 1, prints the fingerprint, no vault made")
+
+    h.step("WrongFingerprintRefused: another key given, new vault")
+    wrong = "%064x" % (int(fp, 16) ^ 1)
+
+    def refused_wrong(bundle, what):
+        r = rv.import_(bundle, vault, extra=["--instance-fingerprint", wrong])
+        check(r.returncode == 1, "a wrong fingerprint into %s: exit %d, expected 1\n%s" %
+              (what, r.returncode, r.stderr))
+        check(fp in r.stderr and wrong in r.stderr,
+              "the refusal does not name both the signer and the fingerprint given:\n" + r.stderr)
+
+    refused_wrong(bundle1, "a new vault")
+    check(not os.path.exists(vault), "a wrong fingerprint created the vault")
+
+    h.step("MalformedFingerprintIsUsageError")
+    for bad in (fp[:16], fp + "00", fp[:-1] + "g"):
+        r = rv.import_(bundle1, vault, extra=["--instance-fingerprint", bad])
+        check(r.returncode == 2 and "hint:" in r.stderr,
+              "--instance-fingerprint %s: exit %d, expected 2 with a hint\n%s" %
+              (bad, r.returncode, r.stderr))
+    usage_error(h, ["import", bundle1, "--vault", vault, "--key", rv.key, "--passphrase-file",
+                    rv.passfile, "--trust-new-instance", "--instance-fingerprint", fp],
+                "--trust-new-instance with --instance-fingerprint")
+    check(not os.path.exists(vault), "a usage error created the vault")
+    results.append("shortened or non-hex fingerprint, or both flags: exit 2")
+
+    h.step("import bundle 1 with the fingerprint init printed (upper case, colons)")
+    typed = ":".join(fp[i:i + 2] for i in range(0, len(fp), 2)).upper()
+    r = rv.import_(bundle1, vault, extra=["--instance-fingerprint", typed], expect=0)
+    check("the vault now trusts instance " + fp in r.stdout,
+          "the import did not say it pinned the instance:\n" + r.stdout)
     before = vault_ids(rv, vault)
     check(len(before) == 2, "the vault holds %d submissions after bundle 1" % len(before))
+    results.append("matching --instance-fingerprint (any case, colons): imported and pinned")
+
+    h.step("WrongFingerprintRefused: another key given, the signer pinned")
+    refused_wrong(bundle2, "a vault that pins the signer")
+    check(vault_ids(rv, vault) == before, "a wrong fingerprint changed the vault")
+    results.append("wrong --instance-fingerprint (new vault, pinned vault): exit 1, nothing stored")
 
     h.step("bundle 2 with one byte flipped (middle, near the start, near the end)")
     with open(bundle2, "rb") as f:
@@ -117,7 +167,7 @@ def test(h):
         check(vault_ids(rv, vault) == before, "the vault changed after a truncated bundle")
     results.append("truncated (half, all but the last byte): exit 1, vault unchanged")
 
-    h.step("bundle 2 twice")
+    h.step("bundle 2 twice, the instance pinned: no flag needed")
     rv.import_(bundle2, vault, expect=0)
     after2 = vault_ids(rv, vault)
     check(len(after2) == 4 and set(before) < set(after2),
@@ -139,12 +189,20 @@ def test(h):
     r = rv.import_(bundleb, vault)
     check(r.returncode == 1, "a bundle from an unknown instance: exit %d, expected 1\n%s" %
           (r.returncode, r.stderr))
-    check("--trust-new-instance" in r.stderr,
-          "the refusal does not mention --trust-new-instance:\n" + r.stderr)
+    check(instb.fingerprint in r.stderr and "--instance-fingerprint" in r.stderr,
+          "the refusal does not print B's fingerprint and --instance-fingerprint:\n" + r.stderr)
     check(vault_ids(rv, vault) == after2, "the unknown instance's bundle changed the vault")
-    rv.import_(bundleb, vault, extra=["--trust-new-instance"], expect=0)
+    # Naming instance A, already pinned, does not let B's bundle in.
+    r = rv.import_(bundleb, vault, extra=trust)
+    check(r.returncode == 1, "B's bundle with A's fingerprint: exit %d, expected 1\n%s" %
+          (r.returncode, r.stderr))
+    check(vault_ids(rv, vault) == after2, "B's bundle with A's fingerprint changed the vault")
+    r = rv.import_(bundleb, vault, extra=["--trust-new-instance"], expect=0)
+    check(r.stdout.startswith("trusting instance %s without checking it" % instb.fingerprint),
+          "--trust-new-instance did not print the fingerprint it trusts first:\n" + r.stdout)
     check(len(rv.list(vault)) == 5, "--trust-new-instance did not import instance B's bundle")
-    results.append("second instance: exit 1 until --trust-new-instance")
+    results.append("second instance: exit 1 (its fingerprint printed) until --trust-new-instance, "
+                   "which prints it first")
 
     # Find the submissions by their messages.
     by_msg = {}

@@ -82,9 +82,10 @@ def main():
         # import needs a bundle; an empty one from a fresh instance will do.
         inst = os.path.join(tmp, "inst")
         import subprocess
-        subprocess.run([a.server, "init", inst, "--recipient", key + ".pub",
-                        "--listen", "unix:" + os.path.join(tmp, "s.sock")],
-                       check=True, capture_output=True)
+        made = subprocess.run([a.server, "init", inst, "--recipient", key + ".pub",
+                               "--listen", "unix:" + os.path.join(tmp, "s.sock")],
+                              check=True, capture_output=True, text=True)
+        fp = made.stdout.split("instance key ")[1].split()[0]
         bundle = os.path.join(tmp, "b.sdb")
         subprocess.run([a.server, "export", inst, "--out", bundle], check=True, capture_output=True)
 
@@ -92,7 +93,8 @@ def main():
                                [b"not the passphrase"])
         assert rc == 1, "a wrong passphrase at the prompt gave %d, not 1: %s" % (rc, shown)
         assert "not the passphrase" not in shown, "the passphrase was echoed"
-        rc, shown = run_on_tty([a.review, "import", bundle, "--vault", vault, "--key", key], [phrase])
+        rc, shown = run_on_tty([a.review, "import", bundle, "--vault", vault, "--key", key,
+                                "--instance-fingerprint", fp], [phrase])
         assert rc == 0, "import with the right passphrase failed (%d): %s" % (rc, shown)
         assert "Passphrase for key" in shown, shown
         ok = True

@@ -192,7 +192,8 @@ class VaultVerifier:
         n = self.inst.export(bundle)
         self.exported_total += n
         if n:
-            self.rv.import_(bundle, self.vault, expect=0)
+            self.rv.import_(bundle, self.vault, expect=0,
+                            extra=["--instance-fingerprint", self.inst.fingerprint])
         os.unlink(bundle)
         return n
 

@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "review/review.h"
 
+using sealdrop::review::NormaliseFingerprint;
 using sealdrop::review::Printable;
 using sealdrop::review::SafeName;
 
@@ -56,6 +58,39 @@ TEST_CASE("OverlongNameCutAtCharacterBoundaryKeepingExtension", "[review]") {
   REQUIRE(n.size() <= 200);
   REQUIRE(n.substr(n.size() - 4) == ".pdf");
   REQUIRE(SafeName(n) == n);  // still valid UTF-8: nothing replaced
+}
+
+TEST_CASE("FingerprintAsPrintedOrPastedAccepted", "[review]") {
+  const std::string hex = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  std::string out;
+  REQUIRE(NormaliseFingerprint(hex, &out).ok());
+  REQUIRE(out == hex);
+  std::string upper_colons, spaced;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    upper_colons += (i ? ":" : "") + hex.substr(i, 2);
+    spaced += (i && i % 8 == 0 ? " " : "") + hex.substr(i, 2);
+  }
+  for (auto& c : upper_colons) c = char(std::toupper(static_cast<unsigned char>(c)));
+  out.clear();
+  REQUIRE(NormaliseFingerprint(upper_colons, &out).ok());
+  REQUIRE(out == hex);
+  out.clear();
+  REQUIRE(NormaliseFingerprint(" " + spaced + " ", &out).ok());
+  REQUIRE(out == hex);
+}
+
+TEST_CASE("ShortenedOrForeignFingerprintRefused", "[review]") {
+  const std::string hex = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  std::string out = "untouched";
+  // A prefix is easier to match with a key made to look alike.
+  REQUIRE(NormaliseFingerprint(hex.substr(0, 16), &out)
+              .Is(sealdrop::Status::Code::kInvalidArgument));
+  REQUIRE(!NormaliseFingerprint(hex + "00", &out).ok());
+  REQUIRE(!NormaliseFingerprint("", &out).ok());
+  REQUIRE(!NormaliseFingerprint(hex.substr(0, 63) + "g", &out).ok());
+  REQUIRE(!NormaliseFingerprint("0x" + hex.substr(2), &out).ok());
+  REQUIRE(!NormaliseFingerprint(hex.substr(0, 32) + "-" + hex.substr(32), &out).ok());
+  REQUIRE(out == "untouched");
 }
 
 TEST_CASE("PrintableKeepsLayoutButNotTerminalEscapes", "[review]") {
