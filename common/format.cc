@@ -38,15 +38,17 @@ void SignedMessage(const uint8_t digest[crypto::Hasher::kSize], std::vector<uint
 
 // --- Manifest -------------------------------------------------------------------
 
+uint64_t MaxPaddedManifest() { return crypto::PaddedSize(kMaxManifest); }
+
 Status EncodeManifest(const uint8_t* message, size_t message_len,
                       const std::vector<FileEntry>& files, crypto::Secret* out) {
   if (message_len > kMaxMessage) return Status::TooLarge("message is too long");
   if (files.size() > kMaxFiles) return Status::TooLarge("too many files");
-  size_t n = 5 + 4 + message_len + 4;
+  size_t n = kManifestHead + message_len;
   for (const auto& f : files) {
     if (f.name.size() > kMaxName || f.type.size() > kMaxName)
       return Status::TooLarge("file name or type is too long");
-    n += 4 + 2 + f.name.size() + 2 + f.type.size() + 8;
+    n += kManifestFileHead + f.name.size() + f.type.size();
   }
   crypto::Secret s(n);
   uint8_t* p = s.data();

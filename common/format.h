@@ -29,9 +29,28 @@ struct Manifest {
   std::vector<FileEntry> files;
 };
 
-constexpr size_t kMaxMessage = 1u << 20;
-constexpr size_t kMaxName = 1024;
+// The limits of each field. The server never writes more and the reviewer
+// refuses more, so anything the server accepts, the reviewer can open.
+constexpr size_t kMaxMessage = 1u << 20;  // bytes of UTF-8
+constexpr size_t kMaxName = 1024;         // bytes, for the name and for the type
 constexpr size_t kMaxFiles = 4096;
+static_assert(kMaxMessage <= UINT32_MAX && kMaxFiles <= UINT32_MAX && kMaxName <= UINT16_MAX,
+              "a limit does not fit its length field");
+
+// Fixed bytes of the encoding: magic, version, message length and file count;
+// and per file: item, name length, type length and size.
+constexpr size_t kManifestHead = 4 + 1 + 4 + 4;
+constexpr size_t kManifestFileHead = 4 + 2 + 2 + 8;
+// The largest manifest EncodeManifest writes: every field at its limit
+// (9,502,733 bytes; docs/FORMAT.md "Manifest").
+constexpr size_t kMaxManifest =
+    kManifestHead + kMaxMessage + kMaxFiles * (kManifestFileHead + 2 * kMaxName);
+
+// The largest manifest item as the stream stores it, padded
+// (crypto::PaddedSize of kMaxManifest). The reviewer refuses a manifest item
+// larger than this before allocating for it; Padmé never shrinks as the
+// length grows, so every manifest the server writes passes.
+uint64_t MaxPaddedManifest();
 
 // Encodes into guarded memory, since the manifest is plaintext.
 Status EncodeManifest(const uint8_t* message, size_t message_len,

@@ -244,7 +244,7 @@ Status OpenManifest(storage::Store* vault, const storage::SubmissionRec& rec,
   SD_RETURN_IF_ERROR(st);
   // The manifest is small; collect it in guarded memory.
   const uint64_t cap = rec.items[0].padded;
-  if (cap > format::kMaxMessage * 4) return Status::Corruption("manifest is implausibly large");
+  if (cap > format::MaxPaddedManifest()) return Status::Corruption("manifest is implausibly large");
   crypto::Secret buf{static_cast<size_t>(cap)};
   size_t len = 0;
   SD_RETURN_IF_ERROR(DecryptItem(vault, rec, 0, *ck, cap, [&](const uint8_t* p, size_t n) {

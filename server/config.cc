@@ -110,7 +110,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   SD_RETURN_IF_ERROR(str("tls_key", &c.tls_key));
   SD_RETURN_IF_ERROR(size("max_upload", &c.max_upload));
   SD_RETURN_IF_ERROR(size("store_quota", &c.store_quota));
-  SD_RETURN_IF_ERROR(num("max_files", &c.max_files, 1, 4000));
+  SD_RETURN_IF_ERROR(num("max_files", &c.max_files, 1, uint32_t(format::kMaxFiles)));
   SD_RETURN_IF_ERROR(num("threads", &c.threads, 1, 1024));
   SD_RETURN_IF_ERROR(num("connections", &c.connections, 1, 65536));
   SD_RETURN_IF_ERROR(num("header_timeout", &c.header_timeout, 1, 3600));

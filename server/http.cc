@@ -273,9 +273,17 @@ class Router final : public httplib::Server {
 
 constexpr const char* kHtml = "text/html; charset=utf-8";
 
-// Multipart framing and the message ride on top of the file bytes.
+// What a form carries on top of the file bytes that max_upload counts, so
+// that a submission at every limit is not refused for its length alone. Per
+// file, a delimiter line (a boundary is at most 70 bytes) and the part's
+// headers: the name, which a browser escapes at worst to 3 bytes a byte
+// ('"' as %22), the type, and the header text around them. The message is
+// allowed twice over, so that a message too long is refused by its own check,
+// whose page says so, rather than by this one. The rest covers the message's
+// part headers, the closing delimiter and a preamble.
 uint64_t FormOverhead(const Config& cfg) {
-  return format::kMaxMessage * 2 + uint64_t(cfg.max_files) * 4096 + 65536;
+  constexpr uint64_t kPerFile = (2 + 2 + 70 + 2) + 256 + 3 * format::kMaxName + format::kMaxName;
+  return format::kMaxMessage * 2 + uint64_t(cfg.max_files) * kPerFile + 65536;
 }
 
 uint32_t Today() { return uint32_t(::time(nullptr) / 86400); }
@@ -310,6 +318,12 @@ int HttpStatusFor(const Status& st) {
 std::string MessageFor(const Status& st, const Config& cfg) {
   switch (st.code()) {
     case Status::Code::kTooLarge:
+      // A message too long, in bytes: a source who counted characters needs
+      // to hear that the limit is not in characters.
+      static_assert(format::kMaxMessage == 1u << 20, "the refusal below states the limit");
+      if (st.message() == kMessageTooLong)
+        return "Your message is too long: this server takes at most 1 MiB (1,048,576 bytes) of "
+               "message, counted in UTF-8. Shorten it, or send the text as a file.";
       return "Your submission is larger than this server accepts (" +
              std::to_string(cfg.max_upload >> 20) + " MiB of files, " +
              std::to_string(cfg.max_files) + " files, 1 MiB of message). Send less at once.";

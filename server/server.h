@@ -144,6 +144,10 @@ struct Receipt {
   std::vector<uint64_t> file_sizes;
 };
 
+// Upload::AppendMessage's refusal of a message over format::kMaxMessage: the
+// page for it states the limit in bytes (http.cc).
+extern const char kMessageTooLong[];
+
 // One submission being received. Plaintext goes straight into secretstream;
 // ciphertext goes to the store in small transactions. Destroying an Upload
 // that was not committed removes everything it wrote.

@@ -8,6 +8,15 @@ namespace sealdrop {
 namespace server {
 namespace {
 
+// The message box's maxlength. Browsers count it in UTF-16 code units, and
+// without JavaScript the page cannot count bytes, so it must hold for the
+// worst case: a code unit is at most 3 bytes of UTF-8 (U+0800 to U+FFFF; a
+// surrogate pair is 4 bytes for 2 units), and a newline, 1 unit, is sent as
+// CRLF, 2 bytes. A box that let more through would have the server refuse
+// the message only after the whole upload, which can take long over Tor.
+constexpr size_t kMaxUtf8PerUnit = 3;
+constexpr size_t kMessageMaxLength = format::kMaxMessage / kMaxUtf8PerUnit;
+
 std::string Page(const std::string& title, const std::string& body) {
   return "<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -29,6 +38,16 @@ std::string HumanSize(uint64_t n) {
     std::snprintf(buf, sizeof(buf), "%.1f %s", v, units[u]);
   }
   return buf;
+}
+
+// "1,048,576": limits are read by people.
+std::string Grouped(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); i++) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 
 }  // namespace
@@ -60,7 +79,11 @@ std::string IndexPage(const Config& cfg) {
       "<form method=\"post\" action=\"/submit\" enctype=\"multipart/form-data\" "
       "accept-charset=\"utf-8\">\n"
       "<label for=\"message\">Message</label>\n"
-      "<textarea id=\"message\" name=\"message\" dir=\"auto\" rows=\"10\" maxlength=\"1000000\"></textarea>\n"
+      "<textarea id=\"message\" name=\"message\" dir=\"auto\" rows=\"10\" maxlength=\"" +
+          std::to_string(kMessageMaxLength) + "\" aria-describedby=\"message-limit\"></textarea>\n"
+      "<p class=\"hint\" id=\"message-limit\">Up to 1 MiB (" + Grouped(format::kMaxMessage) +
+          " bytes): about " + Grouped(kMessageMaxLength / 1000 * 1000) +
+          " characters. Send longer text as a file.</p>\n"
       "<label for=\"files\">Files (up to " + HtmlEscape(limit) + " in all, at most " +
           std::to_string(cfg.max_files) + " files)</label>\n"
       "<input id=\"files\" name=\"files\" type=\"file\" multiple>\n"

@@ -28,6 +28,8 @@ void WipeFiles(Files* files) {
 
 }  // namespace
 
+const char kMessageTooLong[] = "message is too long";
+
 Upload::Upload(Writer* writer, const std::vector<Recipient>& to, uint32_t day)
     : writer_(writer), to_(to), tracker_(std::make_shared<Writer::Tracker>()) {
   rec_.version = kStream;
@@ -59,7 +61,7 @@ Status Upload::Begin() {
 }
 
 Status Upload::AppendMessage(const uint8_t* p, size_t n) {
-  if (message_len_ + n > format::kMaxMessage) return Status::TooLarge("message is too long");
+  if (message_len_ + n > format::kMaxMessage) return Status::TooLarge(kMessageTooLong);
   if (message_len_ + n > message_.size()) {
     size_t cap = std::max<size_t>(16 * 1024, message_.size());
     while (cap < message_len_ + n) cap *= 2;

@@ -328,6 +328,52 @@ TEST_CASE("ManifestAbsurdCountsRefused", "[format]") {
   REQUIRE(EncodeManifest(big.data(), big.size(), {}, &s).Is(Status::Code::kTooLarge));
 }
 
+// The server accepts any manifest within the field limits, so the reviewer's
+// bound (MaxPaddedManifest) must admit the largest one. A bound set apart from
+// the limits once refused, at 4 MiB, manifests the server wrote.
+TEST_CASE("ManifestAtEveryLimitFitsTheReviewersBound", "[format]") {
+  REQUIRE(crypto::Init().ok());
+  std::vector<uint8_t> message(kMaxMessage);
+  for (size_t i = 0; i < message.size(); i++) message[i] = uint8_t('a' + i % 26);
+  std::vector<FileEntry> files(kMaxFiles);
+  for (size_t i = 0; i < files.size(); i++) {
+    files[i].item = uint32_t(i + 1);
+    files[i].name = std::to_string(i) + std::string(kMaxName, 'n');
+    files[i].name.resize(kMaxName);
+    files[i].type = std::to_string(i) + std::string(kMaxName, 't');
+    files[i].type.resize(kMaxName);
+    files[i].size = uint64_t(i) << 30;
+  }
+  crypto::Secret s;
+  Status st = EncodeManifest(message.data(), message.size(), files, &s);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  REQUIRE(s.size() == kMaxManifest);
+  // The numbers docs/FORMAT.md "Manifest" states.
+  REQUIRE(kMaxManifest == 9502733);
+  REQUIRE(MaxPaddedManifest() == 9699328);
+  // As the stream stores it: padded, and within the reviewer's bound.
+  REQUIRE(crypto::PaddedSize(s.size()) == MaxPaddedManifest());
+  std::vector<uint8_t> padded(s.data(), s.data() + s.size());
+  padded.resize(size_t(MaxPaddedManifest()), 0);
+  Manifest m;
+  st = Decode(padded, &m);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  REQUIRE(m.message == std::string(message.begin(), message.end()));
+  REQUIRE(m.files.size() == kMaxFiles);
+  for (size_t i = 0; i < files.size(); i++) {
+    REQUIRE(m.files[i].item == files[i].item);
+    REQUIRE(m.files[i].name == files[i].name);
+    REQUIRE(m.files[i].type == files[i].type);
+    REQUIRE(m.files[i].size == files[i].size);
+  }
+  // One file more is refused when encoding: nothing larger is ever written.
+  files.emplace_back();
+  files.back().item = uint32_t(files.size());
+  REQUIRE(EncodeManifest(nullptr, 0, files, &s).Is(Status::Code::kTooLarge));
+}
+
 // --- Bundle -----------------------------------------------------------------------------
 
 TEST_CASE("BundleRoundTrip", "[format]") {
