@@ -13,7 +13,8 @@ constexpr uint8_t kManifestVersion = 1;
 constexpr char kBundleMagic[8] = {'S', 'E', 'A', 'L', 'D', 'B', 'U', 'N'};
 constexpr uint8_t kBundleVersion = 1;
 constexpr uint8_t kKindSubmissions = 1;
-constexpr size_t kBundleHeader = 8 + 1 + 1 + 2 + 32 + 4;  // 48
+constexpr size_t kBundleHeader = 8 + 1 + 1 + 2 + 32 + 4;
+static_assert(kBundleHeader == kBundleHeaderSize, "format.h names the header's size");
 constexpr uint8_t kRecSubmission = 1;
 constexpr uint8_t kRecChunk = 2;
 constexpr uint8_t kRecEnd = 3;
@@ -204,22 +205,28 @@ Status ReadFull(const Source& src, uint8_t* p, size_t n, bool* eof) {
 
 }  // namespace
 
-Status ReadBundle(const Source& src, const BundleHandler& h, BundleInfo* info) {
-  crypto::Hasher hash;
-  bool eof = false;
-  uint8_t hdr[kBundleHeader];
-  Status st = ReadFull(src, hdr, sizeof(hdr), &eof);
-  if (!st.ok() || std::memcmp(hdr, kBundleMagic, 8) != 0)
+Status ReadBundleHeader(const uint8_t* hdr, size_t n, BundleInfo* info) {
+  if (n < kBundleHeader || std::memcmp(hdr, kBundleMagic, 8) != 0)
     return Status::Corruption("not a sealdrop bundle (bad magic)");
   if (hdr[8] != kBundleVersion)
     return Status::Version("bundle version " + std::to_string(hdr[8]) +
                            " is newer than this build supports (1)");
   if (hdr[9] != kKindSubmissions || hdr[10] != 0 || hdr[11] != 0)
     return Status::Corruption("bundle of an unknown kind");
-  hash.Update(hdr, sizeof(hdr));
   std::memcpy(info->instance.data(), hdr + 12, 32);
   info->day = uint32_t(GetLE(hdr + 44, 4));
   info->submissions = info->chunks = 0;
+  return Status::OK();
+}
+
+Status ReadBundle(const Source& src, const BundleHandler& h, BundleInfo* info) {
+  crypto::Hasher hash;
+  bool eof = false;
+  uint8_t hdr[kBundleHeader];
+  Status st = ReadFull(src, hdr, sizeof(hdr), &eof);
+  if (!st.ok()) return Status::Corruption("not a sealdrop bundle (bad magic)");
+  SD_RETURN_IF_ERROR(ReadBundleHeader(hdr, sizeof(hdr), info));
+  hash.Update(hdr, sizeof(hdr));
 
   std::vector<uint8_t> buf;
   while (true) {

@@ -98,6 +98,15 @@ struct BundleInfo {
   uint64_t chunks = 0;
 };
 
+constexpr size_t kBundleHeaderSize = 48;
+
+// Parses a bundle's header (the first kBundleHeaderSize bytes): the instance
+// it names as its signer and its day, so that a caller can judge the
+// instance before it stores anything. The header's word only: ReadBundle's
+// check of the signature over the whole bundle proves it. Errors as
+// ReadBundle's for a bad header.
+Status ReadBundleHeader(const uint8_t* hdr, size_t n, BundleInfo* info);
+
 // Parses a whole bundle, calling `h` for each record as it arrives, and checks
 // the signature at the end. Until ReadBundle returns OK nothing it handed out
 // may be trusted or made visible: the caller stages and commits afterwards.

@@ -403,7 +403,7 @@ int Import(const ImportArgs& a) {
   // The signer is judged from the header (docs/FORMAT.md "Bundle") before
   // anything is stored. ReadBundle then reads the same bytes again and
   // verifies the signature, which covers them, before anything is visible.
-  constexpr size_t kHeader = 48, kSignerAt = 12;
+  constexpr size_t kHeader = format::kBundleHeaderSize;
   uint8_t head[kHeader];
   size_t head_len = 0, replayed = 0;
   while (head_len < kHeader) {
@@ -429,12 +429,9 @@ int Import(const ImportArgs& a) {
     return Status::OK();
   };
   format::BundleInfo info;
-  if (head_len < kHeader || std::memcmp(head, "SEALDBUN", 8) != 0 || head[8] != 1) {
-    // Not a bundle this build reads: ReadBundle says why, from the header.
-    st = format::ReadBundle(source, format::BundleHandler{}, &info);
-    return ImportFailed(st.ok() ? Status::Corruption("not a sealdrop bundle") : st);
-  }
-  const std::string signer = crypto::ToHex(head + kSignerAt, crypto::kSignPublicSize);
+  st = format::ReadBundleHeader(head, head_len, &info);
+  if (!st.ok()) return ImportFailed(st);
+  const std::string signer = crypto::ToHex(info.instance.data(), info.instance.size());
 
   // A vault that does not exist yet trusts nothing, and a refused bundle
   // does not create one.
