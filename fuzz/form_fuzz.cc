@@ -192,8 +192,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!fed) FUZZ_CHECK(!fin.ok(), "Finish succeeded after Feed failed");
       committed = fin.ok();
     }
-  }  // the Form and its Upload are gone (an Upload's Abort waits for the
-     // writer), so nothing unfinished may remain
+  }  // the Form and its Upload are gone; once the writer has removed what
+     // an aborted upload wrote, nothing unfinished may remain
+  w.writer->Settle();
 
   storage::Store::Report after;
   Status st = w.store->Check(&after);
