@@ -7,6 +7,7 @@ refused, rather than sweeping the first one's work from under it.
 """
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -68,10 +69,7 @@ def test(h):
     h.step("KilledImportDoesNotBlockTheBundle: SIGKILL an import while it writes")
     vault = h.path("vault")
     for attempt in range(1, ATTEMPTS + 1):
-        if os.path.exists(vault):
-            for name in os.listdir(vault):
-                os.unlink(os.path.join(vault, name))
-            os.rmdir(vault)
+        shutil.rmtree(vault, ignore_errors=True)  # an earlier attempt's vault
         proc = start_import(h, rv, bundle, vault, fp)
         writing = wait_until_writing(proc, vault)
         if writing:
@@ -130,10 +128,7 @@ def test(h):
     vault2 = h.path("vault2")
     first = None
     for attempt in range(1, ATTEMPTS + 1):
-        if os.path.exists(vault2):
-            for name in os.listdir(vault2):
-                os.unlink(os.path.join(vault2, name))
-            os.rmdir(vault2)
+        shutil.rmtree(vault2, ignore_errors=True)  # an earlier attempt's vault
         first = start_import(h, rv, bundle, vault2, fp)
         if wait_until_writing(first, vault2):
             first.send_signal(signal.SIGSTOP)
