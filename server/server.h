@@ -119,7 +119,7 @@ class Writer {
   void Enqueue(std::unique_ptr<Job> job);
   void Run();
   void AfterDropRound(const Status& st);
-  bool DrainDrops();
+  void DrainDrops();
 
   storage::Store* store_;
   const size_t budget_;

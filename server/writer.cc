@@ -128,17 +128,15 @@ void Writer::AfterDropRound(const Status& st) {
 
 // Lone drop rounds until nothing is left to drop or a round fails: when the
 // store is full, what aborted uploads still hold is the room others need.
-bool Writer::DrainDrops() {
-  bool any = false;
+void Writer::DrainDrops() {
+  drop_blocked_ = false;
   while (!dropping_.empty()) {
     storage::WriteBatch round;
     round.Drop(dropping_.front(), kDropLoneRound);
     Status st = store_->Write(round);
     AfterDropRound(st);
     if (!st.ok()) break;
-    any = true;
   }
-  return any;
 }
 
 void Writer::Run() {
@@ -204,7 +202,7 @@ void Writer::Run() {
       // Room held by dropped uploads comes back first; and one job's
       // failure (a full store, a commit with a chunk missing) must not fail
       // the others: apply them one by one.
-      if (st.Is(Status::Code::kFull)) drop_blocked_ = false, DrainDrops();
+      if (st.Is(Status::Code::kFull)) DrainDrops();
       for (size_t i = 0; i < jobs.size(); i++) {
         storage::WriteBatch one;
         add(&one, *jobs[i]);
