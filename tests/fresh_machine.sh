@@ -118,7 +118,10 @@ fi
 root=$(mktemp -d "$cache/root.XXXXXX")
 log=$cache/$(basename "$root").log
 tar -C "$root" --numeric-owner -xf "$tarball"
+# What an installed Debian has and debootstrap leaves out: a name server and
+# /etc/hosts (without it "localhost" does not resolve).
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
 git clone -q --no-local --no-hardlinks "$here" "$root/root/sealdrop"
 git -C "$root/root/sealdrop" checkout -q --detach "$commit"
 git -C "$root/root/sealdrop" remote remove origin
@@ -178,10 +181,15 @@ if [ "$suite" = 1 ]; then
   mount -t sysfs -o ro sysfs "$root/sys"
   t0=$SECONDS
   say "README command 2: tests/run.sh inside the root (output also in $log)"
-  rc=0
-  chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+  # In a session of its own, so that stopping this script stops it too.
+  setsid chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    /bin/bash -c 'cd /root/sealdrop && tests/run.sh' < /dev/null 2>&1 | tee -a "$log" || rc=$?
+    /bin/bash -c 'cd /root/sealdrop && tests/run.sh' >> "$log" 2>&1 < /dev/null &
+  pid=$!
+  tail -n +1 -f --pid="$pid" "$log" &
+  rc=0
+  wait "$pid" || rc=$?
+  pid=""
   [ "$rc" = 0 ] || die "tests/run.sh failed inside the root (status $rc; log $log)"
   say "README command 2 passed inside the root in $((SECONDS - t0)) s"
   rm -f "$log"
