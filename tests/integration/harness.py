@@ -291,6 +291,9 @@ def _die_with_parent():
 
 
 COUNT_RE = re.compile(r"(<10|~\d+)")
+# What AddressSanitizer and its kin print on their own (tests/run.sh's
+# sanitizer stages), never the server.
+SANITIZER_RE = re.compile(r"==\d+==")
 
 
 def parse_counts(text):
@@ -379,9 +382,13 @@ class Server:
     QUIET_RE = re.compile(r"sealdrop-server: (listening on \S+|stopped|removed \d+ unfinished uploads"
                           r"|(today so far|\d{4}-\d\d-\d\d): requests .*)$")
 
+    def server_log(self):
+        """This run's stderr less what a sanitizer's runtime adds ("==PID==...")."""
+        return "\n".join(l for l in self.log().splitlines() if not SANITIZER_RE.match(l))
+
     def request_lines(self):
         """stderr lines that are none of the server's own (QUIET_RE)."""
-        return [l for l in self.log().splitlines() if not self.QUIET_RE.match(l)]
+        return [l for l in self.server_log().splitlines() if not self.QUIET_RE.match(l)]
 
     def counts(self, timeout=10):
         """Sends SIGUSR1 and returns the counts line it prints, as a dict of

@@ -46,7 +46,7 @@ def send_all(h, srv, files, spaced):
 
 
 def normalised_log(srv):
-    return re.sub(r"https://127\.0\.0\.1:\d+/", "https://127.0.0.1:PORT/", srv.log())
+    return re.sub(r"https://127\.0\.0\.1:\d+/", "https://127.0.0.1:PORT/", srv.server_log())
 
 
 def file_times(root):
