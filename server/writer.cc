@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <future>
 
 #include "server/server.h"
@@ -167,8 +168,17 @@ void Writer::Run() {
         if (queue_.front()->kind == Job::kAbort) {
           // Accepted at once: the upload is gone for good whatever happens
           // next (a crash leaves it pending, for the sweep), and its chunks
-          // are removed round by round after its earlier writes.
-          dropping_.push_back(queue_.front()->id);
+          // are removed round by round after its earlier writes. Those
+          // gathered with it are not written at all: written after its
+          // removal (a full store's one-by-one retry), they would mark it
+          // pending again.
+          const storage::Id gone = queue_.front()->id;
+          jobs.erase(std::remove_if(jobs.begin(), jobs.end(),
+                                    [&](const std::unique_ptr<Job>& j) {
+                                      return j->kind == Job::kChunks && j->id == gone;
+                                    }),
+                     jobs.end());
+          dropping_.push_back(gone);
           drops_ = dropping_.size();
           queue_.front()->done.set_value(Status::OK());
           queue_.pop_front();
