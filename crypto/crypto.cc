@@ -3,7 +3,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <new>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -146,6 +148,52 @@ void Secret::resize_down(size_t n) {
 
 bool Equal(const uint8_t* a, const uint8_t* b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
 void Wipe(void* p, size_t n) { sodium_memzero(p, n); }
+
+namespace {
+constexpr size_t kPage = 4096;
+size_t Pages(size_t n) { return (std::max<size_t>(n, 1) + kPage - 1) / kPage * kPage; }
+
+// Locking and unlocking cost a system call each, and a form's part headers
+// come and go by the dozen: wiped one-page blocks are kept locked for reuse.
+constexpr size_t kKeptPages = 256;
+std::mutex kept_mu;
+std::vector<void*>& Kept() {
+  static auto* kept = new std::vector<void*>();  // never destroyed: used until exit
+  return *kept;
+}
+}  // namespace
+
+void* LockedAlloc(size_t n) {
+  const size_t len = Pages(n);
+  if (len == kPage) {
+    std::lock_guard<std::mutex> l(kept_mu);
+    if (!Kept().empty()) {
+      void* p = Kept().back();
+      Kept().pop_back();
+      return p;
+    }
+  }
+  // Pages of its own: unlocking a block never unlocks another's page.
+  void* p = std::aligned_alloc(kPage, len);
+  if (p == nullptr) throw std::bad_alloc();
+  (void)sodium_mlock(p, len);
+  return p;
+}
+
+void LockedFree(void* p, size_t n) {
+  if (p == nullptr) return;
+  const size_t len = Pages(n);
+  if (len == kPage) {
+    sodium_memzero(p, len);
+    std::lock_guard<std::mutex> l(kept_mu);
+    if (Kept().size() < kKeptPages) {
+      Kept().push_back(p);
+      return;
+    }
+  }
+  sodium_munlock(p, len);  // wipes, then unlocks
+  std::free(p);
+}
 void RandomBytes(uint8_t* p, size_t n) {
   if (n > 0) randombytes_buf(p, n);
 }

@@ -52,23 +52,26 @@ class Secret {
 bool Equal(const uint8_t* a, const uint8_t* b, size_t n);
 void Wipe(void* p, size_t n);
 
-// An allocator that wipes each block before it goes back to the heap, for
-// plaintext that must live in an ordinary container (a form's part headers,
-// a parser's carried bytes): a freed block would otherwise keep it until
-// reused. Not locked memory: the service runs without swap. Short strings
-// live inside the string object itself (no block): wipe those with
-// WipeString before the object goes.
+// Whole pages of their own, locked into memory where the limit on locked
+// memory allows (best effort: the service also runs without swap); freed
+// after they are wiped. For containers of plaintext (WipingAllocator).
+// LockedAlloc throws std::bad_alloc when there is no memory, as operator new.
+void* LockedAlloc(size_t n);
+void LockedFree(void* p, size_t n);
+
+// An allocator for plaintext that must live in an ordinary container (a
+// form's part headers, a parser's carried bytes): each block sits on locked
+// pages of its own and is wiped before it goes back, where a freed heap block
+// would keep it until reused. Short strings live inside the string object
+// itself (no block): wipe those with WipeString before the object goes.
 template <class T>
 struct WipingAllocator {
   using value_type = T;
   WipingAllocator() = default;
   template <class U>
   WipingAllocator(const WipingAllocator<U>&) noexcept {}
-  T* allocate(size_t n) { return std::allocator<T>().allocate(n); }
-  void deallocate(T* p, size_t n) noexcept {
-    Wipe(p, n * sizeof(T));
-    std::allocator<T>().deallocate(p, n);
-  }
+  T* allocate(size_t n) { return static_cast<T*>(LockedAlloc(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) noexcept { LockedFree(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const WipingAllocator<U>&) const noexcept { return true; }
   template <class U>
