@@ -136,15 +136,6 @@ Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::S
 
 std::string IdHex(const storage::Id& id) { return crypto::ToHex(id.data(), id.size()); }
 
-std::string DayString(uint32_t day) {
-  time_t t = time_t(day) * 86400;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
-  return buf;
-}
-
 // Finds the one submission whose hex id starts with `prefix`.
 Status FindSubmission(storage::Store* vault, const std::string& prefix, storage::SubmissionRec* out) {
   if (prefix.size() < 6) return Status::InvalidArgument("give at least 6 characters of the id");
@@ -572,11 +563,11 @@ int List(const std::string& vault_dir, bool json, size_t limit) {
   for (const auto& r : all) {
     if (json) {
       arr.push_back({{"id", IdHex(r.id)},
-                     {"received", DayString(r.day)},
+                     {"received", storage::DayName(r.day)},
                      {"files", r.items.size() - 1},
                      {"sealed_bytes", storage::StoredSize(r)}});
     } else {
-      std::printf("%-32s  %-10s  %5zu  %14llu\n", IdHex(r.id).c_str(), DayString(r.day).c_str(),
+      std::printf("%-32s  %-10s  %5zu  %14llu\n", IdHex(r.id).c_str(), storage::DayName(r.day).c_str(),
                   r.items.size() - 1, static_cast<unsigned long long>(storage::StoredSize(r)));
     }
   }
@@ -622,14 +613,14 @@ int Show(const std::string& id, const std::string& vault_dir, const std::string&
     for (const auto& f : m.files)
       files.push_back({{"name", review::SafeName(f.name)}, {"type", f.type}, {"size", f.size}});
     nlohmann::json j = {{"id", IdHex(rec.id)},
-                        {"received", DayString(rec.day)},
+                        {"received", storage::DayName(rec.day)},
                         {"message", m.message},
                         {"files", files}};
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("id:       %s\nreceived: %s\nfiles:    %zu\n", IdHex(rec.id).c_str(),
-              DayString(rec.day).c_str(), m.files.size());
+              storage::DayName(rec.day).c_str(), m.files.size());
   for (size_t i = 0; i < m.files.size(); i++)
     std::printf("  %zu. %s  (%llu bytes, %s)\n", i + 1, review::SafeName(m.files[i].name).c_str(),
                 static_cast<unsigned long long>(m.files[i].size),

@@ -286,17 +286,6 @@ uint64_t FormOverhead(const Config& cfg) {
   return format::kMaxMessage * 2 + uint64_t(cfg.max_files) * kPerFile + 65536;
 }
 
-uint32_t Today() { return uint32_t(::time(nullptr) / 86400); }
-
-// "2026-12-03" for days since 1970-01-01.
-std::string DayName(uint32_t day) {
-  time_t t = time_t(day) * 86400;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
 
 void Refuse(httplib::Response& res, int status, const std::string& msg) {
   res.status = status;
@@ -389,7 +378,7 @@ bool Hygiene(const Config& cfg, const httplib::Request& req, httplib::Response& 
 
 void HandleSubmit(const Config& cfg, Writer* writer, const httplib::Request& req,
                   httplib::Response& res, const httplib::ContentReader& reader) {
-  Form form(cfg, writer, Today());
+  Form form(cfg, writer, storage::Today());
   Status st = form.Begin(req.get_header_value("Content-Type"));
   if (st.Is(Status::Code::kInvalidArgument))
     return Refuse(res, 400, "The upload was not sent as a form. Please use the form on this site.");
@@ -643,7 +632,7 @@ Status Serve(const Config& cfg, Writer* writer) {
 
   Fibers fibers(cfg.threads, cfg.connections);
   // SIGINT/SIGTERM stop the server cleanly and SIGUSR1 asks for today's
-  // counts: main blocked them before any thread started, and this thread
+  // counts: serve blocked them before any thread started, and this thread
   // takes them. It also reports each day's counts when the day ends (UTC),
   // so the time of that line says nothing about any source.
   sigset_t set;
@@ -652,18 +641,18 @@ Status Serve(const Config& cfg, Writer* writer) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1);
   std::thread waiter([&] {
-    uint32_t day = Today();
+    uint32_t day = storage::Today();
     for (;;) {
       timespec wait{time_t(86400 - ::time(nullptr) % 86400), 0};
       int sig = sigtimedwait(&set, nullptr, &wait);
       if (sig == SIGINT || sig == SIGTERM) break;
       if (sig == SIGUSR1) {
         std::fprintf(stderr, "sealdrop-server: today so far: %s\n", Stats().Report().c_str());
-      } else if (Today() != day) {
-        std::fprintf(stderr, "sealdrop-server: %s: %s\n", DayName(day).c_str(),
+      } else if (storage::Today() != day) {
+        std::fprintf(stderr, "sealdrop-server: %s: %s\n", storage::DayName(day).c_str(),
                      Stats().Report().c_str());
         Stats().Reset();
-        day = Today();
+        day = storage::Today();
       }
       std::fflush(stderr);
     }

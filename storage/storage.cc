@@ -436,8 +436,19 @@ bool Store::DiskNearlyFull(uint64_t need) {
   return uint64_t(vfs.f_bavail) * vfs.f_frsize < need + (16u << 20);
 }
 
+uint32_t Today() { return uint32_t(::time(nullptr) / 86400); }
+
+std::string DayName(uint32_t day) {
+  const time_t t = time_t(day) * 86400;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
 void SetDayTimes(const std::string& path) {
-  const time_t day = ::time(nullptr) / 86400 * 86400;
+  const time_t day = time_t(Today()) * 86400;
   const struct timespec times[2] = {{day, 0}, {day, 0}};
   (void)::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }

@@ -99,6 +99,11 @@ class WriteBatch {
   size_t commits_ = 0;
 };
 
+// Days since 1970-01-01 (UTC): the only time sealdrop stores or shows.
+uint32_t Today();
+// "2026-12-03" for a day.
+std::string DayName(uint32_t day);
+
 // Sets a file's (or directory's) access and modification times to 00:00 UTC
 // of today, so that they tell the day and nothing finer. Best effort: the
 // times are evidence, not data. The change time cannot be set; SECURITY.md
