@@ -17,13 +17,12 @@ int Run(const std::string& dir) {
   st = CheckServable(cfg);
   if (!st.ok()) problems.push_back(st.message());
   // The reviewers check bundles against it (import --instance-fingerprint).
-  std::string ikey;
   crypto::SigningKey key;
-  st = cli::ReadFile(cfg.instance_key(), &ikey);
-  if (st.ok()) st = crypto::ParseInstanceKey(ikey, &key);
-  crypto::Wipe(ikey.data(), ikey.size());
-  if (st.ok()) std::printf("instance key %s\n", crypto::ToHex(key.pk.data(), key.pk.size()).c_str());
-  else problems.push_back(st.message());
+  st = LoadInstanceKey(cfg, &key);
+  if (st.ok())
+    std::printf("instance key %s\n", crypto::ToHex(key.pk.data(), key.pk.size()).c_str());
+  else
+    problems.push_back(st.message());
   std::unique_ptr<storage::Store> store;
   st = storage::Store::Open(cfg.store_dir(), StoreOptions(cfg), &store);
   if (!st.ok()) return Fail(st);

@@ -33,6 +33,15 @@ inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);
 }
 
+// Reads the instance's signing key (instance.key), wiping the file's bytes.
+inline Status LoadInstanceKey(const Config& cfg, crypto::SigningKey* key) {
+  std::string text;
+  Status st = cli::ReadFile(cfg.instance_key(), &text);
+  if (st.ok()) st = crypto::ParseInstanceKey(text, key);
+  crypto::Wipe(text.data(), text.size());
+  return st;
+}
+
 // How every command but init opens the instance's store.
 inline storage::Options StoreOptions(const Config& cfg) {
   storage::Options o;

@@ -38,12 +38,8 @@ int Run(const Args& a) {
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);
-  std::string ikey;
-  st = cli::ReadFile(cfg.instance_key(), &ikey);
-  if (!st.ok()) return Fail(st);
   crypto::SigningKey key;
-  st = crypto::ParseInstanceKey(ikey, &key);
-  crypto::Wipe(ikey.data(), ikey.size());
+  st = LoadInstanceKey(cfg, &key);
   if (!st.ok()) return Fail(st);
   std::unique_ptr<storage::Store> store;
   storage::Options opt = StoreOptions(cfg);
@@ -70,7 +66,7 @@ int Run(const Args& a) {
     wbuf.clear();
     return Status::OK();
   };
-  format::BundleWriter w(key, uint32_t(::time(nullptr) / 86400),
+  format::BundleWriter w(key, storage::Today(),
                          [&](const uint8_t* p, size_t n) -> Status {
                            wbuf.insert(wbuf.end(), p, p + n);
                            return wbuf.size() >= (1 << 20) ? flush() : Status::OK();
