@@ -1,5 +1,5 @@
 // bundle_fuzz: format::ReadBundle, which the air-gapped vault runs on a
-// bundle carried over from the server (common/format.cc).
+// bundle carried over from the server (format/format.cc).
 //
 // Pass 1: handlers accept everything; the source hands out whatever is asked.
 // Pass 2: the source hands out at most a few bytes per call (sizes from the
@@ -12,7 +12,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/format.h"
+#include "format/format.h"
 #include "fuzz/fuzz_util.h"
 
 using namespace sealdrop;

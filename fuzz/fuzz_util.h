@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/status.h"
+#include "base/status.h"
 #include "crypto/crypto.h"
 
 namespace sealdrop {

@@ -1,5 +1,5 @@
 // manifest_fuzz: format::DecodeManifest, which the reviewer runs on the
-// decrypted item 0 of every submission (common/format.cc). The plaintext is
+// decrypted item 0 of every submission (format/format.cc). The plaintext is
 // written by the server, but its fields come from the source's browser.
 // Oracle besides the sanitizers: a manifest that decodes encodes again with
 // EncodeManifest (FORMAT.md: names and types at most 1024 bytes, at most
@@ -7,7 +7,7 @@
 // re-encodes), and that encoding decodes to an equal manifest.
 #include <string>
 
-#include "common/format.h"
+#include "format/format.h"
 #include "fuzz/fuzz_util.h"
 
 using namespace sealdrop;

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "common/format.h"
+#include "format/format.h"
 #include "fuzz/fuzz_util.h"
 #include "server/server.h"
 #include "storage/storage.h"

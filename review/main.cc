@@ -21,8 +21,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "common/cli.h"
-#include "common/format.h"
+#include "base/cli.h"
+#include "format/format.h"
 #include "review/review.h"
 
 using namespace sealdrop;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "common/cli.h"
+#include "base/cli.h"
 #include "review/review.h"
 
 namespace sealdrop {

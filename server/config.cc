@@ -5,7 +5,7 @@
 #include <set>
 #include <toml++/toml.h>
 
-#include "common/cli.h"
+#include "base/cli.h"
 #include "server/server.h"
 
 namespace sealdrop {

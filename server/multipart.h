@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "common/status.h"
+#include "base/status.h"
 #include "crypto/crypto.h"
 
 namespace sealdrop {

@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/format.h"
-#include "common/status.h"
+#include "format/format.h"
+#include "base/status.h"
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 

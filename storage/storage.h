@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "base/status.h"
 
 struct MDB_env;
 struct MDB_txn;

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "common/cli.h"
+#include "base/cli.h"
 #include "server/server.h"
 
 namespace sealdrop {

@@ -21,7 +21,7 @@ import re
 import harness
 from harness import check, fail, TestFailure
 
-MAX_MESSAGE = 1 << 20  # format::kMaxMessage (common/format.h)
+MAX_MESSAGE = 1 << 20  # format::kMaxMessage (format/format.h)
 MAX_FILES = 4096       # format::kMaxFiles
 MAX_NAME = 1024        # format::kMaxName, for the name and for the type
 # A boundary as long as RFC 2046 allows: the most framing per part.

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/format.h"
+#include "format/format.h"
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 

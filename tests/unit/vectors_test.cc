@@ -8,7 +8,7 @@
 #include <fstream>
 #include <map>
 
-#include "common/format.h"
+#include "format/format.h"
 #include "crypto/crypto.h"
 
 using namespace sealdrop;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "base/status.h"
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 

@@ -1,5 +1,5 @@
 // docs/FORMAT.md, "Manifest" and "Bundle".
-#include "common/format.h"
+#include "format/format.h"
 
 #include <cstring>
 

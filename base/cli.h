@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/status.h"
+#include "base/status.h"
 #include "crypto/crypto.h"
 
 namespace sealdrop {
