@@ -1,0 +1,76 @@
+// sealdrop-review's subcommands, one file each, behind the table in
+// review/main.cc. Each Add* declares its subcommand's flags on `app` and
+// returns what runs it once the command line is parsed. What several of them
+// share to reach the vault's contents is in vault.cc.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/cli.h"
+#include "format/format.h"
+#include "review/review.h"
+
+namespace sealdrop {
+namespace review {
+namespace cmd {
+
+constexpr const char* kTool = "sealdrop-review";
+
+struct Command {
+  CLI::App* app;            // the subcommand, to learn whether it was chosen
+  std::function<int()> run;  // its exit status
+};
+
+Command AddKeygen(CLI::App& app);   // keygen.cc
+Command AddImport(CLI::App& app);   // import.cc
+Command AddList(CLI::App& app);     // list.cc
+Command AddShow(CLI::App& app);     // show.cc
+Command AddExtract(CLI::App& app);  // extract.cc
+
+inline int Fail(const Status& st, const std::string& hint = "") {
+  return cli::Fail(kTool, st, hint);
+}
+
+// vault.cc
+
+Status UnlockKey(const std::string& keyfile, const std::string& passfile,
+                 crypto::RecipientKey* key);
+
+Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out);
+
+std::string IdHex(const storage::Id& id);
+
+std::vector<crypto::SealedKey> SealedKeys(const storage::SubmissionRec& rec);
+
+// Opens the stream of an item whose first `size` bytes are the file's.
+Status InitReader(const storage::SubmissionRec& rec, uint32_t item, const crypto::Secret& ck,
+                  uint64_t size, crypto::StreamReader* reader);
+
+// Opens chunk `index` (ciphertext p, n) of `item` into `plain`, which holds
+// rec.chunk_size bytes, and checks that whatever lies past the item's first
+// `size` bytes is zero padding; *keep gets how many of the chunk's bytes are
+// the item's. For version 2, safe from several threads at once.
+Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec, uint32_t item,
+                 uint64_t size, uint32_t index, const uint8_t* p, size_t n, uint8_t* plain,
+                 size_t* keep);
+
+// A submission found, its content key unsealed and its manifest read.
+struct Opened {
+  std::unique_ptr<storage::Store> vault;
+  storage::SubmissionRec rec;
+  crypto::Secret ck;
+  format::Manifest m;
+};
+
+// Returns 0, or the exit status after reporting the error.
+int OpenSubmission(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
+                   const std::string& passfile, Opened* o);
+
+}  // namespace cmd
+}  // namespace review
+}  // namespace sealdrop

@@ -1,0 +1,60 @@
+// sealdrop-review show: prints a submission's message and what its files are,
+// without writing them anywhere.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "review/cmd/cmd.h"
+
+namespace sealdrop {
+namespace review {
+namespace cmd {
+namespace {
+
+struct Args {
+  std::string id, vault, key, passfile;
+  bool json = false;
+};
+
+int Run(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
+        const std::string& passfile, bool json) {
+  Opened o;
+  if (int rc = OpenSubmission(id, vault_dir, keyfile, passfile, &o)) return rc;
+  const storage::SubmissionRec& rec = o.rec;
+  const format::Manifest& m = o.m;
+  if (json) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : m.files)
+      files.push_back({{"name", review::SafeName(f.name)}, {"type", f.type}, {"size", f.size}});
+    nlohmann::json j = {{"id", IdHex(rec.id)},
+                        {"received", storage::DayName(rec.day)},
+                        {"message", m.message},
+                        {"files", files}};
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  std::printf("id:       %s\nreceived: %s\nfiles:    %zu\n", IdHex(rec.id).c_str(),
+              storage::DayName(rec.day).c_str(), m.files.size());
+  for (size_t i = 0; i < m.files.size(); i++)
+    std::printf("  %zu. %s  (%llu bytes, %s)\n", i + 1, review::SafeName(m.files[i].name).c_str(),
+                static_cast<unsigned long long>(m.files[i].size),
+                review::Printable(m.files[i].type).c_str());
+  std::printf("message:\n%s\n", review::Printable(m.message).c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command AddShow(CLI::App& app) {
+  auto a = std::make_shared<Args>();
+  CLI::App* c = app.add_subcommand("show", "decrypt and print a submission's message and files");
+  c->add_option("id", a->id, "submission id (or a unique prefix)")->required();
+  c->add_option("--vault", a->vault, "vault directory")->required();
+  c->add_option("--key", a->key, "your secret key file")->required();
+  c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");
+  c->add_flag("--json", a->json, "print JSON");
+  return {c, [a] { return Run(a->id, a->vault, a->key, a->passfile, a->json); }};
+}
+
+}  // namespace cmd
+}  // namespace review
+}  // namespace sealdrop

@@ -1,0 +1,246 @@
+// How the subcommands reach what the vault holds sealed: the passphrase, the
+// reviewer's key it unlocks, the vault itself, and a submission found, its
+// content key unsealed, its manifest read and its items decrypted.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "review/cmd/cmd.h"
+
+namespace sealdrop {
+namespace review {
+
+Status ReadPassphrase(const std::string& file, const char* prompt, bool confirm,
+                      crypto::Secret* out) {
+  constexpr size_t kMax = 1024;
+  crypto::Secret buf(kMax + 1);
+  size_t n = 0;
+  if (!file.empty()) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("cannot read " + file + ": " + std::strerror(errno));
+    ssize_t r;
+    while (n <= kMax && (r = ::read(fd, buf.data() + n, kMax + 1 - n)) > 0) n += size_t(r);
+    ::close(fd);
+    uint8_t* nl = static_cast<uint8_t*>(std::memchr(buf.data(), '\n', n));
+    if (nl != nullptr) n = size_t(nl - buf.data());
+    else if (n > kMax) return Status::TooLarge("passphrase file is too long");
+    if (n > 0 && buf.data()[n - 1] == '\r') n--;
+  } else {
+    int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (tty < 0)
+      return Status::InvalidArgument("no terminal to ask for the passphrase");
+    struct termios old, quiet;
+    if (::tcgetattr(tty, &old) != 0) {
+      ::close(tty);
+      return Status::InvalidArgument("no terminal to ask for the passphrase");
+    }
+    quiet = old;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    quiet.c_lflag |= ECHONL;
+    auto ask = [&](const char* p, crypto::Secret* into, size_t* len) -> Status {
+      // Echo goes off before the prompt appears, so nothing typed after the
+      // prompt is ever shown (or flushed away).
+      ::tcsetattr(tty, TCSAFLUSH, &quiet);
+      (void)!::write(tty, p, std::strlen(p));
+      size_t k = 0;
+      char c;
+      bool over = false;
+      while (::read(tty, &c, 1) == 1 && c != '\n') {
+        if (k < kMax) into->data()[k++] = uint8_t(c);
+        else over = true;
+      }
+      ::tcsetattr(tty, TCSAFLUSH, &old);
+      crypto::Wipe(&c, 1);
+      if (over) return Status::TooLarge("passphrase is too long");
+      if (k > 0 && into->data()[k - 1] == '\r') k--;
+      *len = k;
+      return Status::OK();
+    };
+    Status st = ask(prompt, &buf, &n);
+    if (st.ok() && confirm) {
+      crypto::Secret again(kMax + 1);
+      size_t m = 0;
+      st = ask("Repeat passphrase: ", &again, &m);
+      if (st.ok() && (m != n || !crypto::Equal(buf.data(), again.data(), n)))
+        st = Status::InvalidArgument("the passphrases differ");
+    }
+    ::close(tty);
+    SD_RETURN_IF_ERROR(st);
+  }
+  if (n == 0) return Status::InvalidArgument("empty passphrase");
+  buf.resize_down(n);
+  *out = std::move(buf);
+  return Status::OK();
+}
+
+namespace cmd {
+namespace {
+
+crypto::Id CryptoId(const storage::Id& id) {
+  crypto::Id c;
+  std::memcpy(c.data(), id.data(), c.size());
+  return c;
+}
+
+// Finds the one submission whose hex id starts with `prefix`.
+Status FindSubmission(storage::Store* vault, const std::string& prefix, storage::SubmissionRec* out) {
+  if (prefix.size() < 6) return Status::InvalidArgument("give at least 6 characters of the id");
+  // Seek to the first id that could match, so this costs O(log n).
+  std::vector<uint8_t> bytes;
+  std::string even = prefix.substr(0, std::min<size_t>(prefix.size() & ~size_t(1), 32));
+  for (auto& c : even) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (!crypto::FromHex(even, &bytes))
+    return Status::InvalidArgument("an id is made of hexadecimal digits");
+  storage::Id from{};
+  std::memcpy(from.data(), bytes.data(), bytes.size());
+  std::string want = prefix;
+  for (auto& c : want) c = char(std::tolower(static_cast<unsigned char>(c)));
+  int found = 0;
+  SD_RETURN_IF_ERROR(vault->ForEach(
+      [&](const storage::SubmissionRec& r) {
+        std::string hex = IdHex(r.id);
+        if (hex.compare(0, want.size(), want) != 0) return hex.compare(0, even.size(), even) == 0;
+        if (++found == 1) *out = r;
+        return found < 2;
+      },
+      from));
+  if (found == 0) return Status::NotFound("no submission " + prefix + " in the vault");
+  if (found > 1) return Status::InvalidArgument("id prefix " + prefix + " is ambiguous");
+  return Status::OK();
+}
+
+// Decrypts one item in order on this thread, handing plaintext (padding
+// removed) to `out`.
+Status DecryptItem(storage::Store* vault, const storage::SubmissionRec& rec, uint32_t item,
+                   const crypto::Secret& ck, uint64_t size,
+                   const std::function<Status(const uint8_t*, size_t)>& out) {
+  crypto::StreamReader reader;
+  SD_RETURN_IF_ERROR(InitReader(rec, item, ck, size, &reader));
+  crypto::Secret plain(rec.chunk_size);
+  // Every chunk the record names is read, each of exactly its length.
+  return vault->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
+    size_t keep = 0;
+    SD_RETURN_IF_ERROR(OpenChunk(&reader, rec, item, size, index, p, n, plain.data(), &keep));
+    return keep ? out(plain.data(), keep) : Status::OK();
+  });
+}
+
+Status OpenManifest(storage::Store* vault, const storage::SubmissionRec& rec,
+                    const crypto::RecipientKey& key, crypto::Secret* ck, format::Manifest* m) {
+  Status st = crypto::OpenContentKey(SealedKeys(rec), key, ck);
+  if (st.Is(Status::Code::kNotFound))
+    return Status::NotFound("submission " + IdHex(rec.id) + " is not sealed to key " +
+                            crypto::ToHex(key.pub.id.data(), key.pub.id.size()));
+  SD_RETURN_IF_ERROR(st);
+  // The manifest is small; collect it in guarded memory.
+  const uint64_t cap = rec.items[0].padded;
+  if (cap > format::MaxPaddedManifest()) return Status::Corruption("manifest is implausibly large");
+  crypto::Secret buf{static_cast<size_t>(cap)};
+  size_t len = 0;
+  SD_RETURN_IF_ERROR(DecryptItem(vault, rec, 0, *ck, cap, [&](const uint8_t* p, size_t n) {
+    std::memcpy(buf.data() + len, p, n);
+    len += n;
+    return Status::OK();
+  }));
+  SD_RETURN_IF_ERROR(format::DecodeManifest(buf.data(), len, m));
+  for (const auto& f : m->files)
+    if (f.item >= rec.items.size()) return Status::Corruption("manifest names a missing item");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status UnlockKey(const std::string& keyfile, const std::string& passfile,
+                 crypto::RecipientKey* key) {
+  struct stat st;
+  if (::stat(keyfile.c_str(), &st) != 0)
+    return Status::IOError("cannot read " + keyfile + ": " + std::strerror(errno));
+  if ((st.st_mode & 077) != 0)
+    return Status::InvalidArgument(keyfile + " is readable by others; chmod 600 it");
+  std::string bytes;
+  SD_RETURN_IF_ERROR(cli::ReadFile(keyfile, &bytes));
+  crypto::PublicKey pub;
+  SD_RETURN_IF_ERROR(crypto::PeekKeyFile(bytes, &pub));
+  crypto::Secret pass;
+  std::string prompt = "Passphrase for key " + crypto::ToHex(pub.id.data(), pub.id.size()) + ": ";
+  SD_RETURN_IF_ERROR(review::ReadPassphrase(passfile, prompt.c_str(), false, &pass));
+  return crypto::OpenKeyFile(bytes, pass, key);
+}
+
+Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out) {
+  struct stat st;
+  if (!create && ::stat(dir.c_str(), &st) != 0)
+    return Status::NotFound("no vault at " + dir);
+  storage::Options o;
+  o.role = storage::Role::kVault;
+  o.read_ahead = true;
+  // The laptop's disk is the real limit; the map only needs room to grow by
+  // a large import beyond what the vault holds already.
+  o.quota = uint64_t(32) << 30;
+  if (::stat((dir + "/data.mdb").c_str(), &st) == 0) o.quota += uint64_t(st.st_size);
+  o.read_only = false;
+  return storage::Store::Open(dir, o, out);
+}
+
+std::string IdHex(const storage::Id& id) { return crypto::ToHex(id.data(), id.size()); }
+
+std::vector<crypto::SealedKey> SealedKeys(const storage::SubmissionRec& rec) {
+  std::vector<crypto::SealedKey> v;
+  for (const auto& k : rec.keys) {
+    crypto::SealedKey s;
+    s.key_id = k.key_id;
+    s.box = k.box;
+    v.push_back(s);
+  }
+  return v;
+}
+
+Status InitReader(const storage::SubmissionRec& rec, uint32_t item, const crypto::Secret& ck,
+                  uint64_t size, crypto::StreamReader* reader) {
+  if (size > rec.items[item].padded)
+    return Status::Corruption("item is larger than its padded size");
+  crypto::StreamHeader hdr;
+  std::memcpy(hdr.data(), rec.items[item].header.data(), hdr.size());
+  if (rec.chunk_size > crypto::kChunkSize) return Status::Corruption("chunk size is too large");
+  return reader->Init(ck, CryptoId(rec.id), item, hdr, rec.version);
+}
+
+Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec, uint32_t item,
+                 uint64_t size, uint32_t index, const uint8_t* p, size_t n, uint8_t* plain,
+                 size_t* keep) {
+  const storage::ItemRec& it = rec.items[item];
+  if (n != storage::ChunkCipherSize(rec, it, index))
+    return Status::Corruption("chunk length disagrees with its record");
+  size_t m = 0;
+  SD_RETURN_IF_ERROR(reader->Read(index, index + 1 == it.chunks, p, n, plain, &m));
+  uint64_t at = uint64_t(index) * rec.chunk_size;
+  *keep = at >= size ? 0 : size_t(std::min<uint64_t>(m, size - at));
+  uint8_t any = 0;
+  for (size_t i = *keep; i < m; i++) any |= plain[i];
+  return any == 0 ? Status::OK() : Status::Corruption("padding is not zero");
+}
+
+int OpenSubmission(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
+                   const std::string& passfile, Opened* o) {
+  Status st = OpenVault(vault_dir, false, &o->vault);
+  if (!st.ok()) return Fail(st);
+  st = FindSubmission(o->vault.get(), id, &o->rec);
+  if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
+  crypto::RecipientKey key;
+  st = UnlockKey(keyfile, passfile, &key);
+  if (!st.ok()) return Fail(st);
+  st = OpenManifest(o->vault.get(), o->rec, key, &o->ck, &o->m);
+  if (!st.ok()) return Fail(st);
+  return 0;
+}
+
+}  // namespace cmd
+}  // namespace review
+}  // namespace sealdrop
