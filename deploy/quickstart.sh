@@ -23,7 +23,8 @@ if [ ! -f demo/reviewer.key ]; then
   "$review" keygen --out demo/reviewer.key --passphrase-file demo/reviewer.passphrase
 fi
 if [ ! -f demo/instance/config.toml ]; then
-  "$server" init demo/instance --recipient demo/reviewer.key.pub --listen 127.0.0.1:8443
+  "$server" init demo/instance --recipient demo/reviewer.key.pub --listen 127.0.0.1:8443 \
+    --name "sealdrop demo" --description "A demonstration instance: do not send real documents here."
 fi
 if [ ! -f demo/instance/tls/key.pem ]; then
   mkdir -p demo/instance/tls

@@ -50,6 +50,47 @@ Status ParseSize(const std::string& text, uint64_t* out) {
   return Status::OK();
 }
 
+namespace {
+
+// [site.<language>]: name, description, policy, in a language the site has.
+Status LoadSite(const toml::table& t, const std::string& path, Config* c) {
+  const toml::node* site = t.get("site");
+  if (site == nullptr) return Status::OK();
+  const toml::table* langs = site->as_table();
+  if (langs == nullptr) return Status::InvalidArgument(path + ": site must be a table ([site.en])");
+  for (const auto& [code_key, node] : *langs) {
+    std::string code(code_key.str());
+    bool known = false;
+    for (const Catalog& cat : Catalogs()) known |= cat.code() == code;
+    std::string where = path + ": [site." + code + "]";
+    if (!known) {
+      std::string codes;
+      for (const Catalog& cat : Catalogs()) codes += (codes.empty() ? "" : ", ") + cat.code();
+      return Status::InvalidArgument(where + ": the site has no such language (it has " + codes + ")");
+    }
+    const toml::table* entry = node.as_table();
+    if (entry == nullptr) return Status::InvalidArgument(where + " must be a table");
+    Config::About about;
+    for (const auto& [k, v] : *entry) {
+      std::string key(k.str());
+      std::string* into = key == "name" ? &about.name
+                          : key == "description" ? &about.description
+                          : key == "policy" ? &about.policy : nullptr;
+      if (into == nullptr) return Status::InvalidArgument(where + ": unknown setting '" + key + "'");
+      auto text = v.value<std::string>();
+      if (!text) return Status::InvalidArgument(where + ": " + key + " must be a string");
+      // Shown on every page: a sentence or a few paragraphs, not a document.
+      if (text->size() > 4096) return Status::InvalidArgument(where + ": " + key + " is longer than 4096 bytes");
+      *into = *text;
+    }
+    if (about.name.empty()) return Status::InvalidArgument(where + ": name is missing or empty");
+    c->site[code] = std::move(about);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status LoadConfig(const std::string& dir_in, Config* out) {
   char* real = ::realpath(dir_in.c_str(), nullptr);
   if (real == nullptr) return Status::NotFound("no instance directory at " + dir_in);
@@ -68,7 +109,8 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   }
   static const std::set<std::string> kKnown = {
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
-      "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient"};
+      "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
+      "site"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -145,6 +187,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   }
   if (c.recipients.empty())
     return Status::InvalidArgument(path + ": no [[recipient]]: nobody could read submissions");
+  SD_RETURN_IF_ERROR(LoadSite(t, path, &c));
   if (c.max_upload > c.store_quota)
     return Status::InvalidArgument(path + ": max_upload is larger than store_quota");
 

@@ -287,9 +287,17 @@ uint64_t FormOverhead(const Config& cfg) {
 }
 
 
-void Refuse(httplib::Response& res, int status, const std::string& msg) {
+// The language of a request's pages (site.cc): ?lang= from a link or a
+// form's action, else Accept-Language.
+const Catalog& Language(const httplib::Request& req) {
+  return PickCatalog(req.get_param_value("lang"), req.get_header_value("Accept-Language"));
+}
+
+// `message` is a key of the catalogs' [error] section.
+void Refuse(const httplib::Request& req, httplib::Response& res, int status,
+            std::string_view message, const Vars& vars = {}) {
   res.status = status;
-  res.set_content(ErrorPage(status, msg), kHtml);
+  res.set_content(ErrorPage(status, Language(req), message, vars), kHtml);
   // The unread rest of the body must never be parsed as a request.
   res.set_header("Connection", "close");
 }
@@ -304,25 +312,25 @@ int HttpStatusFor(const Status& st) {
   }
 }
 
-std::string MessageFor(const Status& st, const Config& cfg) {
+// The refusal's page for a failed Status.
+void RefuseFor(const httplib::Request& req, httplib::Response& res, const Status& st,
+               const Config& cfg) {
+  const Catalog& c = Language(req);
   switch (st.code()) {
     case Status::Code::kTooLarge:
       // A message too long, in bytes: a source who counted characters needs
       // to hear that the limit is not in characters.
-      static_assert(format::kMaxMessage == 1u << 20, "the refusal below states the limit");
       if (st.message() == kMessageTooLong)
-        return "Your message is too long: this server takes at most 1 MiB (1,048,576 bytes) of "
-               "message, counted in UTF-8. Shorten it, or send the text as a file.";
-      return "Your submission is larger than this server accepts (" +
-             std::to_string(cfg.max_upload >> 20) + " MiB of files, " +
-             std::to_string(cfg.max_files) + " files, 1 MiB of message). Send less at once.";
+        return Refuse(req, res, 413, "message_too_long", {{"bytes", c.Number(format::kMaxMessage)}});
+      return Refuse(req, res, 413, "too_large",
+                    {{"limit", c.Size(cfg.max_upload)}, {"count", std::to_string(cfg.max_files)}});
     case Status::Code::kFull:
-      return "The server has no room for your submission right now. Please try again later.";
+      return Refuse(req, res, 507, "full");
     case Status::Code::kInvalidArgument:
     case Status::Code::kCorruption:
-      return "The upload was malformed. Please use the form on this site.";
+      return Refuse(req, res, 400, "malformed_upload");
     default:
-      return "Something went wrong on the server.";
+      return Refuse(req, res, HttpStatusFor(st), "server");
   }
 }
 
@@ -341,36 +349,36 @@ bool ParseLength(const std::string& v, uint64_t* out) {
 // in res) if the request must not go further.
 bool Hygiene(const Config& cfg, const httplib::Request& req, httplib::Response& res) {
   if (req.has_header("Content-Encoding")) {
-    Refuse(res, 415, "Compressed uploads are not accepted.");
+    Refuse(req, res, 415, "compressed");
     return true;
   }
   if (req.has_header("Transfer-Encoding")) {
-    Refuse(res, 411, "Uploads must say how long they are. Please use the form on this site.");
+    Refuse(req, res, 411, "no_length");
     return true;
   }
   uint64_t len = 0;
   bool has_len = req.has_header("Content-Length");
   if (has_len && !ParseLength(req.get_header_value("Content-Length"), &len)) {
-    Refuse(res, 400, "The request was malformed.");
+    Refuse(req, res, 400, "malformed_request");
     return true;
   }
   if (req.method == "POST" && req.path == "/submit") {
     if (!has_len) {
-      Refuse(res, 411, "Uploads must say how long they are. Please use the form on this site.");
+      Refuse(req, res, 411, "no_length");
       return true;
     }
     if (len > cfg.max_upload + FormOverhead(cfg)) {
-      Refuse(res, 413, MessageFor(Status::TooLarge(""), cfg));
+      RefuseFor(req, res, Status::TooLarge(""), cfg);
       return true;
     }
     return false;
   }
   if (req.method != "GET" && req.method != "HEAD") {
-    Refuse(res, 405, "That is not something this site does.");
+    Refuse(req, res, 405, "not_allowed");
     return true;
   }
   if (len > 0) {
-    Refuse(res, 400, "The request was malformed.");
+    Refuse(req, res, 400, "malformed_request");
     return true;
   }
   return false;
@@ -381,8 +389,8 @@ void HandleSubmit(const Config& cfg, Writer* writer, const httplib::Request& req
   Form form(cfg, writer, storage::Today());
   Status st = form.Begin(req.get_header_value("Content-Type"));
   if (st.Is(Status::Code::kInvalidArgument))
-    return Refuse(res, 400, "The upload was not sent as a form. Please use the form on this site.");
-  if (!st.ok()) return Refuse(res, HttpStatusFor(st), MessageFor(st, cfg));
+    return Refuse(req, res, 400, "not_a_form");
+  if (!st.ok()) return RefuseFor(req, res, st, cfg);
   // cpp-httplib would run its own multipart parser on a multipart body; we
   // want the raw bytes for ours. The Request object is not const where
   // httplib made it, so this write is well defined.
@@ -407,30 +415,29 @@ void HandleSubmit(const Config& cfg, Writer* writer, const httplib::Request& req
   });
   if (!ok) {
     if (too_slow)
-      return Refuse(res, 408, "The upload was too slow and was stopped. Please try again.");
+      return Refuse(req, res, 408, "too_slow");
     if (!form.error().ok() && !form.error().Is(Status::Code::kInvalidArgument))
-      return Refuse(res, HttpStatusFor(form.error()), MessageFor(form.error(), cfg));
-    if (res.status == 413) return Refuse(res, 413, MessageFor(Status::TooLarge(""), cfg));
-    return Refuse(res, 400,
-                  "The upload was interrupted or malformed, so nothing was kept. Please try again.");
+      return RefuseFor(req, res, form.error(), cfg);
+    if (res.status == 413) return RefuseFor(req, res, Status::TooLarge(""), cfg);
+    return Refuse(req, res, 400, "interrupted");
   }
   if (form.error().ok() && form.empty())
-    return Refuse(res, 400, "There was nothing to send: write a message or choose a file.");
+    return Refuse(req, res, 400, "empty");
   Receipt receipt;
   st = form.Finish(&receipt);
   if (st.Is(Status::Code::kInvalidArgument))
-    return Refuse(res, 400,
-                  "The upload was interrupted or malformed, so nothing was kept. Please try again.");
-  if (!st.ok()) return Refuse(res, HttpStatusFor(st), MessageFor(st, cfg));
+    return Refuse(req, res, 400, "interrupted");
+  if (!st.ok()) return RefuseFor(req, res, st, cfg);
   res.status = 200;
-  res.set_content(ReceiptPage(receipt), kHtml);
+  res.set_content(ReceiptPage(receipt, Language(req)), kHtml);
 }
 
 void Configure(Router& svr, const Config& cfg, Writer* writer, bool tls) {
   httplib::Headers h = {
       {"Content-Security-Policy",
-       "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'"},
+       // The hash lets <noscript>'s one rule hide the JavaScript warning.
+       "default-src 'none'; style-src 'self' " + NoScriptStyleHash() +
+           "; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
       {"Referrer-Policy", "no-referrer"},
       {"X-Content-Type-Options", "nosniff"},
       {"X-Frame-Options", "DENY"},
@@ -454,8 +461,8 @@ void Configure(Router& svr, const Config& cfg, Writer* writer, bool tls) {
     return Hygiene(cfg, req, res) ? res.status : 100;
   });
 
-  svr.Get("/", [&cfg](const httplib::Request&, httplib::Response& res) {
-    res.set_content(IndexPage(cfg), kHtml);
+  svr.Get("/", [&cfg](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(IndexPage(cfg, Language(req)), kHtml);
   });
   svr.Get("/style.css", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(StyleSheet(), "text/css; charset=utf-8");
@@ -467,17 +474,17 @@ void Configure(Router& svr, const Config& cfg, Writer* writer, bool tls) {
     HandleSubmit(cfg, writer, req, res, reader);
   });
 
-  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string msg = res.status == 404 ? "There is no such page." : "The request was refused.";
-    res.set_content(ErrorPage(res.status, msg), kHtml);
+    res.set_content(ErrorPage(res.status, Language(req), res.status == 404 ? "no_page" : "refused"),
+                    kHtml);
     return httplib::Server::HandlerResponse::Handled;
   });
   // Never let an exception's text reach a source; the Upload's destructor has
   // already removed whatever it wrote.
   svr.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        Refuse(res, 500, "Something went wrong on the server.");
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        Refuse(req, res, 500, "server");
       });
   // No line per request (server.h, Counters): only counts. httplib calls
   // this after every answer, refusals before routing included.

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -46,7 +47,18 @@ struct Config {
   uint32_t write_timeout = 30;
   uint32_t min_rate = 256;      // bytes/second an upload must average after 60 s
   std::vector<Recipient> recipients;
+  // Whom sources are writing to, per site language ([site.en], [site.ru], ...).
+  struct About {
+    std::string name, description, policy;
+  };
+  std::map<std::string, About> site;
 
+  // The site text for a language, else English's; null if neither is set.
+  const About* AboutFor(const std::string& code) const {
+    auto it = site.find(code);
+    if (it == site.end()) it = site.find("en");
+    return it == site.end() ? nullptr : &it->second;
+  }
   bool unix_socket() const { return listen.rfind("unix:", 0) == 0; }
   std::string store_dir() const { return dir + "/store"; }
   std::string instance_key() const { return dir + "/instance.key"; }
@@ -234,11 +246,92 @@ class Form {
   Status err_;
 };
 
-// --- Pages -----------------------------------------------------------------------
-std::string IndexPage(const Config& cfg);
-std::string ReceiptPage(const Receipt& r);
-std::string ErrorPage(int status, const std::string& message);
+// --- The site's languages (server/site/catalog/, README.md there) --------------
+// A file of server/site/ compiled into the binary (embed.cmake).
+struct SiteFile {
+  const char* name;  // "catalog/en.toml", "templates/index.html"
+  const char* data;
+  size_t size;
+};
+extern const SiteFile kSiteFiles[];
+extern const size_t kSiteFileCount;
+// The file's bytes; empty if there is none of that name.
+std::string_view SiteText(std::string_view name);
+
+// Placeholder values for a message or a template: {name} -> value.
+using Vars = std::vector<std::pair<std::string, std::string>>;
+
+// One language's messages. Lookups of a key it lacks give the key itself, so
+// a mistake shows on the page instead of crashing; the catalog test proves
+// that no shipped page has one.
+class Catalog {
+ public:
+  // Parses one catalog file; `name` is for messages.
+  static Status Parse(std::string_view toml, const std::string& name, Catalog* out);
+
+  const std::string& code() const { return code_; }  // "ru"
+  const std::string& name() const { return name_; }  // "Русский"
+  bool rtl() const { return rtl_; }
+
+  // The message with its {placeholders} filled; not escaped. A plural
+  // message takes its form from the var "count".
+  std::string Text(std::string_view key, const Vars& vars = {}) const;
+  // The plural message's form for n, with {count} set to n (grouped).
+  std::string Plural(std::string_view key, uint64_t n, Vars vars = {}) const;
+  // "1,048,576" in this language's way of writing numbers.
+  std::string Number(uint64_t n) const;
+  // "2.0 GiB", "512 bytes".
+  std::string Size(uint64_t n) const;
+
+  // For the catalog test.
+  struct Message {
+    std::string key;
+    std::map<std::string, std::string> forms;  // "" for a plain message, else plural categories
+  };
+  const std::vector<Message>& messages() const { return messages_; }
+  const std::vector<std::string>& plural() const { return plural_; }
+  const std::map<std::string, std::pair<std::string, std::string>>& glossary() const {
+    return glossary_;
+  }
+
+ private:
+  const Message* Find(std::string_view key) const;
+  std::string code_, name_, decimal_ = ".", group_ = ",";
+  bool rtl_ = false;
+  std::vector<std::string> plural_;
+  std::vector<Message> messages_;  // sorted by key
+  std::map<std::string, std::pair<std::string, std::string>> glossary_;  // term -> word, stem
+};
+
+// The CLDR plural category of integer n in a language ("one", "few", ...).
+std::string PluralCategory(const std::string& code, uint64_t n);
+// The categories a language's catalog must give every plural message.
+std::vector<std::string> PluralCategories(const std::string& code);
+
+// Every shipped catalog, English first; parsed once. A catalog that does not
+// parse stops the process at start-up (the catalog test keeps that from
+// shipping).
+const std::vector<Catalog>& Catalogs();
+// The language for a request: `lang` (from a link or a form's action) if the
+// site has it, else the first of Accept-Language's that it has, else English.
+// Never a cookie: nothing links one visit to the next.
+const Catalog& PickCatalog(std::string_view lang, std::string_view accept_language);
+
+// --- Pages (templates in server/site/templates/) ----------------------------------
+// A template filled: {{name}} an escaped value, {{{name}}} a value that is
+// already HTML, {{t:key}} and {{n:key:var}} a message (plural on var), each
+// filled with vars and escaped, and {{?name}}...{{/name}} kept only if name
+// is set and not empty.
+std::string Fill(std::string_view tmpl, const Catalog& c, const Vars& vars);
+std::string IndexPage(const Config& cfg, const Catalog& c);
+std::string ReceiptPage(const Receipt& r, const Catalog& c);
+// `message` is a catalog key of [error], `vars` its placeholders.
+std::string ErrorPage(int status, const Catalog& c, std::string_view message, const Vars& vars = {});
 const std::string& StyleSheet();
+// What <noscript> holds: a style rule that hides the warning about
+// JavaScript, and the CSP hash that lets it apply ('sha256-...').
+const std::string& NoScriptStyle();
+const std::string& NoScriptStyleHash();
 std::string HtmlEscape(const std::string& s);
 
 // --- Counters --------------------------------------------------------------------

@@ -1,6 +1,10 @@
 // The source pages: plain HTML forms, no JavaScript, nothing loaded from
-// elsewhere. They must work in Tor Browser at its "Safest" level.
-#include <cstdio>
+// elsewhere. They must work in Tor Browser at its "Safest" level. The text is
+// in the catalogs and the markup in the templates (server/site/); this file
+// only fills them.
+#include <sodium.h>
+
+#include <algorithm>
 
 #include "server/server.h"
 
@@ -17,40 +21,102 @@ namespace {
 constexpr size_t kMaxUtf8PerUnit = 3;
 constexpr size_t kMessageMaxLength = format::kMaxMessage / kMaxUtf8PerUnit;
 
-std::string Page(const std::string& title, const std::string& body) {
-  return "<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         "<meta name=\"referrer\" content=\"no-referrer\">\n"
-         "<title>" + HtmlEscape(title) + "</title>\n"
-         "<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n<body>\n<main>\n" +
-         body + "</main>\n</body>\n</html>\n";
+const std::string* Get(const Vars& vars, std::string_view name) {
+  for (const auto& kv : vars)
+    if (kv.first == name) return &kv.second;
+  return nullptr;
 }
 
-std::string HumanSize(uint64_t n) {
-  char buf[64];
-  if (n < 1024) {
-    std::snprintf(buf, sizeof(buf), "%llu bytes", static_cast<unsigned long long>(n));
-  } else {
-    const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
-    double v = double(n) / 1024;
-    int u = 0;
-    while (v >= 1024 && u < 3) v /= 1024, u++;
-    std::snprintf(buf, sizeof(buf), "%.1f %s", v, units[u]);
-  }
-  return buf;
+uint64_t Count(const Vars& vars, std::string_view name) {
+  const std::string* v = Get(vars, name);
+  return v == nullptr ? 0 : std::strtoull(v->c_str(), nullptr, 10);
 }
 
-// "1,048,576": limits are read by people.
-std::string Grouped(uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); i++) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
+// The language menu: every language in its own name; the page's own is not a
+// link. A link, not a cookie, carries the choice.
+std::string Languages(const Catalog& current) {
+  std::string out;
+  for (const Catalog& c : Catalogs()) {
+    std::string name = HtmlEscape(c.name());
+    std::string attrs = " lang=\"" + c.code() + "\" dir=\"" + (c.rtl() ? "rtl" : "ltr") + "\"";
+    if (&c == &current)
+      out += "<span" + attrs + " aria-current=\"page\">" + name + "</span>\n";
+    else
+      out += "<a href=\"/?lang=" + c.code() + "\" hreflang=\"" + c.code() + "\"" + attrs + ">" + name + "</a>\n";
   }
   return out;
 }
 
+// An operator's text: paragraphs at blank lines, escaped.
+std::string Paragraphs(const std::string& text) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find("\n\n", pos);
+    if (end == std::string::npos) end = text.size();
+    std::string para = text.substr(pos, end - pos);
+    para.erase(0, para.find_first_not_of(" \n\t"));
+    para.erase(para.find_last_not_of(" \n\t") + 1);
+    if (!para.empty()) out += "<p dir=\"auto\">" + HtmlEscape(para) + "</p>\n";
+    pos = end + 2;
+  }
+  return out;
+}
+
+std::string Page(const Catalog& c, const std::string& title, const std::string& body) {
+  return Fill(SiteText("templates/layout.html"), c,
+              {{"lang", c.code()},
+               {"dir", c.rtl() ? "rtl" : "ltr"},
+               {"title", title},
+               {"noscript_style", NoScriptStyle()},
+               {"languages", Languages(c)},
+               {"body", body}});
+}
+
 }  // namespace
+
+std::string Fill(std::string_view tmpl, const Catalog& c, const Vars& vars) {
+  std::string out;
+  out.reserve(tmpl.size() * 2);
+  size_t pos = 0;
+  while (pos < tmpl.size()) {
+    size_t open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) {
+      out.append(tmpl.substr(pos));
+      break;
+    }
+    out.append(tmpl.substr(pos, open - pos));
+    bool raw = tmpl.compare(open, 3, "{{{") == 0;
+    size_t close = tmpl.find(raw ? "}}}" : "}}", open);
+    if (close == std::string_view::npos) {
+      out.append(tmpl.substr(open));
+      break;
+    }
+    size_t inner = open + (raw ? 3 : 2);
+    std::string_view tag = tmpl.substr(inner, close - inner);
+    pos = close + (raw ? 3 : 2);
+    if (raw) {
+      if (const std::string* v = Get(vars, tag)) out += *v;
+    } else if (tag.rfind("t:", 0) == 0) {
+      out += HtmlEscape(c.Text(tag.substr(2), vars));
+    } else if (tag.rfind("n:", 0) == 0) {
+      size_t colon = tag.find(':', 2);
+      std::string_view key = tag.substr(2, colon - 2);
+      std::string_view var = colon == std::string_view::npos ? "" : tag.substr(colon + 1);
+      out += HtmlEscape(c.Plural(key, Count(vars, var), vars));
+    } else if (tag.rfind("?", 0) == 0) {
+      std::string end = "{{/" + std::string(tag.substr(1)) + "}}";
+      size_t stop = tmpl.find(end, pos);
+      if (stop == std::string_view::npos) stop = tmpl.size();
+      const std::string* v = Get(vars, tag.substr(1));
+      if (v != nullptr && !v->empty()) out += Fill(tmpl.substr(pos, stop - pos), c, vars);
+      pos = std::min(tmpl.size(), stop + end.size());
+    } else if (const std::string* v = Get(vars, tag)) {
+      out += HtmlEscape(*v);
+    }
+  }
+  return out;
+}
 
 std::string HtmlEscape(const std::string& s) {
   std::string out;
@@ -68,68 +134,63 @@ std::string HtmlEscape(const std::string& s) {
   return out;
 }
 
-std::string IndexPage(const Config& cfg) {
-  std::string limit = HumanSize(cfg.max_upload);
-  return Page(
-      "Send documents securely",
-      "<h1>Send documents securely</h1>\n"
-      "<p>What you send here is encrypted on arrival to the keys of the people who will read it. "
-      "This server cannot read it, and it does not record who you are or where you are "
-      "connecting from.</p>\n"
-      "<form method=\"post\" action=\"/submit\" enctype=\"multipart/form-data\" "
-      "accept-charset=\"utf-8\">\n"
-      "<label for=\"message\">Message</label>\n"
-      "<textarea id=\"message\" name=\"message\" dir=\"auto\" rows=\"10\" maxlength=\"" +
-          std::to_string(kMessageMaxLength) + "\" aria-describedby=\"message-limit\"></textarea>\n"
-      "<p class=\"hint\" id=\"message-limit\">Up to 1 MiB (" + Grouped(format::kMaxMessage) +
-          " bytes): about " + Grouped(kMessageMaxLength / 1000 * 1000) +
-          " characters. Send longer text as a file.</p>\n"
-      "<label for=\"files\">Files (up to " + HtmlEscape(limit) + " in all, at most " +
-          std::to_string(cfg.max_files) + " files)</label>\n"
-      "<input id=\"files\" name=\"files\" type=\"file\" multiple>\n"
-      "<p class=\"hint\">To add files from several folders, send them in separate "
-      "submissions.</p>\n"
-      "<button type=\"submit\">Send</button>\n"
-      "</form>\n"
-      "<h2>Before you send</h2>\n<ul>\n"
-      "<li>Use Tor Browser, and this page's onion address.</li>\n"
-      "<li>Documents can carry hidden information about their author (names, dates, "
-      "device details). Remove it if you can; the people who read your submission will "
-      "clean files again before use.</li>\n"
-      "<li>Large uploads over Tor are slow. Keep this page open until you see the "
-      "confirmation.</li>\n</ul>\n");
+std::string IndexPage(const Config& cfg, const Catalog& c) {
+  Vars vars = {{"lang", c.code()},
+               {"maxlength", std::to_string(kMessageMaxLength)},
+               {"bytes", c.Number(format::kMaxMessage)},
+               {"chars", c.Number(kMessageMaxLength / 1000 * 1000)},
+               {"limit", c.Size(cfg.max_upload)},
+               {"max_files", std::to_string(cfg.max_files)}};
+  if (const Config::About* about = cfg.AboutFor(c.code())) {
+    vars.emplace_back("name", about->name);
+    vars.emplace_back("description", Paragraphs(about->description));
+    vars.emplace_back("policy", Paragraphs(about->policy));
+  }
+  return Page(c, c.Text("index.title"), Fill(SiteText("templates/index.html"), c, vars));
 }
 
-std::string ReceiptPage(const Receipt& r) {
-  std::string body =
-      "<h1>Received</h1>\n<p class=\"ok\">Your submission was encrypted and stored. Only its "
-      "intended readers can open it.</p>\n<ul>\n";
-  body += "<li>Message: " + std::to_string(r.message_chars) + " characters</li>\n";
-  body += "<li>Files: " + std::to_string(r.file_sizes.size()) + "</li>\n";
+std::string ReceiptPage(const Receipt& r, const Catalog& c) {
+  std::string files;
   for (size_t i = 0; i < r.file_sizes.size(); i++)
-    body += "<li>File " + std::to_string(i + 1) + ": " + HumanSize(r.file_sizes[i]) + "</li>\n";
-  body += "</ul>\n<p>You can close this page, or <a href=\"/\">send something else</a>.</p>\n";
-  return Page("Received", body);
+    files += "<li>" +
+             HtmlEscape(c.Text("receipt.file", {{"number", std::to_string(i + 1)},
+                                                {"size", c.Size(r.file_sizes[i])}})) +
+             "</li>\n";
+  Vars vars = {{"lang", c.code()},
+               {"message_chars", std::to_string(r.message_chars)},
+               {"file_count", std::to_string(r.file_sizes.size())},
+               {"file_list", files}};
+  return Page(c, c.Text("receipt.title"), Fill(SiteText("templates/receipt.html"), c, vars));
 }
 
-std::string ErrorPage(int status, const std::string& message) {
-  return Page("Not sent",
-              "<h1>Not sent</h1>\n<p class=\"error\">" + HtmlEscape(message) +
-                  "</p>\n<p>Nothing from this attempt was kept. <a href=\"/\">Back to the "
-                  "form</a>.</p>\n<p class=\"hint\">Error " + std::to_string(status) + "</p>\n");
+std::string ErrorPage(int status, const Catalog& c, std::string_view message, const Vars& vars) {
+  Vars all = vars;
+  all.emplace_back("lang", c.code());
+  all.emplace_back("status", std::to_string(status));
+  all.emplace_back("message", c.Text("error." + std::string(message), vars));
+  return Page(c, c.Text("error.title"), Fill(SiteText("templates/error.html"), c, all));
 }
 
 const std::string& StyleSheet() {
-  static const std::string css =
-      "html{font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;background:#fafafa}\n"
-      "main{max-width:40rem;margin:2rem auto;padding:0 1rem}\n"
-      "h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}\n"
-      "label{display:block;font-weight:600;margin-top:1rem}\n"
-      "textarea,input[type=file]{display:block;width:100%;box-sizing:border-box;margin-top:.3rem}\n"
-      "textarea{font:inherit;padding:.4rem}\n"
-      "button{margin-top:1.2rem;font:inherit;padding:.5rem 1.5rem;cursor:pointer}\n"
-      ".hint{color:#555;font-size:.9rem}.ok{color:#0a5d00}.error{color:#a00000;font-weight:600}\n";
+  static const std::string css(SiteText("templates/style.css"));
   return css;
+}
+
+const std::string& NoScriptStyle() {
+  static const std::string rule = ".js-on{display:none}";
+  return rule;
+}
+
+const std::string& NoScriptStyleHash() {
+  static const std::string hash = [] {
+    unsigned char h[crypto_hash_sha256_BYTES];
+    const std::string& rule = NoScriptStyle();
+    crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(rule.data()), rule.size());
+    char b64[sodium_base64_ENCODED_LEN(sizeof h, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
+    return "'sha256-" + std::string(b64) + "'";
+  }();
+  return hash;
 }
 
 }  // namespace server

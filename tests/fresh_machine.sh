@@ -149,7 +149,7 @@ wait_ready() {
       tail -30 "$log" >&2
       die "README command 1 ended before the demo served (log above, whole in $log)"
     fi
-    if curl -sk --max-time 5 "$url/" 2>/dev/null | grep -q 'action="/submit"'; then
+    if curl -sk --max-time 5 "$url/" 2>/dev/null | grep -q 'action="/submit?lang=en"'; then
       return 0
     fi
     sleep 2

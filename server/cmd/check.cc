@@ -9,11 +9,26 @@ namespace server {
 namespace cmd {
 namespace {
 
+// Whom sources are writing to, in every language of the site: a gap is not
+// an error (the page falls back to English), but the operator should know.
+std::vector<std::string> SiteWarnings(const Config& cfg) {
+  if (!cfg.site.count("en"))
+    return {"no [site.en] name: the source pages do not say whom sources are writing to "
+            "(docs/OPERATIONS.md, \"What sources see\")"};
+  std::vector<std::string> out;
+  for (const Catalog& c : Catalogs())
+    if (!cfg.site.count(c.code()))
+      out.push_back("no [site." + c.code() + "]: the " + c.name() +
+                    " pages show the English name, description and policy");
+  return out;
+}
+
 int Run(const std::string& dir) {
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);
   std::vector<std::string> problems;
+  for (const std::string& w : SiteWarnings(cfg)) std::printf("warning: %s\n", w.c_str());
   st = CheckServable(cfg);
   if (!st.ok()) problems.push_back(st.message());
   // The reviewers check bundles against it (import --instance-fingerprint).

@@ -28,6 +28,7 @@ struct Args {
   std::string cert = "tls/cert.pem";
   std::string key = "tls/key.pem";
   std::string max_upload = "2GiB";
+  std::string name, description;
 };
 
 // The configuration file, written by toml++ so that no value can break out
@@ -61,6 +62,14 @@ Status ConfigText(const Args& a, std::string* out) {
     recipients.push_back(std::move(rec));
   }
   t.insert("recipient", std::move(recipients));
+  if (!a.name.empty()) {
+    toml::table en;
+    en.insert("name", a.name);
+    if (!a.description.empty()) en.insert("description", a.description);
+    toml::table site;
+    site.insert("en", std::move(en));
+    t.insert("site", std::move(site));
+  }
   std::ostringstream s;
   s << "# sealdrop instance configuration: see docs/OPERATIONS.md\n" << t << "\n";
   *out = s.str();
@@ -110,6 +119,8 @@ Command AddInit(CLI::App& app) {
   c->add_option("--tls-key", a->key, "private key (PEM, mode 600), relative to dir")
       ->capture_default_str();
   c->add_option("--max-upload", a->max_upload, "file bytes per submission")->capture_default_str();
+  c->add_option("--name", a->name, "whom sources are writing to, as the site shows it ([site.en])");
+  c->add_option("--description", a->description, "a short description of the team, for the site");
   return {c, [a] { return Run(*a); }};
 }
 

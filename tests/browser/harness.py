@@ -62,9 +62,10 @@ def find_browser():
     return chromium, CHROMEDRIVER
 
 
-def make_driver(chromium, chromedriver, workdir, width=1000, height=1400):
+def make_driver(chromium, chromedriver, workdir, width=1000, height=1400, javascript=False):
     """Headless Chromium with JavaScript OFF (Tor Browser "Safest"), logging
-    its network events to the performance log that NetworkLog reads."""
+    its network events to the performance log that NetworkLog reads.
+    javascript=True is a browser that was NOT set to "Safest"."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -78,7 +79,7 @@ def make_driver(chromium, chromedriver, workdir, width=1000, height=1400):
         opts.add_argument(a)
     # What Tor Browser's "Safest" level does: no JavaScript on any page.
     opts.add_experimental_option("prefs", {
-        "profile.managed_default_content_settings.javascript": 2,
+        "profile.managed_default_content_settings.javascript": 1 if javascript else 2,
     })
     # Every request the page makes, to any host, as DevTools Network events.
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -259,7 +260,12 @@ def _ctx():
 
 
 def http_get(url):
-    with urllib.request.urlopen(url, context=_ctx(), timeout=30) as r:
+    return http_get_with(url, {})
+
+
+def http_get_with(url, headers):
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req, context=_ctx(), timeout=30) as r:
         return r.status, dict(r.headers), r.read().decode("utf-8")
 
 

@@ -61,7 +61,7 @@ def check_form_html(tags):
     check(len(forms) == 1, "expected one <form>, found %d" % len(forms))
     f = forms[0]
     check(f.get("method", "").lower() == "post", "form method is %r" % f.get("method"))
-    check(f.get("action") == "/submit", "form action is %r" % f.get("action"))
+    check(f.get("action") == "/submit?lang=en", "form action is %r" % f.get("action"))
     check(f.get("enctype", "").lower() == "multipart/form-data", "form enctype is %r" % f.get("enctype"))
     tas = [a for t, a in tags if t == "textarea" and a.get("name") == "message"]
     check(len(tas) == 1, "no <textarea name=message>")
@@ -128,7 +128,8 @@ def main():
         check(driver.title == "Send documents securely", "form page title is %r" % driver.title)
         form = driver.find_element(By.TAG_NAME, "form")
         check(form.get_attribute("method").lower() == "post", "form method")
-        check(form.get_attribute("action") == base + "submit", "form action is %r" % form.get_attribute("action"))
+        check(form.get_attribute("action") == base + "submit?lang=en",
+              "form action is %r" % form.get_attribute("action"))
         check(form.get_attribute("enctype") == "multipart/form-data", "form enctype")
         textarea = form.find_element(By.CSS_SELECTOR, "textarea[name=message]")
         file_input = form.find_element(By.CSS_SELECTOR, "input[type=file][name=files]")
@@ -151,9 +152,9 @@ def main():
         receipt_png = os.path.join(args.shots, "receipt.png")
         check(driver.save_screenshot(receipt_png), "screenshot of the receipt failed")
         check(driver.title == "Received", "the submission was refused:\n" + body)
-        check(driver.current_url == base + "submit", "receipt at %r" % driver.current_url)
+        check(driver.current_url == base + "submit?lang=en", "receipt at %r" % driver.current_url)
         check("Received" in body, "receipt lacks 'Received'")
-        check("Files: 3" in body, "receipt lacks 'Files: 3':\n" + body)
+        check("3 files" in body, "receipt lacks '3 files':\n" + body)
         # The source typed len(MESSAGE) characters; the browser sends each
         # newline as CRLF, and the server counts the code points it got.
         typed_chars, sent_chars = len(MESSAGE), len(MESSAGE.replace("\n", "\r\n"))
@@ -186,13 +187,13 @@ def main():
                 if harness.origin_of(r["url"]) != harness.origin_of(base)]
         check(not away, "the browser fetched from other origins than %s: %r" % (base, away))
         seen = [(r["method"], harness.path_of(r["url"]), r["status"]) for r in requests]
-        allowed = {("GET", "/", 200), ("GET", "/style.css", 200), ("POST", "/submit", 200),
+        allowed = {("GET", "/", 200), ("GET", "/style.css", 200), ("POST", "/submit?lang=en", 200),
                    ("GET", "/favicon.ico", 204)}
         extra = [r for r in seen if r not in allowed]
         check(not extra, "unexpected requests from the browser: %r" % extra)
         check(("GET", "/", 200) in seen, "the browser's GET / is not in its network log")
         check(("GET", "/style.css", 200) in seen, "the browser never fetched /style.css")
-        check(seen.count(("POST", "/submit", 200)) == 1, "expected exactly one POST /submit")
+        check(seen.count(("POST", "/submit?lang=en", 200)) == 1, "expected exactly one POST /submit")
 
         driver.quit()
         driver = None

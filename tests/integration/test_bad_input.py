@@ -130,7 +130,7 @@ def test(h):
 
     h.step("GET / and GET /nonexistent")
     st, hd, body, rc, err = h.curl(url + "/")
-    check(st == 200 and b'action="/submit"' in body, "GET / did not give the form: %s" % st)
+    check(st == 200 and b'action="/submit?lang=en"' in body, "GET / did not give the form: %s" % st)
     s.headers_ok(hd, "GET /")
     st, hd, body, rc, err = h.curl(url + "/nonexistent")
     page = body.decode("utf-8", "replace")

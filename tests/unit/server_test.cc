@@ -297,3 +297,28 @@ TEST_CASE("DroppingALargeUploadStallsOtherSubmissions", "[server]") {
   REQUIRE(rep.pending == 0);
   REQUIRE(rep.chunks == rep.submissions);  // one chunk (the manifest) each
 }
+
+TEST_CASE("SiteTextForALanguageTheSiteLacksOrAMisspeltSettingRefused", "[server]") {
+  Fixture fx;
+  crypto::RecipientKey k;
+  REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
+  auto write = [&](const std::string& tables) { WriteConfig(fx.dir, k.pub, "", tables); };
+  Config c;
+  write("[site.en]\nname = \"Red Notice Watch\"\npolicy = \"We never ask who you are.\"\n"
+        "[site.ar]\nname = \"مرصد\"\ndescription = \"فريق صغير\"\n");
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  REQUIRE(c.site.size() == 2);
+  CHECK(c.AboutFor("ar")->name == "مرصد");
+  CHECK(c.AboutFor("tr")->name == "Red Notice Watch");  // falls back to English
+  CHECK(c.AboutFor("en")->policy == "We never ask who you are.");
+  for (const char* bad : {"[site.de]\nname = \"x\"\n",            // no German site
+                          "[site.en]\nname = \"x\"\ndescripton = \"y\"\n",  // misspelt
+                          "[site.en]\ndescription = \"no name\"\n",
+                          "[site.en]\nname = 3\n"}) {
+    INFO(bad);
+    write(bad);
+    REQUIRE_FALSE(LoadConfig(fx.dir, &c).ok());
+  }
+  write("[site.en]\nname = \"" + std::string(5000, 'x') + "\"\n");
+  REQUIRE_FALSE(LoadConfig(fx.dir, &c).ok());
+}

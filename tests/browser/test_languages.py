@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""browser.languages: the source site in its six languages, in Chromium with
+JavaScript OFF (Tor Browser at "Safest"), and the JavaScript warning.
+
+For every language: the form, a refusal and a receipt, each in that language
+(texts from server/site/catalog/), screenshotted; Arabic pages right-to-left;
+the instance's name in the language's own words or else in English; the
+language menu and the links keep the language without a cookie; every page is
+the document and at most its stylesheet, all from the site's own origin. Then,
+with JavaScript ON, the warning to choose "Safest" shows, which proves that the
+<noscript> rule hiding it is what the CSP's hash lets through.
+
+  test_languages.py --server BIN --review BIN --shots DIR [--keep]
+"""
+import argparse
+import os
+import sys
+import time
+import tomllib
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, log  # noqa: E402
+
+CATALOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "server", "site",
+                        "catalog")
+CODES = ("en", "ru", "tr", "tg", "fr", "ar")
+SITE = {
+    "en": ("Red Notice Watch", "A small team of lawyers who defend people targeted by abusive notices."),
+    "ru": ("Наблюдение за красными уведомлениями", "Небольшая группа юристов."),
+    "ar": ("مرصد النشرات الحمراء", "فريق صغير من المحامين."),
+}
+
+
+def norm(text):
+    """Text as a page shows it: WebDriver gives no-break spaces as spaces."""
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def load(code):
+    with open(os.path.join(CATALOGS, code + ".toml"), "rb") as f:
+        return tomllib.load(f)
+
+
+def write_site(inst):
+    with open(os.path.join(inst.dir, "config.toml"), "a", encoding="utf-8") as f:
+        for code, (name, description) in SITE.items():
+            f.write('\n[site.%s]\nname = "%s"\ndescription = "%s"\n' % (code, name, description))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--review", required=True)
+    ap.add_argument("--shots", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = ap.parse_args()
+
+    chromium, chromedriver = harness.find_browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    work = harness.new_workdir()
+    inst = harness.Instance(args.server, args.review, work)
+    drivers = []
+    ok = False
+    try:
+        t0 = time.monotonic()
+        inst.setup()
+        write_site(inst)
+        inst.start()
+        base = inst.url
+        os.makedirs(args.shots, exist_ok=True)
+
+        # --- without a browser: the choice of language -------------------------------
+        for accept, want in (("ru-RU,ru;q=0.9,en;q=0.5", "ru"), ("de,ar;q=0.8", "ar"), ("de", "en")):
+            st, hd, page = harness.http_get_with(base, {"Accept-Language": accept})
+            check(st == 200 and '<html lang="%s"' % want in page,
+                  "Accept-Language %r gave no %s page" % (accept, want))
+            check("Set-Cookie" not in hd, "GET / set a cookie")
+        st, hd, page = harness.http_get_with(base + "?lang=tr", {"Accept-Language": "ru"})
+        check('<html lang="tr"' in page, "?lang=tr did not win over Accept-Language")
+        log("language: ?lang= first, then Accept-Language, then English; no cookie")
+
+        driver = harness.make_driver(chromium, chromedriver, work)
+        drivers.append(driver)
+        harness.assert_javascript_off(driver)
+        net = harness.NetworkLog(driver)
+        net.discard()
+
+        def visit(what):
+            """The requests of the page just shown: the document, at most its
+            stylesheet (and the favicon browsers ask for), all same-origin."""
+            time.sleep(0.2)
+            before = len(net.requests)
+            reqs = net.read()[before:]
+            away = [r["url"] for r in reqs if harness.origin_of(r["url"]) != harness.origin_of(base)]
+            check(not away, "%s: requests to other origins: %r" % (what, away))
+            own = [harness.path_of(r["url"]) for r in reqs if harness.path_of(r["url"]) != "/favicon.ico"]
+            check(len(own) <= 2, "%s: %d requests (%r): a page is its document and stylesheet"
+                  % (what, len(own), own))
+            problems = harness.audit_html(driver.page_source, base)
+            check(not problems, "%s: %s" % (what, "; ".join(problems)))
+
+        for i, code in enumerate(CODES):
+            cat = load(code)
+            html_el = lambda: driver.find_element(By.TAG_NAME, "html")  # noqa: E731
+            driver.get(base + "?lang=" + code)
+            visit(code + " form")
+            check(driver.title == cat["index"]["title"], "%s: title %r" % (code, driver.title))
+            check(html_el().get_attribute("lang") == code, "%s: <html lang> is not %s" % (code, code))
+            want_dir = "rtl" if code == "ar" else "ltr"
+            check(html_el().get_attribute("dir") == want_dir, "%s: <html dir> is not %s" % (code, want_dir))
+            main_el = driver.find_element(By.TAG_NAME, "main")
+            check(main_el.value_of_css_property("direction") == want_dir,
+                  "%s: the page is laid out %s" % (code, main_el.value_of_css_property("direction")))
+            warning = driver.find_element(By.CSS_SELECTOR, ".js-on")
+            check(not warning.is_displayed(), "%s: the JavaScript warning shows with JavaScript off" % code)
+            name = SITE.get(code, SITE["en"])[0]
+            body = norm(driver.find_element(By.TAG_NAME, "body").text)
+            check(name in body, "%s: the page does not say whom the source writes to (%r)" % (code, name))
+            check(norm(cat["index"]["intro"]) in body, "%s: the intro is not in %s" % (code, code))
+            shot = os.path.join(args.shots, "form-%s.png" % code)
+            check(driver.save_screenshot(shot), "screenshot " + shot)
+            harness.check_png(shot)
+
+            # A refusal: the empty form, in this language.
+            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title != cat["index"]["title"])
+            visit(code + " refusal")
+            check(driver.title == cat["error"]["title"], "%s: refusal titled %r" % (code, driver.title))
+            body = norm(driver.find_element(By.TAG_NAME, "body").text)
+            check(norm(cat["error"]["empty"]) in body, "%s: the refusal does not say why:\n%s" % (code, body))
+            check(html_el().get_attribute("dir") == want_dir, "%s: refusal not %s" % (code, want_dir))
+            shot = os.path.join(args.shots, "refusal-%s.png" % code)
+            check(driver.save_screenshot(shot), "screenshot " + shot)
+            harness.check_png(shot)
+
+            # Back to the form by its link, still in this language; then send.
+            driver.find_element(By.CSS_SELECTOR, "main a[href^='/?lang=%s']" % code).click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["index"]["title"])
+            visit(code + " form again")
+            driver.find_element(By.CSS_SELECTOR, "textarea[name=message]").send_keys("test " + code)
+            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title != cat["index"]["title"])
+            visit(code + " receipt")
+            body = norm(driver.find_element(By.TAG_NAME, "body").text)
+            check(driver.title == cat["receipt"]["title"], "%s: receipt titled %r:\n%s"
+                  % (code, driver.title, body))
+            check(norm(cat["receipt"]["ok"]) in body, "%s: the receipt does not say it was stored" % code)
+            shot = os.path.join(args.shots, "receipt-%s.png" % code)
+            check(driver.save_screenshot(shot), "screenshot " + shot)
+            harness.check_png(shot)
+
+            # The menu leads to the next language.
+            nxt = CODES[(i + 1) % len(CODES)]
+            driver.find_element(By.CSS_SELECTOR, "nav a[hreflang='%s']" % nxt).click()
+            WebDriverWait(driver, 60).until(lambda d: html_el().get_attribute("lang") == nxt)
+            visit(code + " menu to " + nxt)
+            check(not driver.get_cookies(), "%s: the site set a cookie: %r" % (code, driver.get_cookies()))
+            log("%s: form, refusal, receipt and menu in %s (%s)" % (code, cat["meta"]["name"], want_dir))
+
+        # --- JavaScript ON: the warning shows ---------------------------------------
+        js = harness.make_driver(chromium, chromedriver, work, javascript=True)
+        drivers.append(js)
+        js.get(base + "?lang=ru")
+        warning = js.find_element(By.CSS_SELECTOR, ".js-on")
+        check(warning.is_displayed(), "with JavaScript on, the warning to choose Safest is hidden")
+        check(norm(load("ru")["page"]["js_warning"]) in norm(warning.text), "the warning is not in Russian")
+        shot = os.path.join(args.shots, "js-warning-ru.png")
+        check(js.save_screenshot(shot), "screenshot " + shot)
+        harness.check_png(shot)
+        log("JavaScript on: the warning shows; off: the <noscript> rule (CSP hash) hides it")
+
+        # --- check names the languages without their own site text -----------------------
+        inst.stop()
+        out = harness.run([args.server, "check", inst.dir])
+        warned = sorted(c for c in CODES if "warning: no [site.%s]" % c in out)
+        check(warned == sorted(set(CODES) - set(SITE)), "check warned about %r:\n%s" % (warned, out))
+        check(out.rstrip().endswith("ok"), "check did not pass with warnings only:\n" + out)
+        log("check: warnings for %s, still ok" % ", ".join(warned))
+        log("PASS in %.1fs" % (time.monotonic() - t0))
+        ok = True
+    finally:
+        for d in drivers:
+            try:
+                d.quit()
+            except Exception:
+                pass
+        inst.stop()
+        if not ok:
+            log("server log:\n  " + "\n  ".join(inst.log_since(0)))
+        if ok and not args.keep:
+            harness.remove_workdir(work)
+        else:
+            log("kept " + work)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except harness.TestFailure as e:
+        log("FAIL: %s" % e)
+        sys.exit(1)

@@ -1,0 +1,208 @@
+// The source site's catalogs and pages (server/site/): every language has
+// every message with the same placeholders and its own plural forms, uses the
+// glossary's words, and every page renders whole in every language.
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <set>
+
+#include "server/server.h"
+
+using namespace sealdrop;
+using namespace sealdrop::server;
+
+namespace {
+
+std::set<std::string> Placeholders(const Catalog::Message& m) {
+  std::set<std::string> out;
+  static const std::regex kName(R"(\{([a-z_]+)\})");
+  for (const auto& [cat, text] : m.forms)
+    for (std::sregex_iterator it(text.begin(), text.end(), kName), end; it != end; ++it)
+      out.insert((*it)[1]);
+  return out;
+}
+
+const Catalog& English() { return Catalogs().front(); }
+
+Config SiteConfig() {
+  Config cfg;
+  cfg.max_upload = uint64_t(2) << 30;
+  cfg.max_files = 100;
+  return cfg;
+}
+
+// What must never reach a page: an unfilled placeholder or a key shown in
+// place of its message.
+void RequireWhole(const std::string& page, const Catalog& c, const std::string& what) {
+  INFO(c.code() << " " << what);
+  CHECK(page.find("{{") == std::string::npos);
+  CHECK(!std::regex_search(page, std::regex(R"(\{[a-z_]+\})")));
+  CHECK(!std::regex_search(page, std::regex(R"(\b(page|index|receipt|error|size)\.[a-z_]+\b)")));
+  CHECK(page.find("<html lang=\"" + c.code() + "\" dir=\"" + (c.rtl() ? "rtl" : "ltr") + "\">") !=
+        std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("SiteHasSixLanguagesEnglishFirstArabicRightToLeft") {
+  std::vector<std::string> codes;
+  for (const Catalog& c : Catalogs()) codes.push_back(c.code());
+  CHECK(codes == std::vector<std::string>{"en", "ru", "tr", "tg", "fr", "ar"});
+  for (const Catalog& c : Catalogs()) CHECK(c.rtl() == (c.code() == "ar"));
+}
+
+TEST_CASE("ATranslationMissingAMessageOrAddingOneFailsTheBuild") {
+  std::vector<std::string> english;
+  for (const auto& m : English().messages()) english.push_back(m.key);
+  for (const Catalog& c : Catalogs()) {
+    std::vector<std::string> keys;
+    for (const auto& m : c.messages()) keys.push_back(m.key);
+    INFO(c.code());
+    CHECK(keys == english);
+  }
+}
+
+TEST_CASE("ATranslationWithOtherPlaceholdersOrPluralFormsFailsTheBuild") {
+  for (const Catalog& c : Catalogs()) {
+    for (const auto& m : c.messages()) {
+      const auto& en = *std::find_if(English().messages().begin(), English().messages().end(),
+                                     [&](const auto& e) { return e.key == m.key; });
+      INFO(c.code() << " " << m.key);
+      CHECK(Placeholders(m) == Placeholders(en));
+      bool plural = !en.forms.count("");
+      CHECK(plural == !m.forms.count(""));
+      if (plural) {
+        std::set<std::string> cats, want;
+        for (const auto& kv : m.forms) cats.insert(kv.first);
+        for (const auto& cat : PluralCategories(c.code())) want.insert(cat);
+        CHECK(cats == want);
+      }
+    }
+  }
+}
+
+TEST_CASE("ATranslationUsingASynonymForAGlossaryTermFailsTheBuild") {
+  const auto& en_glossary = English().glossary();
+  REQUIRE(en_glossary.size() == 3);
+  for (const Catalog& c : Catalogs()) {
+    INFO(c.code());
+    REQUIRE(c.glossary().size() == en_glossary.size());
+    REQUIRE(c.messages().size() == English().messages().size());
+    for (const auto& [term, en_word] : en_glossary) {
+      REQUIRE(c.glossary().count(term));
+      const std::string& stem = c.glossary().at(term).second;
+      REQUIRE(!stem.empty());
+      for (size_t i = 0; i < c.messages().size(); i++) {
+        const auto& en = English().messages()[i];
+        const auto& m = c.messages()[i];
+        for (const auto& [cat, text] : en.forms) {
+          std::string lower = text;
+          for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+          if (lower.find(en_word.second) == std::string::npos) continue;
+          // Every form of the translation uses the term.
+          for (const auto& [tcat, ttext] : m.forms) {
+            INFO(m.key << " " << tcat << ": " << ttext << " lacks " << stem);
+            CHECK(ttext.find(stem) != std::string::npos);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("ACatalogLackingAPluralFormIsRefused") {
+  std::string ru(SiteText("catalog/ru.toml"));
+  Catalog c;
+  REQUIRE(Catalog::Parse(ru, "ru.toml", &c).ok());
+  // A Russian plural message with only English's two forms.
+  std::string broken = ru + "\n[extra]\nx = { one = \"a\", other = \"b\" }\n";
+  CHECK(!Catalog::Parse(broken, "ru.toml", &c).ok());
+  std::string no_meta = std::string(SiteText("catalog/en.toml"));
+  no_meta.replace(no_meta.find("[meta]"), 6, "[mete]");
+  CHECK(!Catalog::Parse(no_meta, "en.toml", &c).ok());
+}
+
+TEST_CASE("PluralFormsFollowEachLanguagesRule") {
+  auto cats = [](const char* code, std::vector<uint64_t> ns) {
+    std::vector<std::string> out;
+    for (uint64_t n : ns) out.push_back(PluralCategory(code, n));
+    return out;
+  };
+  using V = std::vector<std::string>;
+  CHECK(cats("en", {0, 1, 2, 21}) == V{"other", "one", "other", "other"});
+  CHECK(cats("fr", {0, 1, 2}) == V{"one", "one", "other"});
+  CHECK(cats("ru", {1, 2, 4, 5, 11, 12, 21, 22, 25, 111, 112, 1001}) ==
+        V{"one", "few", "few", "many", "many", "many", "one", "few", "many", "many", "many", "one"});
+  CHECK(cats("ar", {0, 1, 2, 3, 10, 11, 99, 100, 101, 102, 103, 111}) ==
+        V{"zero", "one", "two", "few", "few", "many", "many", "other", "other", "other", "few", "many"});
+  const Catalog& ru = PickCatalog("ru", "");
+  CHECK(ru.Plural("receipt.files", 21) != ru.Plural("receipt.files", 22));
+  CHECK(ru.Plural("receipt.files", 22) != ru.Plural("receipt.files", 25));
+}
+
+TEST_CASE("LanguageComesFromTheLinkThenAcceptLanguageThenEnglish") {
+  CHECK(PickCatalog("ru", "fr").code() == "ru");
+  CHECK(PickCatalog("", "tr-TR,tr;q=0.9,en;q=0.5").code() == "tr");
+  CHECK(PickCatalog("", "de-DE,de;q=0.9,ar;q=0.8,en;q=0.5").code() == "ar");
+  CHECK(PickCatalog("", "en;q=0.4, tg;q=0.7").code() == "tg");
+  CHECK(PickCatalog("", "FR-ca").code() == "fr");
+  CHECK(PickCatalog("de", "de").code() == "en");
+  CHECK(PickCatalog("../../etc", "").code() == "en");
+  CHECK(PickCatalog("", std::string(5000, ',')).code() == "en");
+}
+
+TEST_CASE("EveryPageRendersWholeInEveryLanguageUnder30KB") {
+  Config cfg = SiteConfig();
+  cfg.site["en"] = {"Red Notice Watch", "A small team of lawyers.\n\nWe read every submission.",
+                    "We never ask who you are."};
+  Receipt r;
+  r.message_chars = 1234;
+  r.file_sizes = {0, 1, 5000, uint64_t(3) << 30};
+  for (const Catalog& c : Catalogs()) {
+    std::vector<std::pair<std::string, std::string>> pages = {
+        {"index", IndexPage(cfg, c)},
+        {"receipt", ReceiptPage(r, c)},
+        {"error too_large", ErrorPage(413, c, "too_large", {{"limit", c.Size(cfg.max_upload)},
+                                                             {"count", "100"}})},
+        {"error no_page", ErrorPage(404, c, "no_page")},
+    };
+    for (const auto& [what, page] : pages) {
+      RequireWhole(page, c, what);
+      INFO(c.code() << " " << what);
+      CHECK((page.size() + StyleSheet().size()) < 30 * 1024u);
+      CHECK((what != "index" || page.find("Red Notice Watch") != std::string::npos));
+      // Nothing from another origin, no script.
+      CHECK(!std::regex_search(page, std::regex(R"((src|href|action)="(https?:)?//)")));
+      CHECK(page.find("<script") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("AnOperatorsSiteTextCannotInjectMarkup") {
+  Config cfg = SiteConfig();
+  cfg.site["en"] = {"<script>x</script>", "a & b", ""};
+  std::string page = IndexPage(cfg, English());
+  CHECK(page.find("<script>x") == std::string::npos);
+  CHECK(page.find("&lt;script&gt;x&lt;/script&gt;") != std::string::npos);
+  CHECK(page.find("a &amp; b") != std::string::npos);
+  // No policy given: its heading is not shown.
+  CHECK(page.find(English().Text("index.policy")) == std::string::npos);
+}
+
+TEST_CASE("ALanguageWithoutItsOwnSiteTextShowsTheEnglishOne") {
+  Config cfg = SiteConfig();
+  cfg.site["en"] = {"Red Notice Watch", "", ""};
+  cfg.site["ru"] = {"Наблюдение за красными уведомлениями", "", ""};
+  CHECK(IndexPage(cfg, PickCatalog("tr", "")).find("Red Notice Watch") != std::string::npos);
+  CHECK(IndexPage(cfg, PickCatalog("ru", "")).find("Red Notice Watch") == std::string::npos);
+}
+
+TEST_CASE("NumbersAndSizesAreWrittenTheLanguagesWay") {
+  CHECK(English().Number(1048576) == "1,048,576");
+  CHECK(English().Size(512) == "512 bytes");
+  CHECK(English().Size(1) == "1 byte");
+  CHECK(English().Size(uint64_t(3) << 29) == "1.5 GiB");
+  const Catalog& fr = PickCatalog("fr", "");
+  CHECK(fr.Number(1048576) == "1\u00a0048\u00a0576");
+  CHECK(fr.Size(uint64_t(3) << 29).find("1,5") == 0);
+}
