@@ -303,5 +303,48 @@ class StreamReader {
   bool finished_ = false;
 };
 
+// ---------------------------------------------------------------------------
+// Codenames (FORMAT.md "Codenames"): what a source keeps to come back. Seven
+// words of EFF's large list (crypto/words/). From a codename and the
+// instance's codename parameters, Argon2id and then two labelled subkeys give
+// the lookup id the server files the source under and the X25519 key pair
+// that replies are sealed to.
+constexpr size_t kCodenameWords = 7;
+constexpr size_t kWordCount = 7776;
+// Longer input is not a codename; it is still put through the same work.
+constexpr size_t kMaxCodenameInput = 512;
+
+// The list, in its order (the embedded file's second column).
+const std::vector<std::string>& Words();
+// A new codename: seven words drawn uniformly, lowercase, one space between.
+Secret NewCodename();
+// What a source typed, as the codename it stands for: ASCII letters in lower
+// case; every run of spaces, tabs, line breaks and no-break spaces one space;
+// none at either end; at most kMaxCodenameInput bytes of input are read.
+Secret NormalizeCodename(const uint8_t* p, size_t n);
+
+// Fixed for the life of an instance (and shared by instances behind one
+// onion address): changing any of them changes every lookup id and reply key.
+struct CodenameParams {
+  uint32_t opslimit = 2;
+  uint32_t memlimit_kib = 64 * 1024;
+  std::array<uint8_t, 16> salt{};
+};
+// "sdcn1:<opslimit>:<memlimit KiB>:<salt, base64url>\n"
+std::string FormatCodenameParams(const CodenameParams& p);
+Status ParseCodenameParams(const std::string& text, CodenameParams* out);
+
+constexpr size_t kLookupIdSize = 32;
+using LookupId = std::array<uint8_t, kLookupIdSize>;
+struct SourceKeys {
+  LookupId lookup{};
+  std::array<uint8_t, kPublicKeySize> pk{};  // replies are sealed to it
+  Secret sk;                                 // 32 bytes; opens them
+};
+// Argon2id(codename, salt) as a 32-byte master key, then crypto_kdf subkeys
+// 1 (the lookup id) and 2 (the seed of the X25519 pair) in context
+// "sdsource". The same work for every input, codename or not.
+Status DeriveSourceKeys(const Secret& codename, const CodenameParams& p, SourceKeys* out);
+
 }  // namespace crypto
 }  // namespace sealdrop

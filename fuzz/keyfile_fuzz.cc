@@ -1,13 +1,18 @@
 // keyfile_fuzz: the key parsers of crypto/crypto.cc, on the same input:
 //   PeekKeyFile and OpenKeyFile (reviewer key file; passphrase "x"),
 //   ParseInstanceKey (server instance key),
-//   ParsePublicKey (the sdpk1:<epoch>:<base64url> text).
+//   ParsePublicKey (the sdpk1:<epoch>:<base64url> text),
+//   ParseCodenameParams (sdcn1:...) and NormalizeCodename (a typed codename).
 // OpenKeyFile runs Argon2id with the parameters the file names (bounded by
 // the product to opslimit <= 16, memlimit <= 4 GiB): far too slow here, so it
 // is only called when the file asks for opslimit 1 and memlimit <= 64 KiB.
 // Oracles besides the sanitizers: whatever parses re-encodes to itself
 // (key file via SealKeyFileDeterministic with the file's salt and nonce;
-// instance key via FormatInstanceKey; public key via FormatPublicKey).
+// instance key via FormatInstanceKey; public key via FormatPublicKey;
+// codename parameters via FormatCodenameParams); a normalized codename is
+// its own normal form, no longer than the input, with no space at its ends
+// or twice in a row and no ASCII capital.
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -72,5 +77,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(back.pk == pub.pk && back.epoch == pub.epoch && back.id == pub.id,
                "public key does not round-trip: " + text);
   }
+
+  crypto::CodenameParams params;
+  if (crypto::ParseCodenameParams(bytes, &params).ok()) {
+    crypto::CodenameParams back;
+    FUZZ_CHECK(crypto::ParseCodenameParams(crypto::FormatCodenameParams(params), &back).ok());
+    FUZZ_CHECK(back.opslimit == params.opslimit && back.memlimit_kib == params.memlimit_kib &&
+                   back.salt == params.salt,
+               "codename parameters do not round-trip");
+  }
+
+  crypto::Secret c = crypto::NormalizeCodename(data, size);
+  const std::string norm(reinterpret_cast<const char*>(c.data()), c.size());
+  FUZZ_CHECK(norm.size() <= std::min(size, crypto::kMaxCodenameInput));
+  FUZZ_CHECK(norm.empty() || (norm.front() != ' ' && norm.back() != ' '), "space at an end");
+  FUZZ_CHECK(norm.find("  ") == std::string::npos, "two spaces in a row");
+  for (char ch : norm) FUZZ_CHECK(!(ch >= 'A' && ch <= 'Z'), "a capital left");
+  crypto::Secret again = crypto::NormalizeCodename(c.data(), c.size());
+  FUZZ_CHECK(again.size() == c.size() && std::memcmp(again.data(), c.data(), c.size()) == 0,
+             "NormalizeCodename is not idempotent");
   return 0;
 }

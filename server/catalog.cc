@@ -11,12 +11,6 @@
 namespace sealdrop {
 namespace server {
 
-std::string_view SiteText(std::string_view name) {
-  for (size_t i = 0; i < kSiteFileCount; i++)
-    if (name == kSiteFiles[i].name) return {kSiteFiles[i].data, kSiteFiles[i].size};
-  return {};
-}
-
 // CLDR's rules for integers (README.md in server/site/catalog/).
 std::string PluralCategory(const std::string& code, uint64_t n) {
   const uint64_t m10 = n % 10, m100 = n % 100;

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/embedded.h"
 #include "format/format.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
@@ -247,16 +248,13 @@ class Form {
 };
 
 // --- The site's languages (server/site/catalog/, README.md there) --------------
-// A file of server/site/ compiled into the binary (embed.cmake).
-struct SiteFile {
-  const char* name;  // "catalog/en.toml", "templates/index.html"
-  const char* data;
-  size_t size;
-};
-extern const SiteFile kSiteFiles[];
-extern const size_t kSiteFileCount;
-// The file's bytes; empty if there is none of that name.
-std::string_view SiteText(std::string_view name);
+// The files of server/site/, compiled in: "catalog/en.toml",
+// "templates/index.html", ...
+extern const EmbeddedFile kSiteFiles[];
+extern const size_t kSiteFilesCount;
+inline std::string_view SiteText(std::string_view name) {
+  return FindEmbedded(kSiteFiles, kSiteFilesCount, name);
+}
 
 // Placeholder values for a message or a template: {name} -> value.
 using Vars = std::vector<std::pair<std::string, std::string>>;

@@ -378,3 +378,18 @@ TEST_CASE("PrintVectors", "[.generate]") {
   std::printf("vector: bundle\nsigning-seed: %s\ninstance: %s\nexpect: %s\n", kSignSeed.c_str(),
               crypto::ToHex(key.pk.data(), 32).c_str(), HexOf(FixedBundle()).c_str());
 }
+
+TEST_CASE("CodenameDerivationMatchesVector", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  Vector v = LoadVectors().at("codename");
+  crypto::CodenameParams p;
+  REQUIRE(crypto::ParseCodenameParams(v.at("params"), &p).ok());
+  const std::string typed = "  Abacus ZOOM\r\n t-shirt yo-yo lunar cider frisbee ";
+  REQUIRE(v.at("typed") == "\"  Abacus ZOOM\\r\\n t-shirt yo-yo lunar cider frisbee \"");
+  crypto::Secret c = crypto::NormalizeCodename(reinterpret_cast<const uint8_t*>(typed.data()), typed.size());
+  CHECK(std::string(reinterpret_cast<const char*>(c.data()), c.size()) == v.at("codename"));
+  crypto::SourceKeys k;
+  REQUIRE(crypto::DeriveSourceKeys(c, p, &k).ok());
+  CHECK(crypto::ToHex(k.lookup.data(), k.lookup.size()) == v.at("lookup"));
+  CHECK(crypto::ToHex(k.pk.data(), k.pk.size()) == v.at("expect"));
+}
