@@ -201,6 +201,9 @@ say "run 1: deploy/quickstart.sh (installs, builds, serves)"
 start_demo
 wait_ready "$first_wait"
 say "run 1 serves after $((SECONDS - t0)) s"
+# init --name reached the page: sources see whom they are writing to.
+curl -sk --max-time 10 "$url/" | grep -q '>sealdrop demo<' ||
+  die "the landing page does not name the demo instance (init --name)"
 
 body=$root/tmp/evidence.bin
 page=$root/tmp/receipt.html
@@ -209,7 +212,7 @@ code=$(curl -sk -o "$page" -w '%{http_code}' --max-time 60 \
          -F 'message=a first submission from a bare machine' -F "files=@$body;filename=evidence.bin" \
          "$url/submit")
 [ "$code" = 200 ] || die "the submission was answered with HTTP $code"
-grep -q '<h1>Received</h1>' "$page" && grep -q 'Files: 1<' "$page" ||
+grep -q '<h1>Received</h1>' "$page" && grep -q '>1 file<' "$page" ||
   die "the answer to the submission is not a receipt for one file"
 rm -f "$body" "$page"
 say "one submission sealed"
