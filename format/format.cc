@@ -8,7 +8,9 @@ namespace format {
 namespace {
 
 constexpr char kManifestMagic[4] = {'S', 'D', 'M', 'F'};
-constexpr uint8_t kManifestVersion = 1;
+constexpr uint8_t kManifestVersion = 2;  // written; 1 is still read
+constexpr uint8_t kNoReplyKey = 0;
+constexpr uint8_t kReplyX25519 = 1;
 
 constexpr char kBundleMagic[8] = {'S', 'E', 'A', 'L', 'D', 'B', 'U', 'N'};
 constexpr uint8_t kBundleVersion = 1;
@@ -42,7 +44,8 @@ void SignedMessage(const uint8_t digest[crypto::Hasher::kSize], std::vector<uint
 uint64_t MaxPaddedManifest() { return crypto::PaddedSize(kMaxManifest); }
 
 Status EncodeManifest(const uint8_t* message, size_t message_len,
-                      const std::vector<FileEntry>& files, crypto::Secret* out) {
+                      const std::vector<FileEntry>& files, crypto::Secret* out,
+                      const ReplyKey* reply) {
   if (message_len > kMaxMessage) return Status::TooLarge("message is too long");
   if (files.size() > kMaxFiles) return Status::TooLarge("too many files");
   size_t n = kManifestHead + message_len;
@@ -66,6 +69,10 @@ Status EncodeManifest(const uint8_t* message, size_t message_len,
     std::memcpy(p, f.type.data(), f.type.size()), p += f.type.size();
     PutLE(p, f.size, 8), p += 8;
   }
+  *p++ = reply != nullptr ? kReplyX25519 : kNoReplyKey;
+  if (reply != nullptr) std::memcpy(p, reply->data(), reply->size());
+  else std::memset(p, 0, crypto::kPublicKeySize);
+  p += crypto::kPublicKeySize;
   *out = std::move(s);
   return Status::OK();
 }
@@ -75,8 +82,9 @@ Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out) {
   auto need = [&](size_t k) { return size_t(end - p) >= k; };
   if (!need(5) || std::memcmp(p, kManifestMagic, 4) != 0)
     return Status::Corruption("manifest has a bad magic");
-  if (p[4] != kManifestVersion)
-    return Status::Version("manifest version " + std::to_string(p[4]) + " is not supported");
+  const uint8_t version = p[4];
+  if (version != 1 && version != 2)
+    return Status::Version("manifest version " + std::to_string(version) + " is not supported");
   p += 5;
   if (!need(4)) return Status::Corruption("manifest is truncated");
   size_t mlen = size_t(GetLE(p, 4));
@@ -108,6 +116,23 @@ Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out) {
     p += 8;
     if (f.item != i + 1) return Status::Corruption("manifest file items out of order");
     out->files.push_back(std::move(f));
+  }
+  out->has_reply_key = false;
+  out->reply_key = {};
+  if (version >= 2) {
+    if (!need(1 + crypto::kPublicKeySize)) return Status::Corruption("manifest is truncated");
+    const uint8_t tag = *p++;
+    // An algorithm this reader does not know (a later post-quantum one) is a
+    // newer format, not damage.
+    if (tag != kNoReplyKey && tag != kReplyX25519)
+      return Status::Version("manifest reply key algorithm " + std::to_string(tag) + " is not supported");
+    out->has_reply_key = tag == kReplyX25519;
+    std::memcpy(out->reply_key.data(), p, crypto::kPublicKeySize);
+    if (!out->has_reply_key) {
+      for (uint8_t b : out->reply_key)
+        if (b != 0) return Status::Corruption("manifest has a key where it says there is none");
+    }
+    p += crypto::kPublicKeySize;
   }
   // Whatever follows is padding, and padding is zeros.
   for (; p < end; p++)

@@ -4,6 +4,7 @@
 // docs/FORMAT.md ("Manifest", "Bundle").
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,9 +25,16 @@ struct FileEntry {
   uint64_t size = 0;     // plaintext bytes before padding
 };
 
+// The source's reply address: the X25519 public key derived from their
+// codename (crypto::DeriveSourceKeys). Inside the sealed manifest only, so
+// which submissions share a source is the reviewers' knowledge.
+using ReplyKey = std::array<uint8_t, crypto::kPublicKeySize>;
+
 struct Manifest {
   std::string message;   // UTF-8, as typed by the source
   std::vector<FileEntry> files;
+  bool has_reply_key = false;  // false: sent without a codename (or version 1)
+  ReplyKey reply_key{};
 };
 
 // The limits of each field. The server never writes more and the reviewer
@@ -37,12 +45,13 @@ constexpr size_t kMaxFiles = 4096;
 static_assert(kMaxMessage <= UINT32_MAX && kMaxFiles <= UINT32_MAX && kMaxName <= UINT16_MAX,
               "a limit does not fit its length field");
 
-// Fixed bytes of the encoding: magic, version, message length and file count;
-// and per file: item, name length, type length and size.
-constexpr size_t kManifestHead = 4 + 1 + 4 + 4;
+// Fixed bytes of the encoding: magic, version, message length, file count and
+// the reply key's tag and key; and per file: item, name length, type length
+// and size.
+constexpr size_t kManifestHead = 4 + 1 + 4 + 4 + 1 + crypto::kPublicKeySize;
 constexpr size_t kManifestFileHead = 4 + 2 + 2 + 8;
 // The largest manifest EncodeManifest writes: every field at its limit
-// (9,502,733 bytes; docs/FORMAT.md "Manifest").
+// (9,502,766 bytes; docs/FORMAT.md "Manifest").
 constexpr size_t kMaxManifest =
     kManifestHead + kMaxMessage + kMaxFiles * (kManifestFileHead + 2 * kMaxName);
 
@@ -52,9 +61,12 @@ constexpr size_t kMaxManifest =
 // length grows, so every manifest the server writes passes.
 uint64_t MaxPaddedManifest();
 
-// Encodes into guarded memory, since the manifest is plaintext.
+// Encodes (version 2) into guarded memory, since the manifest is plaintext.
+// `reply` is the source's reply address, or null.
 Status EncodeManifest(const uint8_t* message, size_t message_len,
-                      const std::vector<FileEntry>& files, crypto::Secret* out);
+                      const std::vector<FileEntry>& files, crypto::Secret* out,
+                      const ReplyKey* reply = nullptr);
+// Reads versions 1 and 2.
 Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out);
 
 // --- Bundle ----------------------------------------------------------------------

@@ -15,6 +15,17 @@ struct Args {
   bool json = false;
 };
 
+std::string ReplyKeyHex(const format::Manifest& m) {
+  return crypto::ToHex(m.reply_key.data(), m.reply_key.size());
+}
+
+// Submissions from one source carry one reply key: its first 16 hex digits
+// tell them apart at a glance.
+std::string SourceLabel(const format::Manifest& m) {
+  if (!m.has_reply_key) return "none (sent without a codename; no reply possible)";
+  return ReplyKeyHex(m).substr(0, 16) + " (reply key " + ReplyKeyHex(m) + ")";
+}
+
 int Run(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
         const std::string& passfile, bool json) {
   Opened o;
@@ -27,13 +38,14 @@ int Run(const std::string& id, const std::string& vault_dir, const std::string& 
       files.push_back({{"name", review::SafeName(f.name)}, {"type", f.type}, {"size", f.size}});
     nlohmann::json j = {{"id", IdHex(rec.id)},
                         {"received", storage::DayName(rec.day)},
+                        {"reply_key", m.has_reply_key ? nlohmann::json(ReplyKeyHex(m)) : nlohmann::json()},
                         {"message", m.message},
                         {"files", files}};
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  std::printf("id:       %s\nreceived: %s\nfiles:    %zu\n", IdHex(rec.id).c_str(),
-              storage::DayName(rec.day).c_str(), m.files.size());
+  std::printf("id:       %s\nreceived: %s\nsource:   %s\nfiles:    %zu\n", IdHex(rec.id).c_str(),
+              storage::DayName(rec.day).c_str(), SourceLabel(m).c_str(), m.files.size());
   for (size_t i = 0; i < m.files.size(); i++)
     std::printf("  %zu. %s  (%llu bytes, %s)\n", i + 1, review::SafeName(m.files[i].name).c_str(),
                 static_cast<unsigned long long>(m.files[i].size),

@@ -283,7 +283,7 @@ TEST_CASE("ManifestNewerVersionRefused", "[format]") {
   auto b = EncodeSample();
   Manifest m;
   auto t = b;
-  t[4] = 2;
+  t[4] = 3;
   Status st = Decode(t, &m);
   INFO(st.ToString());
   REQUIRE(st.Is(Status::Code::kVersion));
@@ -350,7 +350,7 @@ TEST_CASE("ManifestAtEveryLimitFitsTheReviewersBound", "[format]") {
   REQUIRE(st.ok());
   REQUIRE(s.size() == kMaxManifest);
   // The numbers docs/FORMAT.md "Manifest" states.
-  REQUIRE(kMaxManifest == 9502733);
+  REQUIRE(kMaxManifest == 9502766);
   REQUIRE(MaxPaddedManifest() == 9699328);
   // As the stream stores it: padded, and within the reviewer's bound.
   REQUIRE(crypto::PaddedSize(s.size()) == MaxPaddedManifest());
@@ -576,4 +576,43 @@ TEST_CASE("BundleValidlySignedButMalformedRefused", "[format]") {
   t = b;
   t[48 + 5] = 'X';
   REQUIRE(Read(Resign(key, t)).Is(Status::Code::kCorruption));
+}
+
+TEST_CASE("ReplyKeyLostOrAnUnknownAlgorithmTakenForDamage") {
+  ReplyKey key;
+  for (size_t i = 0; i < key.size(); i++) key[i] = uint8_t(0x40 + i);
+  crypto::Secret s;
+  REQUIRE(EncodeManifest(reinterpret_cast<const uint8_t*>("hi"), 2, SampleFiles(), &s, &key).ok());
+  std::vector<uint8_t> b(s.data(), s.data() + s.size());
+  Manifest m;
+  REQUIRE(Decode(b, &m).ok());
+  CHECK(m.has_reply_key);
+  CHECK(m.reply_key == key);
+  CHECK(m.files.size() == SampleFiles().size());
+  // Without a codename: algorithm 0 and zeros.
+  std::vector<uint8_t> anon = EncodeSample();
+  REQUIRE(Decode(anon, &m).ok());
+  CHECK(!m.has_reply_key);
+  CHECK(anon[4] == 2);
+  // A later algorithm is a newer version; a key under "none" is damage.
+  std::vector<uint8_t> later = b;
+  later[later.size() - 33] = 7;
+  CHECK(Decode(later, &m).Is(Status::Code::kVersion));
+  std::vector<uint8_t> stray = anon;
+  stray[stray.size() - 1] = 1;
+  CHECK(Decode(stray, &m).Is(Status::Code::kCorruption));
+  // Cut inside the key.
+  std::vector<uint8_t> cut(b.begin(), b.end() - 5);
+  CHECK(Decode(cut, &m).Is(Status::Code::kCorruption));
+}
+
+TEST_CASE("VersionOneManifestNoLongerOpens") {
+  // The version-1 bytes of docs/FORMAT.md's old "manifest" vector: no reply key.
+  std::vector<uint8_t> v1 = EncodeSample();
+  v1.resize(v1.size() - 33);
+  v1[4] = 1;
+  Manifest m;
+  REQUIRE(Decode(v1, &m).ok());
+  RequireSample(m);
+  CHECK(!m.has_reply_key);
 }

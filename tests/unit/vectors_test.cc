@@ -72,6 +72,12 @@ crypto::RecipientKey FixedRecipient(uint32_t epoch) {
   return k;
 }
 
+format::ReplyKey FixedReplyKey() {
+  format::ReplyKey k;
+  for (size_t i = 0; i < k.size(); i++) k[i] = uint8_t(0x40 + i);
+  return k;
+}
+
 std::vector<format::FileEntry> FixedFiles() {
   return {{1, "отчёт.pdf", "application/pdf", 1234567}, {2, "", "", 0}};
 }
@@ -255,18 +261,26 @@ TEST_CASE("StreamV2VectorDecryptsAndFollowsTheSpec", "[vectors]") {
 }
 
 TEST_CASE("ManifestMatchesVector", "[vectors]") {
-  auto v = LoadVectors()["manifest"];
+  auto all = LoadVectors();
+  auto v = all["manifest"];
+  REQUIRE(v["reply-key"] == crypto::ToHex(FixedReplyKey().data(), 32));
   crypto::Secret m;
+  const format::ReplyKey key = FixedReplyKey();
   REQUIRE(format::EncodeManifest(reinterpret_cast<const uint8_t*>(kMessage.data()), kMessage.size(),
-                                 FixedFiles(), &m)
+                                 FixedFiles(), &m, &key)
               .ok());
   REQUIRE(crypto::ToHex(m.data(), m.size()) == v["expect"]);
-  format::Manifest back;
-  auto b = Hex(v["expect"]);
-  REQUIRE(format::DecodeManifest(b.data(), b.size(), &back).ok());
-  REQUIRE(back.message == kMessage);
-  REQUIRE(back.files.size() == 2);
-  REQUIRE(back.files[0].name == "отчёт.pdf");
+  for (const char* name : {"manifest", "manifest-v1"}) {
+    INFO(name);
+    format::Manifest back;
+    auto b = Hex(all[name]["expect"]);
+    REQUIRE(format::DecodeManifest(b.data(), b.size(), &back).ok());
+    REQUIRE(back.message == kMessage);
+    REQUIRE(back.files.size() == 2);
+    REQUIRE(back.files[0].name == "отчёт.pdf");
+    REQUIRE(back.has_reply_key == (std::string(name) == "manifest"));
+    if (back.has_reply_key) REQUIRE(back.reply_key == key);
+  }
 }
 
 TEST_CASE("SubmissionRecordMatchesVector", "[vectors]") {
@@ -364,10 +378,12 @@ TEST_CASE("PrintVectors", "[.generate]") {
               crypto::ToHex(item_key.data(), 32).c_str(), HexOf(chunk).c_str(), HexOf(padded).c_str(),
               crypto::ToHex(c5.data(), c5.size()).c_str(), HexOf(kChunkPlain).c_str());
   crypto::Secret m;
+  const format::ReplyKey reply = FixedReplyKey();
   REQUIRE(format::EncodeManifest(reinterpret_cast<const uint8_t*>(kMessage.data()), kMessage.size(),
-                                 FixedFiles(), &m)
+                                 FixedFiles(), &m, &reply)
               .ok());
-  std::printf("vector: manifest\nexpect: %s\n\n", crypto::ToHex(m.data(), m.size()).c_str());
+  std::printf("vector: manifest\nreply-key: %s\nexpect: %s\n\n", crypto::ToHex(reply.data(), 32).c_str(),
+              crypto::ToHex(m.data(), m.size()).c_str());
   std::printf("vector: submission-record\nexpect: %s\n\n",
               HexOf(storage::EncodeSubmission(FixedRecord())).c_str());
   std::printf("vector: submission-record-v2\nexpect: %s\n\n",
