@@ -184,6 +184,19 @@ stop_listener() {
   pids=("${keep[@]+"${keep[@]}"}")
 }
 
+# form_auth PORT: every POST to sealdrop-server carries a form cookie and the
+# token bound to it (?csrf=); the server refuses one without them. Chooses a
+# cookie, reads its token from GET / of the server on PORT, and sets
+# FORM_COOKIE (the Cookie header's value) and FORM_TOKEN. Not timed.
+form_auth() {
+  local page
+  FORM_COOKIE="__Host-sd-form=$(openssl rand -hex 32)"
+  page=$(curl -sSk --max-time 30 -H "Cookie: $FORM_COOKIE" "https://127.0.0.1:$1/") ||
+    die "GET / for a form token failed"
+  [[ $page =~ csrf=([0-9a-f]{64}) ]] || die "GET / gave no form token"
+  FORM_TOKEN=${BASH_REMATCH[1]}
+}
+
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 # CPU seconds (user + system) a process has used so far.
 cpu_s() {
@@ -242,11 +255,13 @@ concurrent() {
   new_instance "$work/conc"
   start_listener "$logs/server-conc-$run.log" "$SERVER" serve "$work/conc"
   local cp=()
+  form_auth "$SRV_PORT"
   settle
   t0=$EPOCHREALTIME
   for i in $(seq 1 "$CONC"); do
-    curl -sSk --max-time 900 -o "$work/conc.$i" -w '%{http_code}' -F "files=@$data_small" \
-      "https://127.0.0.1:$SRV_PORT/submit" >"$work/conc.$i.code" 2>>"$logs/curl-conc-$run.log" &
+    curl -sSk --max-time 900 -o "$work/conc.$i" -w '%{http_code}' -H "Cookie: $FORM_COOKIE" \
+      -F "files=@$data_small" "https://127.0.0.1:$SRV_PORT/submit?csrf=$FORM_TOKEN" \
+      >"$work/conc.$i.code" 2>>"$logs/curl-conc-$run.log" &
     cp+=($!)
   done
   for p in "${cp[@]}"; do wait "$p" || rc=1; done
@@ -411,8 +426,9 @@ for run in $(seq 1 "$RUNS"); do
 
   # 1. sealdrop-server, fresh process.
   start_listener "$logs/server-$run.log" "$SERVER" serve "$inst"
-  upload sealdrop_upload "$run" "https://127.0.0.1:$SRV_PORT/submit" "Received" \
-    -F "files=@$data"
+  form_auth "$SRV_PORT"
+  upload sealdrop_upload "$run" "https://127.0.0.1:$SRV_PORT/submit?csrf=$FORM_TOKEN" "Received" \
+    -H "Cookie: $FORM_COOKIE" -F "files=@$data"
   stop_listener
 
   # 1b. memory under concurrency: CONC parallel CONC_MIB MiB uploads.

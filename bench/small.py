@@ -11,6 +11,11 @@ keep-alive connections, for a fixed time.
 Prints one JSON object: submissions, errors, seconds, per_second, reconnects.
 Standard library only (python3 http.client over ssl).
 
+Every POST carries a form cookie and its token (?csrf=), as a browser on the
+site's page does: the cookie is chosen here and its token read from GET /
+once, before the clock starts. No session cookie is kept, so each submission
+is a first one (a new codename, derived at the instance's Argon2id cost).
+
 A success keeps the connection open; the server closes it after any error
 response, and after keep_alive_max_count (100) requests, so every closed
 connection is reopened (a new TLS handshake) and counted in "reconnects".
@@ -19,6 +24,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import sys
@@ -54,10 +60,35 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
+def open_connection(args, ctx):
+    if args.unix:
+        return UnixHTTPConnection(args.unix, timeout=30)
+    return http.client.HTTPSConnection(args.host, args.port, context=ctx, timeout=30)
+
+
+def form_auth(args, ctx):
+    """(Cookie header value, token): a form cookie of our choosing (named
+    __Host-sd-form over HTTPS, sd-form over a Unix socket's plain HTTP) and
+    the token that GET / puts in the page's forms for it."""
+    cookie = "%s=%s" % ("sd-form" if args.unix else "__Host-sd-form", os.urandom(32).hex())
+    conn = open_connection(args, ctx)
+    try:
+        conn.request("GET", "/", headers={"Cookie": cookie})
+        resp = conn.getresponse()
+        page = resp.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+    m = re.search(r"csrf=([0-9a-f]{64})", page)
+    if resp.status != 200 or not m:
+        raise SystemExit("small.py: GET / gave no form token (HTTP %d)" % resp.status)
+    return cookie, m.group(1)
+
+
 class Worker(threading.Thread):
-    def __init__(self, args, ctx, body, deadline, start_gate):
+    def __init__(self, args, ctx, body, deadline, start_gate, auth):
         super().__init__(daemon=True)
         self.args, self.ctx, self.body = args, ctx, body
+        self.cookie, self.path = auth[0], "/submit?csrf=" + auth[1]
         self.deadline, self.start_gate = deadline, start_gate
         self.ok = self.errors = self.connects = 0
         self.first_error = None
@@ -66,11 +97,7 @@ class Worker(threading.Thread):
     def connect(self):
         if self.conn is not None:
             self.conn.close()
-        if self.args.unix:
-            self.conn = UnixHTTPConnection(self.args.unix, timeout=30)
-        else:
-            self.conn = http.client.HTTPSConnection(self.args.host, self.args.port,
-                                                    context=self.ctx, timeout=30)
+        self.conn = open_connection(self.args, self.ctx)
         self.conn.connect()
         self.connects += 1
 
@@ -79,12 +106,13 @@ class Worker(threading.Thread):
             "Content-Type": "multipart/form-data; boundary=" + BOUNDARY,
             "Content-Length": str(len(self.body)),
             "Connection": "keep-alive",
+            "Cookie": self.cookie,
         }
         self.start_gate.wait()
         self.connect()
         while time.monotonic() < self.deadline[0]:
             try:
-                self.conn.request("POST", "/submit", body=self.body, headers=headers)
+                self.conn.request("POST", self.path, body=self.body, headers=headers)
                 resp = self.conn.getresponse()
                 data = resp.read()
                 if resp.status == 200 and b"Received" in data:
@@ -119,9 +147,10 @@ def main():
 
     ctx = None if args.unix else ssl.create_default_context(cafile=args.cafile)
     body = form_body(args.message_bytes)
+    auth = form_auth(args, ctx)
     gate = threading.Event()
     deadline = [0.0]
-    workers = [Worker(args, ctx, body, deadline, gate) for _ in range(args.connections)]
+    workers = [Worker(args, ctx, body, deadline, gate, auth) for _ in range(args.connections)]
     for w in workers:
         w.start()
     start = time.monotonic()

@@ -1,8 +1,8 @@
 // manifest_fuzz: format::DecodeManifest, which the reviewer runs on the
 // decrypted item 0 of every submission (format/format.cc). The plaintext is
 // written by the server, but its fields come from the source's browser.
-// Oracle besides the sanitizers: a manifest that decodes encodes again with
-// EncodeManifest (FORMAT.md: names and types at most 1024 bytes, at most
+// Oracle besides the sanitizers: a manifest that decodes (version 1 or 2)
+// encodes again with EncodeManifest, with its reply key, (FORMAT.md: names and types at most 1024 bytes, at most
 // 4096 files, message at most 1 MiB, so a conforming manifest always
 // re-encodes), and that encoding decodes to an equal manifest.
 #include <string>
@@ -16,6 +16,7 @@ namespace {
 
 bool Same(const format::Manifest& a, const format::Manifest& b) {
   if (a.message != b.message || a.files.size() != b.files.size()) return false;
+  if (a.has_reply_key != b.has_reply_key || a.reply_key != b.reply_key) return false;
   for (size_t i = 0; i < a.files.size(); i++) {
     const auto &x = a.files[i], &y = b.files[i];
     if (x.item != y.item || x.name != y.name || x.type != y.type || x.size != y.size) return false;
@@ -32,9 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(m.message.size() <= format::kMaxMessage && m.files.size() <= format::kMaxFiles);
   crypto::Secret enc;
   Status st = format::EncodeManifest(reinterpret_cast<const uint8_t*>(m.message.data()),
-                                     m.message.size(), m.files, &enc);
+                                     m.message.size(), m.files, &enc,
+                                     m.has_reply_key ? &m.reply_key : nullptr);
   FUZZ_CHECK(st.ok(), "DecodeManifest accepted a manifest EncodeManifest refuses: " + st.ToString());
-  FUZZ_CHECK(enc.size() <= size, "re-encoding is longer than the input");
+  // Version 1 has no reply key fields; they are written as version 2.
+  const size_t grows = data[4] == 1 ? 1 + crypto::kPublicKeySize : 0;
+  FUZZ_CHECK(enc.size() <= size + grows, "re-encoding is longer than the input");
   format::Manifest back;
   st = format::DecodeManifest(enc.data(), enc.size(), &back);
   FUZZ_CHECK(st.ok(), "re-encoded manifest does not decode: " + st.ToString());

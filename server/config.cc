@@ -110,7 +110,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   static const std::set<std::string> kKnown = {
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
       "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
-      "site"};
+      "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -159,6 +159,11 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   SD_RETURN_IF_ERROR(num("read_timeout", &c.read_timeout, 1, 3600));
   SD_RETURN_IF_ERROR(num("write_timeout", &c.write_timeout, 1, 3600));
   SD_RETURN_IF_ERROR(num("min_rate", &c.min_rate, 0, 1u << 30));
+  SD_RETURN_IF_ERROR(num("sessions", &c.sessions, 1, 1000000));
+  SD_RETURN_IF_ERROR(num("session_idle", &c.session_idle, 60, 86400));
+  SD_RETURN_IF_ERROR(num("session_lifetime", &c.session_lifetime, 60, 7 * 86400));
+  SD_RETURN_IF_ERROR(num("login_workers", &c.login_workers, 1, 256));
+  SD_RETURN_IF_ERROR(num("login_queue", &c.login_queue, 0, 65536));
 
   if (auto arr = t["recipient"].as_array()) {
     for (const auto& node : *arr) {
@@ -197,7 +202,30 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
     c.tls_cert = Resolve(c.dir, c.tls_cert);
     c.tls_key = Resolve(c.dir, c.tls_key);
   }
+  struct stat pst;
+  if (::lstat(c.codename_params().c_str(), &pst) == 0) {
+    std::string params;
+    SD_RETURN_IF_ERROR(cli::ReadFile(c.codename_params(), &params, 256));
+    Status st = crypto::ParseCodenameParams(params, &c.codename);
+    if (!st.ok()) return Status::InvalidArgument(c.codename_params() + ": " + st.message());
+    SD_RETURN_IF_ERROR(CheckPrivate(c.codename_params(), "codename parameters"));
+    c.has_codename = true;
+  }
   *out = std::move(c);
+  return Status::OK();
+}
+
+Status WriteCodenameParams(Config* cfg, const crypto::CodenameParams& cost) {
+  crypto::CodenameParams p = cost;
+  crypto::RandomBytes(p.salt.data(), p.salt.size());
+  // Parsed back first: never write parameters that would not load.
+  crypto::CodenameParams check;
+  SD_RETURN_IF_ERROR(crypto::ParseCodenameParams(crypto::FormatCodenameParams(p), &check));
+  Status st = cli::WriteNewFile(cfg->codename_params(), crypto::FormatCodenameParams(p), 0600);
+  if (!st.ok()) return st;
+  storage::SetDayTimes(cfg->codename_params());
+  cfg->codename = p;
+  cfg->has_codename = true;
   return Status::OK();
 }
 

@@ -1,14 +1,8 @@
-// The HTTP front: the only translation unit that includes cpp-httplib (the
-// patched header from deploy/install-deps.sh, never /usr/include/httplib.h).
-// cpp-httplib parses requests, routes and writes responses; the connections
-// themselves (accept, TLS, waiting, timeouts) are ours: each runs as a fiber
-// (server/fibers.cc), so a client that is idle or slow holds no thread.
-#define CPPHTTPLIB_OPENSSL_SUPPORT
-// poll, not select: descriptors past FD_SETSIZE are ordinary here.
-#define CPPHTTPLIB_USE_POLL
-// Larger receive buffer than the default 16 KiB: fewer parser calls per byte.
-#define CPPHTTPLIB_RECV_BUFSIZ size_t(64u * 1024u)
-#include "httplib.h"
+// The HTTP front's connections: accept, TLS, waiting and timeouts are ours,
+// and each connection runs as a fiber (server/fibers.cc), so a client that is
+// idle or slow holds no thread. cpp-httplib parses the requests and writes
+// the answers (routes.cc, visits.cc).
+#include "server/front.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -262,237 +256,6 @@ class Conn final : public httplib::Stream {
   size_t pos_ = 0, end_ = 0;
 };
 
-// httplib's request processing without its listener or threads.
-class Router final : public httplib::Server {
- public:
-  bool Serve(httplib::Stream& strm, bool close, bool& closed) {
-    static const std::string kNone;
-    return process_request(strm, kNone, 0, kNone, 0, close, closed, nullptr);
-  }
-};
-
-constexpr const char* kHtml = "text/html; charset=utf-8";
-
-// What a form carries on top of the file bytes that max_upload counts, so
-// that a submission at every limit is not refused for its length alone. Per
-// file, a delimiter line (a boundary is at most 70 bytes) and the part's
-// headers: the name, which a browser escapes at worst to 3 bytes a byte
-// ('"' as %22), the type, and the header text around them. The message is
-// allowed twice over, so that a message too long is refused by its own check,
-// whose page says so, rather than by this one. The rest covers the message's
-// part headers, the closing delimiter and a preamble.
-uint64_t FormOverhead(const Config& cfg) {
-  constexpr uint64_t kPerFile = (2 + 2 + 70 + 2) + 256 + 3 * format::kMaxName + format::kMaxName;
-  return format::kMaxMessage * 2 + uint64_t(cfg.max_files) * kPerFile + 65536;
-}
-
-
-// The language of a request's pages (site.cc): ?lang= from a link or a
-// form's action, else Accept-Language.
-const Catalog& Language(const httplib::Request& req) {
-  return PickCatalog(req.get_param_value("lang"), req.get_header_value("Accept-Language"));
-}
-
-// `message` is a key of the catalogs' [error] section.
-void Refuse(const httplib::Request& req, httplib::Response& res, int status,
-            std::string_view message, const Vars& vars = {}) {
-  res.status = status;
-  res.set_content(ErrorPage(status, Language(req), message, vars), kHtml);
-  // The unread rest of the body must never be parsed as a request.
-  res.set_header("Connection", "close");
-}
-
-int HttpStatusFor(const Status& st) {
-  switch (st.code()) {
-    case Status::Code::kTooLarge: return 413;
-    case Status::Code::kFull: return 507;
-    case Status::Code::kInvalidArgument:
-    case Status::Code::kCorruption: return 400;
-    default: return 500;
-  }
-}
-
-// The refusal's page for a failed Status.
-void RefuseFor(const httplib::Request& req, httplib::Response& res, const Status& st,
-               const Config& cfg) {
-  const Catalog& c = Language(req);
-  switch (st.code()) {
-    case Status::Code::kTooLarge:
-      // A message too long, in bytes: a source who counted characters needs
-      // to hear that the limit is not in characters.
-      if (st.message() == kMessageTooLong)
-        return Refuse(req, res, 413, "message_too_long", {{"bytes", c.Number(format::kMaxMessage)}});
-      return Refuse(req, res, 413, "too_large",
-                    {{"limit", c.Size(cfg.max_upload)}, {"count", std::to_string(cfg.max_files)}});
-    case Status::Code::kFull:
-      return Refuse(req, res, 507, "full");
-    case Status::Code::kInvalidArgument:
-    case Status::Code::kCorruption:
-      return Refuse(req, res, 400, "malformed_upload");
-    default:
-      return Refuse(req, res, HttpStatusFor(st), "server");
-  }
-}
-
-bool ParseLength(const std::string& v, uint64_t* out) {
-  if (v.empty() || v.size() > 19) return false;
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + uint64_t(c - '0');
-  }
-  *out = n;
-  return true;
-}
-
-// Request hygiene in front of every handler. Returns true (with the refusal
-// in res) if the request must not go further.
-bool Hygiene(const Config& cfg, const httplib::Request& req, httplib::Response& res) {
-  if (req.has_header("Content-Encoding")) {
-    Refuse(req, res, 415, "compressed");
-    return true;
-  }
-  if (req.has_header("Transfer-Encoding")) {
-    Refuse(req, res, 411, "no_length");
-    return true;
-  }
-  uint64_t len = 0;
-  bool has_len = req.has_header("Content-Length");
-  if (has_len && !ParseLength(req.get_header_value("Content-Length"), &len)) {
-    Refuse(req, res, 400, "malformed_request");
-    return true;
-  }
-  if (req.method == "POST" && req.path == "/submit") {
-    if (!has_len) {
-      Refuse(req, res, 411, "no_length");
-      return true;
-    }
-    if (len > cfg.max_upload + FormOverhead(cfg)) {
-      RefuseFor(req, res, Status::TooLarge(""), cfg);
-      return true;
-    }
-    return false;
-  }
-  if (req.method != "GET" && req.method != "HEAD") {
-    Refuse(req, res, 405, "not_allowed");
-    return true;
-  }
-  if (len > 0) {
-    Refuse(req, res, 400, "malformed_request");
-    return true;
-  }
-  return false;
-}
-
-void HandleSubmit(const Config& cfg, Writer* writer, const httplib::Request& req,
-                  httplib::Response& res, const httplib::ContentReader& reader) {
-  Form form(cfg, writer, storage::Today());
-  Status st = form.Begin(req.get_header_value("Content-Type"));
-  if (st.Is(Status::Code::kInvalidArgument))
-    return Refuse(req, res, 400, "not_a_form");
-  if (!st.ok()) return RefuseFor(req, res, st, cfg);
-  // cpp-httplib would run its own multipart parser on a multipart body; we
-  // want the raw bytes for ours. The Request object is not const where
-  // httplib made it, so this write is well defined.
-  auto& headers = const_cast<httplib::Request&>(req).headers;
-  auto ct = headers.find("Content-Type");
-  if (ct != headers.end()) ct->second = "application/octet-stream";
-
-  uint64_t total = 0;
-  const Clock::time_point begin = Clock::now();
-  bool too_slow = false;
-  bool ok = reader([&](const char* data, size_t n) {
-    total += n;
-    Stats().Received(n);
-    if (cfg.min_rate > 0) {
-      auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - begin).count();
-      if (secs > 60 && total < uint64_t(secs) * cfg.min_rate) {
-        too_slow = true;
-        return false;
-      }
-    }
-    return form.Feed(data, n);
-  });
-  if (!ok) {
-    if (too_slow)
-      return Refuse(req, res, 408, "too_slow");
-    if (!form.error().ok() && !form.error().Is(Status::Code::kInvalidArgument))
-      return RefuseFor(req, res, form.error(), cfg);
-    if (res.status == 413) return RefuseFor(req, res, Status::TooLarge(""), cfg);
-    return Refuse(req, res, 400, "interrupted");
-  }
-  if (form.error().ok() && form.empty())
-    return Refuse(req, res, 400, "empty");
-  Receipt receipt;
-  st = form.Finish(&receipt);
-  if (st.Is(Status::Code::kInvalidArgument))
-    return Refuse(req, res, 400, "interrupted");
-  if (!st.ok()) return RefuseFor(req, res, st, cfg);
-  res.status = 200;
-  res.set_content(ReceiptPage(receipt, Language(req)), kHtml);
-}
-
-void Configure(Router& svr, const Config& cfg, Writer* writer, bool tls) {
-  httplib::Headers h = {
-      {"Content-Security-Policy",
-       // The hash lets <noscript>'s one rule hide the JavaScript warning.
-       "default-src 'none'; style-src 'self' " + NoScriptStyleHash() +
-           "; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
-      {"Referrer-Policy", "no-referrer"},
-      {"X-Content-Type-Options", "nosniff"},
-      {"X-Frame-Options", "DENY"},
-      {"Cache-Control", "no-store"},
-      {"Cross-Origin-Opener-Policy", "same-origin"},
-      {"Cross-Origin-Resource-Policy", "same-origin"},
-      {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"},
-  };
-  if (tls) h.emplace("Strict-Transport-Security", "max-age=63072000");
-  svr.set_default_headers(h);
-
-  svr.set_payload_max_length(size_t(cfg.max_upload + FormOverhead(cfg)));
-
-  svr.set_pre_routing_handler([&cfg](const httplib::Request& req, httplib::Response& res) {
-    return Hygiene(cfg, req, res) ? httplib::Server::HandlerResponse::Handled
-                                  : httplib::Server::HandlerResponse::Unhandled;
-  });
-  // curl and some proxies ask before sending a large body: refuse it before a
-  // single byte of it is sent.
-  svr.set_expect_100_continue_handler([&cfg](const httplib::Request& req, httplib::Response& res) {
-    return Hygiene(cfg, req, res) ? res.status : 100;
-  });
-
-  svr.Get("/", [&cfg](const httplib::Request& req, httplib::Response& res) {
-    res.set_content(IndexPage(cfg, Language(req)), kHtml);
-  });
-  svr.Get("/style.css", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(StyleSheet(), "text/css; charset=utf-8");
-  });
-  // Browsers ask for it on every visit; answer without counting a refusal.
-  svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
-  svr.Post("/submit", [&cfg, writer](const httplib::Request& req, httplib::Response& res,
-                                     const httplib::ContentReader& reader) {
-    HandleSubmit(cfg, writer, req, res, reader);
-  });
-
-  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_content(ErrorPage(res.status, Language(req), res.status == 404 ? "no_page" : "refused"),
-                    kHtml);
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // Never let an exception's text reach a source; the Upload's destructor has
-  // already removed whatever it wrote.
-  svr.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
-        Refuse(req, res, 500, "server");
-      });
-  // No line per request (server.h, Counters): only counts. httplib calls
-  // this after every answer, refusals before routing included.
-  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    Stats().Answered(res.status, req.path == "/submit");
-  });
-}
-
 // The listening socket, non-blocking. *url says where it listens.
 Status Listen(const Config& cfg, int* out, std::string* url) {
   if (cfg.unix_socket()) {
@@ -624,14 +387,15 @@ void ServeConnection(const Config& cfg, Router& router, SSL_CTX* ctx, int fd) {
 
 }  // namespace
 
-Status Serve(const Config& cfg, Writer* writer) {
+Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
   ::signal(SIGPIPE, SIG_IGN);
   SSL_CTX* ctx = nullptr;
   const bool tls = !cfg.unix_socket();
   if (tls) SD_RETURN_IF_ERROR(TlsContext(cfg, &ctx));
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_owner(ctx, &SSL_CTX_free);
   Router router;
-  Configure(router, cfg, writer, tls);
+  Site site(cfg, writer, store, tls);
+  Configure(router, site);
 
   int lfd = -1;
   std::string url;
@@ -650,8 +414,11 @@ Status Serve(const Config& cfg, Writer* writer) {
   std::thread waiter([&] {
     uint32_t day = storage::Today();
     for (;;) {
-      timespec wait{time_t(86400 - ::time(nullptr) % 86400), 0};
+      // Wakes at least twice a minute to end expired sessions (their keys).
+      timespec wait{std::min<time_t>(30, time_t(86400 - ::time(nullptr) % 86400)), 0};
       int sig = sigtimedwait(&set, nullptr, &wait);
+      site.sessions.Expire();
+      if (sig < 0 && storage::Today() == day) continue;
       if (sig == SIGINT || sig == SIGTERM) break;
       if (sig == SIGUSR1) {
         std::fprintf(stderr, "sealdrop-server: today so far: %s\n", Stats().Report().c_str());

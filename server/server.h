@@ -47,6 +47,15 @@ struct Config {
   uint32_t read_timeout = 30;    // seconds a read may wait for the next byte
   uint32_t write_timeout = 30;
   uint32_t min_rate = 256;      // bytes/second an upload must average after 60 s
+  uint32_t sessions = 1000;          // sources logged in at once
+  uint32_t session_idle = 1800;      // seconds a session lives without a request
+  uint32_t session_lifetime = 14400; // seconds a session lives at most
+  uint32_t login_workers = 2;        // codenames derived at once (Argon2id)
+  uint32_t login_queue = 8;          // waiting for a derivation; more are told to retry
+  // codename.params (FORMAT.md "Codenames"); absent in an instance made
+  // before codenames, until serve writes it.
+  crypto::CodenameParams codename;
+  bool has_codename = false;
   std::vector<Recipient> recipients;
   // Whom sources are writing to, per site language ([site.en], [site.ru], ...).
   struct About {
@@ -63,11 +72,15 @@ struct Config {
   bool unix_socket() const { return listen.rfind("unix:", 0) == 0; }
   std::string store_dir() const { return dir + "/store"; }
   std::string instance_key() const { return dir + "/instance.key"; }
+  std::string codename_params() const { return dir + "/codename.params"; }
 };
 
 // Loads and checks dir/config.toml: unknown keys, missing recipients and
 // unsafe permissions are errors (fail closed).
 Status LoadConfig(const std::string& dir, Config* out);
+// Writes codename.params with a fresh salt (mode 0600) and loads it into cfg;
+// Exists if there is one already.
+Status WriteCodenameParams(Config* cfg, const crypto::CodenameParams& cost);
 // Parses "2GiB", "512MiB", "100000".
 Status ParseSize(const std::string& text, uint64_t* out);
 
@@ -116,8 +129,9 @@ class Writer {
   // free (fresh allocations cost page faults on every MiB).
   Bytes Buffer();
 
-  // Queue and wait: durable on return when OK.
-  Status Commit(const storage::SubmissionRec& rec);
+  // Queue and wait: durable on return when OK. With `source`, its record is
+  // filed in the same transaction unless it exists (WriteBatch::Commit).
+  Status Commit(const storage::SubmissionRec& rec, const storage::SourceRec* source = nullptr);
   // Gives up an upload: never visible from now on. Returns once its earlier
   // writes are taken; its chunks are then removed in the background, a round
   // at a time with other writes or in pauses (storage::WriteBatch::Drop).
@@ -176,6 +190,12 @@ class Upload {
   Status StartFile(std::string_view name, std::string_view type);
   Status Write(const uint8_t* p, size_t n);
   Status EndFile();
+  // The source sending this: their reply key goes into the sealed manifest,
+  // and their record is filed with the submission if it is their first.
+  void SetSource(const storage::SourceRec& source) {
+    source_ = source;
+    has_source_ = true;
+  }
   // Seals the manifest, writes the rest and commits. Nothing is visible
   // before this returns OK.
   Status Commit(Receipt* receipt);
@@ -205,6 +225,8 @@ class Upload {
   std::vector<format::FileEntry, crypto::WipingAllocator<format::FileEntry>> files_;
   crypto::StreamWriter stream_;
   bool in_file_ = false;
+  bool has_source_ = false;
+  storage::SourceRec source_;
   bool begun_ = false;
   bool done_ = false;
   // Ciphertext waiting for the next write transaction, sealed in place.
@@ -236,6 +258,8 @@ class Form {
   bool empty() const;
   // Checks the body ended properly and commits. Nothing is kept otherwise.
   Status Finish(Receipt* receipt);
+  // Upload::SetSource.
+  void SetSource(const storage::SourceRec& source) { up_.SetSource(source); }
 
  private:
   enum class Part { kNone, kMessage, kFile, kEmpty };
@@ -321,8 +345,25 @@ const Catalog& PickCatalog(std::string_view lang, std::string_view accept_langua
 // filled with vars and escaped, and {{?name}}...{{/name}} kept only if name
 // is set and not empty.
 std::string Fill(std::string_view tmpl, const Catalog& c, const Vars& vars);
-std::string IndexPage(const Config& cfg, const Catalog& c);
-std::string ReceiptPage(const Receipt& r, const Catalog& c);
+// Pages that show a new codename hold kCodenameMark where it goes: the
+// codename itself is written from guarded memory as the page is sent
+// (http.cc), and never sits in a string.
+extern const char kCodenameMark[];
+// The codename's box: the words, what they are for, and the form that asks
+// for words ask[0] and ask[1] (0-based) back; `wrong` after a mismatch.
+struct CodenameAsk {
+  uint8_t ask[2] = {0, 0};
+  bool wrong = false;
+};
+// `csrf` is the token the page's forms carry (Sessions::Token).
+std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf);
+// `ask`: the receipt of a first submission, which shows the new codename;
+// `logged_in`: links back to the conversation rather than to a fresh form.
+std::string ReceiptPage(const Receipt& r, const Catalog& c, const std::string& csrf = "",
+                        const CodenameAsk* ask = nullptr, bool logged_in = false);
+std::string CodenamePage(const Catalog& c, const std::string& csrf, const CodenameAsk& ask);
+std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& csrf);
+std::string LoggedOutPage(const Catalog& c);
 // `message` is a catalog key of [error], `vars` its placeholders.
 std::string ErrorPage(int status, const Catalog& c, std::string_view message, const Vars& vars = {});
 const std::string& StyleSheet();
@@ -374,6 +415,70 @@ Counters& Stats();
 // count rounded to tens, or to two significant figures from 1000 on ("~10",
 // "~120", "~4700").
 std::string Rounded(uint64_t n);
+
+// --- Sources who come back: codenames and sessions -------------------------------
+// Deriving a codename's keys costs Argon2id's memory and time, so at most
+// login_workers run at once and login_queue more wait; past that, Busy. A
+// flood of logins is answered "try again in a minute" instead of growing
+// the process. A waiting login holds its connection's worker thread.
+class KeyGate {
+ public:
+  KeyGate(uint32_t workers, uint32_t queue, std::chrono::seconds max_wait);
+  // Full ("busy") when the gate is full or the wait runs out.
+  Status Derive(const crypto::Secret& codename, const crypto::CodenameParams& p,
+                crypto::SourceKeys* out);
+  uint32_t peak_running() const { return peak_; }
+
+ private:
+  const uint32_t workers_, queue_;
+  const std::chrono::seconds max_wait_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint32_t running_ = 0, waiting_ = 0, peak_ = 0;
+};
+
+// Logged-in sources, in memory only: nothing of a session is ever written.
+// A session holds the source's keys (the reply secret key in guarded memory)
+// and, until they confirm that they saved it, their new codename; both are
+// wiped when it ends: log-out, idle or absolute expiry, or eviction.
+class Sessions {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Session {
+    crypto::SourceKeys keys;
+    crypto::Secret codename;     // empty once confirmed
+    uint8_t ask[2] = {0, 0};     // the words (0-based) to type back
+    Clock::time_point born, seen;
+  };
+
+  Sessions(uint32_t max, std::chrono::seconds idle, std::chrono::seconds lifetime);
+
+  // A new session under a fresh random id (64 hex digits) in *id. Full when
+  // max sessions are live (after removing the expired ones).
+  Status Open(crypto::SourceKeys keys, crypto::Secret codename, std::string* id);
+  // Runs fn on the live session `id` under the lock and notes the visit;
+  // false if there is none (unknown, expired: then it is removed).
+  bool With(const std::string& id, const std::function<void(Session&)>& fn);
+  void Close(const std::string& id);
+  // Removes expired sessions; the server calls it now and then.
+  void Expire();
+  size_t live();
+
+  // The CSRF token for a form bound to `who` ("s:" + session id, or "f:" +
+  // the visitor's form cookie): a keyed hash under a key made at start-up.
+  std::string Token(const std::string& who) const;
+  bool CheckToken(const std::string& who, const std::string& token) const;
+
+ private:
+  using Key = std::array<uint8_t, 32>;
+  Key Index(const std::string& id) const;  // sessions are found by a hash of the id
+  bool Expired(const Session& s, Clock::time_point now) const;
+  const uint32_t max_;
+  const std::chrono::seconds idle_, lifetime_;
+  crypto::Secret key_;  // for Index and Token
+  std::mutex mu_;
+  std::map<Key, std::unique_ptr<Session>> live_;
+};
 
 // --- Connections -----------------------------------------------------------------
 // Every connection runs as a fiber: its own stack, run by one of a few worker
@@ -452,7 +557,7 @@ class Fibers {
 // --- HTTP ------------------------------------------------------------------------
 // Serves until SIGINT or SIGTERM, which the caller must have blocked in every
 // thread. Returns non-OK if it could not start.
-Status Serve(const Config& cfg, Writer* writer);
+Status Serve(const Config& cfg, Writer* writer, storage::Store* store);
 
 }  // namespace server
 }  // namespace sealdrop

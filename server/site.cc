@@ -134,22 +134,72 @@ std::string HtmlEscape(const std::string& s) {
   return out;
 }
 
-std::string IndexPage(const Config& cfg, const Catalog& c) {
+const char kCodenameMark[] = "\x01codename\x01";
+
+namespace {
+
+// What the two message forms (the first and a follow-up) share: their
+// fields (templates/fields.html) and the limits they state.
+Vars FormVars(const Config& cfg, const Catalog& c, const std::string& csrf, int rows) {
   Vars vars = {{"lang", c.code()},
+               {"csrf", csrf},
+               {"rows", std::to_string(rows)},
                {"maxlength", std::to_string(kMessageMaxLength)},
                {"bytes", c.Number(format::kMaxMessage)},
                {"chars", c.Number(kMessageMaxLength / 1000 * 1000)},
                {"limit", c.Size(cfg.max_upload)},
                {"max_files", std::to_string(cfg.max_files)}};
+  vars.emplace_back("fields", Fill(SiteText("templates/fields.html"), c, vars));
+  return vars;
+}
+
+void AddAbout(const Config& cfg, const Catalog& c, Vars* vars) {
   if (const Config::About* about = cfg.AboutFor(c.code())) {
-    vars.emplace_back("name", about->name);
-    vars.emplace_back("description", Paragraphs(about->description));
-    vars.emplace_back("policy", Paragraphs(about->policy));
+    vars->emplace_back("name", about->name);
+    vars->emplace_back("description", Paragraphs(about->description));
+    vars->emplace_back("policy", Paragraphs(about->policy));
   }
+}
+
+std::string CodenameBlock(const Catalog& c, const std::string& csrf, const CodenameAsk& ask) {
+  const std::string first = std::to_string(ask.ask[0] + 1), second = std::to_string(ask.ask[1] + 1);
+  return Fill(SiteText("templates/codename.html"), c,
+              {{"lang", c.code()},
+               {"csrf", csrf},
+               {"codename", kCodenameMark},
+               {"wrong", ask.wrong ? "1" : ""},
+               {"first", first},
+               {"second", second},
+               {"word_first", c.Text("codename.word", {{"number", first}})},
+               {"word_second", c.Text("codename.word", {{"number", second}})}});
+}
+
+}  // namespace
+
+std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf) {
+  Vars vars = FormVars(cfg, c, csrf, 10);
+  AddAbout(cfg, c, &vars);
   return Page(c, c.Text("index.title"), Fill(SiteText("templates/index.html"), c, vars));
 }
 
-std::string ReceiptPage(const Receipt& r, const Catalog& c) {
+std::string CodenamePage(const Catalog& c, const std::string& csrf, const CodenameAsk& ask) {
+  return Page(c, c.Text("codename.title"), CodenameBlock(c, csrf, ask));
+}
+
+std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& csrf) {
+  Vars vars = FormVars(cfg, c, csrf, 8);
+  AddAbout(cfg, c, &vars);
+  vars.emplace_back("no_replies", "1");
+  vars.emplace_back("idle_minutes", std::to_string(cfg.session_idle / 60));
+  return Page(c, c.Text("inbox.title"), Fill(SiteText("templates/inbox.html"), c, vars));
+}
+
+std::string LoggedOutPage(const Catalog& c) {
+  return Page(c, c.Text("logout.title"), Fill(SiteText("templates/loggedout.html"), c, {{"lang", c.code()}}));
+}
+
+std::string ReceiptPage(const Receipt& r, const Catalog& c, const std::string& csrf,
+                        const CodenameAsk* ask, bool logged_in) {
   std::string files;
   for (size_t i = 0; i < r.file_sizes.size(); i++)
     files += "<li>" +
@@ -159,7 +209,10 @@ std::string ReceiptPage(const Receipt& r, const Catalog& c) {
   Vars vars = {{"lang", c.code()},
                {"message_chars", std::to_string(r.message_chars)},
                {"file_count", std::to_string(r.file_sizes.size())},
-               {"file_list", files}};
+               {"file_list", files},
+               {"codename_block", ask != nullptr ? CodenameBlock(c, csrf, *ask) : ""},
+               {"logged_in", logged_in && ask == nullptr ? "1" : ""},
+               {"anonymous", !logged_in && ask == nullptr ? "1" : ""}};
   return Page(c, c.Text("receipt.title"), Fill(SiteText("templates/receipt.html"), c, vars));
 }
 

@@ -158,7 +158,8 @@ Status Upload::Commit(Receipt* receipt) {
   SD_RETURN_IF_ERROR(EndFile());
   crypto::Secret manifest;
   std::vector<format::FileEntry> files(files_.begin(), files_.end());
-  Status est = format::EncodeManifest(message_.data(), message_len_, files, &manifest);
+  const format::ReplyKey* reply = has_source_ ? &source_.reply_key : nullptr;
+  Status est = format::EncodeManifest(message_.data(), message_len_, files, &manifest, reply);
   WipeFiles(&files);
   SD_RETURN_IF_ERROR(est);
   crypto::StreamWriter w;
@@ -169,7 +170,7 @@ Status Upload::Commit(Receipt* receipt) {
   rec_.items[0].padded = w.padded();
   SD_RETURN_IF_ERROR(Flush());
   wrote_ = true;
-  Status st = writer_->Commit(rec_);
+  Status st = writer_->Commit(rec_, has_source_ ? &source_ : nullptr);
   if (!st.ok()) {
     // A queued chunk write that failed is the cause worth reporting.
     std::lock_guard<std::mutex> l(tracker_->mu);

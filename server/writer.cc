@@ -37,6 +37,8 @@ struct Writer::Job {
   Bytes data;
   std::vector<storage::ChunkWrite> chunks;
   storage::SubmissionRec rec;
+  bool has_source = false;
+  storage::SourceRec source;
   std::shared_ptr<Tracker> tracker;
   std::promise<Status> done;
   size_t bytes() const { return data.size(); }
@@ -92,11 +94,12 @@ Status Writer::Wait(std::unique_ptr<Job> job) {
   return f.get();
 }
 
-Status Writer::Commit(const storage::SubmissionRec& rec) {
+Status Writer::Commit(const storage::SubmissionRec& rec, const storage::SourceRec* source) {
   auto job = std::make_unique<Job>();
   job->kind = Job::kCommit;
   job->id = rec.id;
   job->rec = rec;
+  if (source != nullptr) job->has_source = true, job->source = *source;
   return Wait(std::move(job));
 }
 
@@ -190,7 +193,7 @@ void Writer::Run() {
     }
     auto add = [](storage::WriteBatch* b, Job& j) {
       if (j.kind == Job::kChunks) b->PutChunks(j.id, j.chunks);
-      else b->Commit(j.rec);
+      else b->Commit(j.rec, j.has_source ? &j.source : nullptr);
     };
     const bool drop = !dropping_.empty() && !drop_blocked_;
     storage::WriteBatch batch;

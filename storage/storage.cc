@@ -25,6 +25,10 @@ constexpr char kSubMagic[4] = {'S', 'D', 'S', 'U'};
 constexpr char kChunkMagic[4] = {'S', 'D', 'C', 'H'};
 constexpr char kPendMagic[4] = {'S', 'D', 'P', 'E'};
 constexpr char kStoreMagic[4] = {'S', 'D', 'S', 'T'};
+constexpr char kSourceMagic[4] = {'S', 'D', 'S', 'O'};
+constexpr uint8_t kSourceVersion = 1;
+constexpr uint8_t kReplyX25519 = 1;
+constexpr size_t kSourceSize = 4 + 1 + 1 + 32 + 4;
 constexpr size_t kRecHdr = 5;
 // Ciphertext bytes per chunk beyond its plaintext: secretstream's tag and MAC
 // in version 1, the AEAD's tag in version 2.
@@ -192,6 +196,8 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 
 struct Store::Dbis {
   MDB_dbi meta, subs, chunks, pending, unexported, byday;
+  MDB_dbi sources;
+  bool has_sources = false;  // a store from before codenames, opened read-only, has none
 };
 
 Store::~Store() {
@@ -241,6 +247,11 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     rc = mdb_dbi_open(txn.get(), nm.first, create, nm.second);
     if (rc == MDB_NOTFOUND) return Status::NotFound("no sealdrop store in " + dir);
     SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+  }
+  if (opt.role == Role::kServer) {
+    rc = mdb_dbi_open(txn.get(), "sources", create, &d.sources);
+    if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+    d.has_sources = rc == MDB_SUCCESS;
   }
   MDB_val k{6, const_cast<char*>("format")}, v;
   rc = mdb_get(txn.get(), d.meta, &k, &v);
@@ -541,11 +552,35 @@ void WriteBatch::PutChunks(const Id& id, std::vector<ChunkWrite> chunks) {
   ops_.push_back(std::move(op));
 }
 
-void WriteBatch::Commit(const SubmissionRec& rec) {
+std::string EncodeSource(const SourceRec& rec) {
+  std::string out(kSourceSize, '\0');
+  uint8_t* p = reinterpret_cast<uint8_t*>(&out[0]);
+  std::memcpy(p, kSourceMagic, 4);
+  p[4] = kSourceVersion;
+  p[5] = kReplyX25519;
+  std::memcpy(p + 6, rec.reply_key.data(), 32);
+  for (int i = 0; i < 4; i++) p[38 + i] = uint8_t(rec.day >> (8 * i));
+  return out;
+}
+
+Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out) {
+  MDB_val v{n, const_cast<uint8_t*>(p)};
+  SD_RETURN_IF_ERROR(CheckHeader(v, kSourceMagic, "source"));
+  if (n != kSourceSize) return Status::Corruption("source record has the wrong length");
+  if (p[5] != kReplyX25519)
+    return Status::Version("source reply key algorithm " + std::to_string(p[5]) + " is not supported");
+  out->lookup = lookup;
+  std::memcpy(out->reply_key.data(), p + 6, 32);
+  out->day = uint32_t(p[38]) | uint32_t(p[39]) << 8 | uint32_t(p[40]) << 16 | uint32_t(p[41]) << 24;
+  return Status::OK();
+}
+
+void WriteBatch::Commit(const SubmissionRec& rec, const SourceRec* source) {
   Op op;
   op.kind = Op::kCommit;
   op.id = rec.id;
   op.rec = rec;
+  if (source != nullptr) op.has_source = true, op.source = *source;
   commits_++;
   ops_.push_back(std::move(op));
 }
@@ -605,6 +640,26 @@ Status Store::TxnCommit(MDB_txn* txn, const SubmissionRec& rec) {
   return Status::OK();
 }
 
+Status Store::TxnPutSource(MDB_txn* txn, const SourceRec& rec) {
+  if (!dbi_->has_sources) return Status::InvalidArgument("this store keeps no sources");
+  MDB_val k{rec.lookup.size(), const_cast<uint8_t*>(rec.lookup.data())}, v;
+  if (mdb_get(txn, dbi_->sources, &k, &v) == MDB_SUCCESS) return Status::OK();  // a follow-up
+  std::string bytes = EncodeSource(rec);
+  MDB_val rv{bytes.size(), bytes.data()};
+  return FromMdb(mdb_put(txn, dbi_->sources, &k, &rv, MDB_NOOVERWRITE), "write source");
+}
+
+Status Store::GetSource(const LookupId& lookup, SourceRec* out) {
+  if (!dbi_->has_sources) return Status::NotFound("no such source");
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k{lookup.size(), const_cast<uint8_t*>(lookup.data())}, v;
+  int rc = mdb_get(txn.get(), dbi_->sources, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("no such source");
+  SD_RETURN_IF_ERROR(FromMdb(rc, "read source"));
+  return DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, out);
+}
+
 Status Store::TxnAbort(MDB_txn* txn, const Id& id, int max_chunks, bool* more) {
   MDB_val k = IdVal(id), v;
   if (mdb_get(txn, dbi_->subs, &k, &v) == MDB_SUCCESS)
@@ -649,6 +704,7 @@ Status Store::Write(const WriteBatch& batch) {
         break;
       case WriteBatch::Op::kCommit:
         SD_RETURN_IF_ERROR(TxnCommit(txn.get(), op.rec));
+        if (op.has_source) SD_RETURN_IF_ERROR(TxnPutSource(txn.get(), op.source));
         break;
       case WriteBatch::Op::kDrop: {
         bool more = false;
@@ -910,6 +966,23 @@ Status Store::Check(Report* r) {
   MDB_stat ps;
   SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->pending, &ps), "stat"));
   r->pending = ps.ms_entries;
+  if (dbi_->has_sources) {
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->sources, &c), "cursor"));
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      r->sources++;
+      SourceRec src;
+      LookupId lookup{};
+      if (k.mv_size != kLookupSize) {
+        r->problems.push_back("a source has a malformed key");
+        continue;
+      }
+      std::memcpy(lookup.data(), k.mv_data, kLookupSize);
+      Status st = DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, &src);
+      if (!st.ok()) r->problems.push_back("source " + hex(lookup.data(), 8) + "...: " + st.message());
+    }
+    mdb_cursor_close(c);
+  }
   return Status::OK();
 }
 

@@ -61,6 +61,19 @@ uint64_t ChunkCipherSize(const SubmissionRec& rec, const ItemRec& item, uint32_t
 // Total ciphertext bytes the submission occupies.
 uint64_t StoredSize(const SubmissionRec& rec);
 
+// A source who has a codename (FORMAT.md "Source record"): what the server
+// knows of them. Filed under the lookup id their codename derives; holds the
+// public key replies are sealed to and the day the record last changed.
+constexpr size_t kLookupSize = 32;
+using LookupId = std::array<uint8_t, kLookupSize>;
+struct SourceRec {
+  LookupId lookup{};
+  std::array<uint8_t, 32> reply_key{};  // X25519
+  uint32_t day = 0;
+};
+std::string EncodeSource(const SourceRec& rec);
+Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out);
+
 struct ChunkWrite {
   uint32_t item = 0;
   uint32_t index = 0;
@@ -76,12 +89,17 @@ class WriteBatch {
     Id id{};
     std::vector<ChunkWrite> chunks;  // data must outlive Store::Write
     SubmissionRec rec;
+    bool has_source = false;  // kCommit: the source's record, filed if new
+    SourceRec source;
     int max_chunks = 0;  // kDrop
   };
   // Writes chunks of an upload, marking it pending if it is not yet.
   void PutChunks(const Id& id, std::vector<ChunkWrite> chunks);
-  // Publishes a pending submission (its chunks may be earlier in this batch).
-  void Commit(const SubmissionRec& rec);
+  // Publishes a pending submission (its chunks may be earlier in this batch);
+  // with `source`, files the source's record too unless it is there already,
+  // in the same transaction: a codename exists exactly when its first
+  // submission does.
+  void Commit(const SubmissionRec& rec, const SourceRec* source = nullptr);
   // Removes up to max_chunks chunks of an unfinished upload, and its pending
   // mark with the last of them (Store::Pending tells when it is gone). A
   // large upload is removed a round at a time, each round riding along with
@@ -178,6 +196,9 @@ class Store {
   Status Unexported(std::vector<Id>* out);
   Status MarkExported(const std::vector<Id>& ids);
 
+  // Server: the source filed under `lookup`; NotFound if none.
+  Status GetSource(const LookupId& lookup, SourceRec* out);
+
   // Small named values (instance pins in the vault). Key must be short.
   Status PutMeta(const std::string& key, const std::string& value);
   Status GetMeta(const std::string& key, std::string* value);  // NotFound if absent
@@ -187,6 +208,7 @@ class Store {
     uint64_t chunks = 0;
     uint64_t pending = 0;
     uint64_t bytes = 0;
+    uint64_t sources = 0;
     std::vector<std::string> problems;
   };
   // Verifies every record and chunk. Problems are listed, not repaired.
@@ -204,6 +226,7 @@ class Store {
   Store() = default;
   Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
   Status TxnCommit(struct MDB_txn* txn, const SubmissionRec& rec);
+  Status TxnPutSource(struct MDB_txn* txn, const SourceRec& rec);
   // Deletes up to max_chunks chunks of an unfinished upload; *more says
   // whether any remain, and the pending mark goes with the last of them.
   Status TxnAbort(struct MDB_txn* txn, const Id& id, int max_chunks, bool* more);

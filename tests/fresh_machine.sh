@@ -149,7 +149,7 @@ wait_ready() {
       tail -30 "$log" >&2
       die "README command 1 ended before the demo served (log above, whole in $log)"
     fi
-    if curl -sk --max-time 5 "$url/" 2>/dev/null | grep -q 'action="/submit?lang=en"'; then
+    if curl -sk --max-time 5 "$url/" 2>/dev/null | grep -q 'action="/submit?lang=en&amp;csrf='; then
       return 0
     fi
     sleep 2
@@ -208,12 +208,18 @@ curl -sk --max-time 10 "$url/" | grep -q '>sealdrop demo<' ||
 body=$root/tmp/evidence.bin
 page=$root/tmp/receipt.html
 head -c 100000 /dev/urandom > "$body"
-code=$(curl -sk -o "$page" -w '%{http_code}' --max-time 60 \
+# As a browser would: the form's cookie, and the token its form carries.
+jar=$root/tmp/cookies
+token=$(curl -sk --max-time 10 -c "$jar" "$url/" | grep -o 'csrf=[0-9a-f]*' | head -1 | cut -d= -f2)
+[ -n "$token" ] || die "the landing page has no form token"
+code=$(curl -sk -o "$page" -w '%{http_code}' --max-time 60 -b "$jar" \
          -F 'message=a first submission from a bare machine' -F "files=@$body;filename=evidence.bin" \
-         "$url/submit")
+         "$url/submit?csrf=$token")
 [ "$code" = 200 ] || die "the submission was answered with HTTP $code"
 grep -q '<h1>Received</h1>' "$page" && grep -q '>1 file<' "$page" ||
   die "the answer to the submission is not a receipt for one file"
+grep -q '<p class="words" lang="en" dir="ltr">[a-z-]*\( [a-z-]*\)\{6\}</p>' "$page" ||
+  die "the receipt of a first submission shows no seven-word codename"
 rm -f "$body" "$page"
 say "one submission sealed"
 
@@ -235,6 +241,7 @@ report=$(chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root \
            /bin/bash -c 'cd /root/sealdrop && build/server/sealdrop-server check demo/instance' 2>&1) ||
   { echo "$report" >&2; die "sealdrop-server check failed on the demo instance"; }
 echo "$report" | grep -qx 'submissions: 1' || { echo "$report" >&2; die "the store does not hold the one submission"; }
+echo "$report" | grep -qx 'sources with a codename: 1' || { echo "$report" >&2; die "the store does not hold the source of that submission"; }
 echo "$report" | grep -qx 'ok' || { echo "$report" >&2; die "sealdrop-server check did not say ok"; }
 say "sealdrop-server check: ok, 1 submission"
 say "passed in $((SECONDS - t0)) s"

@@ -29,6 +29,8 @@ int Run(const std::string& dir) {
   if (!st.ok()) return Fail(st);
   std::vector<std::string> problems;
   for (const std::string& w : SiteWarnings(cfg)) std::printf("warning: %s\n", w.c_str());
+  if (!cfg.has_codename)
+    std::printf("warning: no %s: the next serve writes it\n", cfg.codename_params().c_str());
   st = CheckServable(cfg);
   if (!st.ok()) problems.push_back(st.message());
   // The reviewers check bundles against it (import --instance-fingerprint).
@@ -45,8 +47,10 @@ int Run(const std::string& dir) {
   st = store->Check(&r);
   if (!st.ok()) return Fail(st);
   problems.insert(problems.end(), r.problems.begin(), r.problems.end());
-  std::printf("submissions: %llu\nchunks: %llu\nsealed bytes: %llu\nunfinished uploads: %llu%s\n",
+  std::printf("submissions: %llu\nsources with a codename: %llu\nchunks: %llu\nsealed bytes: %llu\n"
+              "unfinished uploads: %llu%s\n",
               static_cast<unsigned long long>(r.submissions),
+              static_cast<unsigned long long>(r.sources),
               static_cast<unsigned long long>(r.chunks),
               static_cast<unsigned long long>(r.bytes),
               static_cast<unsigned long long>(r.pending),

@@ -29,6 +29,8 @@ struct Args {
   std::string key = "tls/key.pem";
   std::string max_upload = "2GiB";
   std::string name, description;
+  uint32_t codename_ops = crypto::CodenameParams().opslimit;
+  std::string codename_memory = "16MiB";
 };
 
 // The configuration file, written by toml++ so that no value can break out
@@ -83,6 +85,12 @@ int Run(const Args& a) {
   uint64_t size;
   Status st = ParseSize(a.max_upload, &size);
   if (!st.ok()) return Fail(st, "sizes look like 2GiB or 500MiB");
+  uint64_t memory = 0;
+  st = ParseSize(a.codename_memory, &memory);
+  if (!st.ok() || memory / 1024 > crypto::kMaxMemlimitKib || memory < 8192)
+    return Fail(Status::InvalidArgument("--codename-memory must be from 8KiB to 4GiB"));
+  if (a.codename_ops < 1 || a.codename_ops > crypto::kMaxOpslimit)
+    return Fail(Status::InvalidArgument("--codename-ops must be from 1 to 16"));
   std::string text;
   st = ConfigText(a, &text);
   if (!st.ok()) return Fail(st, "--recipient takes a .pub file or an sdpk1: key");
@@ -91,6 +99,13 @@ int Run(const Args& a) {
   ::chmod(a.dir.c_str(), 0700);
   st = cli::WriteNewFile(a.dir + "/config.toml", text, 0600);
   if (!st.ok()) return Fail(st, "is there an instance there already?");
+  Config cfg;
+  cfg.dir = a.dir;
+  crypto::CodenameParams cost;
+  cost.opslimit = a.codename_ops;
+  cost.memlimit_kib = uint32_t(memory / 1024);
+  st = WriteCodenameParams(&cfg, cost);
+  if (!st.ok()) return Fail(st);
   crypto::SigningKey ik;
   crypto::GenerateSigningKey(&ik);
   st = cli::WriteNewFile(a.dir + "/instance.key", crypto::FormatInstanceKey(ik), 0600);
@@ -99,7 +114,8 @@ int Run(const Args& a) {
   storage::Options o;
   st = storage::Store::Open(a.dir + "/store", o, &store);
   if (!st.ok()) return Fail(st);
-  for (const char* name : {"/config.toml", "/instance.key", ""}) storage::SetDayTimes(a.dir + name);
+  for (const char* name : {"/config.toml", "/instance.key", "/codename.params", ""})
+    storage::SetDayTimes(a.dir + name);
   std::printf("initialised %s\ninstance key %s\n", a.dir.c_str(),
               crypto::ToHex(ik.pk.data(), 32).c_str());
   return 0;
@@ -121,6 +137,12 @@ Command AddInit(CLI::App& app) {
   c->add_option("--max-upload", a->max_upload, "file bytes per submission")->capture_default_str();
   c->add_option("--name", a->name, "whom sources are writing to, as the site shows it ([site.en])");
   c->add_option("--description", a->description, "a short description of the team, for the site");
+  c->add_option("--codename-ops", a->codename_ops,
+                "Argon2id passes per codename derivation; fixed for the instance's life")
+      ->capture_default_str();
+  c->add_option("--codename-memory", a->codename_memory,
+                "Argon2id memory per codename derivation; fixed for the instance's life")
+      ->capture_default_str();
   return {c, [a] { return Run(*a); }};
 }
 

@@ -42,6 +42,12 @@ int Run(const std::string& dir) {
   if (!st.ok()) return Fail(st, "sealdrop-server init <dir> --recipient <key.pub> makes one");
   st = CheckServable(cfg);
   if (!st.ok()) return Fail(st);
+  if (!cfg.has_codename) {
+    // An instance from before codenames: give it its parameters once.
+    st = WriteCodenameParams(&cfg, crypto::CodenameParams());
+    if (!st.ok()) return Fail(st);
+    std::fprintf(stderr, "%s: wrote %s\n", kTool, cfg.codename_params().c_str());
+  }
   int lock = -1;
   st = LockInstance(cfg, &lock);
   if (!st.ok()) return Fail(st);
@@ -74,7 +80,7 @@ int Run(const std::string& dir) {
   // Queued writes stay under 4 MiB, whatever the number of uploads: two
   // transactions' worth (server/writer.cc), so receiving overlaps writing.
   Writer writer(store.get(), 4u << 20);
-  st = Serve(cfg, &writer);
+  st = Serve(cfg, &writer, store.get());
   if (!st.ok()) return Fail(st);
   return 0;
 }

@@ -269,8 +269,22 @@ def http_get_with(url, headers):
         return r.status, dict(r.headers), r.read().decode("utf-8")
 
 
+def form_auth(base):
+    """A form cookie of our choosing and the token the site's forms carry for
+    it (every POST needs both: the server refuses a form from elsewhere)."""
+    cookie = "__Host-sd-form=" + os.urandom(32).hex()
+    status, headers, page = http_get_with(base, {"Cookie": cookie})
+    m = re.search(r"csrf=([0-9a-f]{64})", page)
+    check(status == 200 and m, "GET / gave no form token")
+    return cookie, m.group(1)
+
+
 def http_post_multipart(url, fields, files):
-    """fields: [(name, text)], files: [(name, filename, bytes)]."""
+    """fields: [(name, text)], files: [(name, filename, bytes)]. Posts with a
+    form cookie and its token, as a browser on the site's page would."""
+    u = urllib.parse.urlsplit(url)
+    cookie, token = form_auth("%s://%s/" % (u.scheme, u.netloc))
+    url += ("&" if "?" in url else "?") + "csrf=" + token
     boundary = "----sealdropbrowsertest" + os.urandom(8).hex()
     body = b""
     for name, value in fields:
@@ -282,7 +296,7 @@ def http_post_multipart(url, fields, files):
         body += data + b"\r\n"
     body += ("--%s--\r\n" % boundary).encode()
     req = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "multipart/form-data; boundary=" + boundary})
+        "Content-Type": "multipart/form-data; boundary=" + boundary, "Cookie": cookie})
     with urllib.request.urlopen(req, context=_ctx(), timeout=60) as r:
         return r.status, dict(r.headers), r.read().decode("utf-8")
 

@@ -2,10 +2,13 @@
 """browser.languages: the source site in its six languages, in Chromium with
 JavaScript OFF (Tor Browser at "Safest"), and the JavaScript warning.
 
-For every language: the form, a refusal and a receipt, each in that language
-(texts from server/site/catalog/), screenshotted; Arabic pages right-to-left;
+For every language: the form, a refusal, the receipt with its codename, the
+confirmation, the conversation page, log-out, log-in with the codename typed
+carelessly and a follow-up, each in that language (texts from
+server/site/catalog/), screenshotted; Arabic pages right-to-left;
 the instance's name in the language's own words or else in English; the
-language menu and the links keep the language without a cookie; every page is
+language menu and the links keep the language without a cookie (the site's
+only cookies are its form and session ones); the reviewer sees six cases; every page is
 the document and at most its stylesheet, all from the site's own origin. Then,
 with JavaScript ON, the warning to choose "Safest" shows, which proves that the
 <noscript> rule hiding it is what the CSP's hash lets through.
@@ -13,7 +16,9 @@ with JavaScript ON, the warning to choose "Safest" shows, which proves that the
   test_languages.py --server BIN --review BIN --shots DIR [--keep]
 """
 import argparse
+import json
 import os
+import re
 import sys
 import time
 import tomllib
@@ -41,6 +46,32 @@ def norm(text):
 def load(code):
     with open(os.path.join(CATALOGS, code + ".toml"), "rb") as f:
         return tomllib.load(f)
+
+
+def codename_of(driver, code):
+    """The codename a receipt shows: seven words."""
+    from selenium.webdriver.common.by import By
+    words = driver.find_element(By.CSS_SELECTOR, ".words").text.strip()
+    check(len(words.split()) == 7, "%s: the receipt shows no seven-word codename: %r" % (code, words))
+    check(driver.find_element(By.CSS_SELECTOR, ".words").get_attribute("dir") == "ltr",
+          "%s: the codename is not laid out left to right" % code)
+    return words
+
+
+def confirm(driver, code, cat, words):
+    """Types back the two words the page asks for, found by their labels'
+    numbers, and sends."""
+    import re
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    w = words.split()
+    for field in ("w1", "w2"):
+        label = driver.find_element(By.CSS_SELECTOR, "label[for=%s]" % field).text
+        n = re.search(r"\d+", label)
+        check(n, "%s: the label %r names no word number" % (code, label))
+        driver.find_element(By.ID, field).send_keys(w[int(n.group(0)) - 1])
+    driver.find_element(By.CSS_SELECTOR, "form[action^='/confirm'] button").click()
+    WebDriverWait(driver, 60).until(lambda d: d.title != cat["receipt"]["title"])
 
 
 def write_site(inst):
@@ -78,10 +109,13 @@ def main():
             st, hd, page = harness.http_get_with(base, {"Accept-Language": accept})
             check(st == 200 and '<html lang="%s"' % want in page,
                   "Accept-Language %r gave no %s page" % (accept, want))
-            check("Set-Cookie" not in hd, "GET / set a cookie")
+            cookie = hd.get("Set-Cookie", "")
+            # Only the form cookie: random, and nothing of the language in it.
+            check(re.match(r"^__Host-sd-form=[0-9a-f]{64}; Path=/; HttpOnly; SameSite=Strict; Secure$",
+                           cookie), "GET / set another cookie than its form's: %r" % cookie)
         st, hd, page = harness.http_get_with(base + "?lang=tr", {"Accept-Language": "ru"})
         check('<html lang="tr"' in page, "?lang=tr did not win over Accept-Language")
-        log("language: ?lang= first, then Accept-Language, then English; no cookie")
+        log("language: ?lang= first, then Accept-Language, then English; never in a cookie")
 
         driver = harness.make_driver(chromium, chromedriver, work)
         drivers.append(driver)
@@ -89,11 +123,26 @@ def main():
         net = harness.NetworkLog(driver)
         net.discard()
 
+        def shoot(drv, name):
+            """A screenshot of the page, kept as a test artefact."""
+            shot = os.path.join(args.shots, name + ".png")
+            check(drv.save_screenshot(shot), "screenshot " + shot)
+            harness.check_png(shot)
+
         def visit(what):
             """The requests of the page just shown: the document, at most its
             stylesheet (and the favicon browsers ask for), all same-origin."""
-            time.sleep(0.2)
+            # Wait until the page's stylesheet request is logged, so that a
+            # late one is not counted against the next page.
             before = len(net.requests)
+            deadline = time.monotonic() + 5
+            while True:
+                reqs = net.read()[before:]
+                paths = [harness.path_of(r["url"]) for r in reqs]
+                if "/style.css" in paths or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            time.sleep(0.1)
             reqs = net.read()[before:]
             away = [r["url"] for r in reqs if harness.origin_of(r["url"]) != harness.origin_of(base)]
             check(not away, "%s: requests to other origins: %r" % (what, away))
@@ -121,45 +170,78 @@ def main():
             body = norm(driver.find_element(By.TAG_NAME, "body").text)
             check(name in body, "%s: the page does not say whom the source writes to (%r)" % (code, name))
             check(norm(cat["index"]["intro"]) in body, "%s: the intro is not in %s" % (code, code))
-            shot = os.path.join(args.shots, "form-%s.png" % code)
-            check(driver.save_screenshot(shot), "screenshot " + shot)
-            harness.check_png(shot)
+            shoot(driver, "form-%s" % code)
 
             # A refusal: the empty form, in this language.
-            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/submit'] button").click()
             WebDriverWait(driver, 60).until(lambda d: d.title != cat["index"]["title"])
             visit(code + " refusal")
             check(driver.title == cat["error"]["title"], "%s: refusal titled %r" % (code, driver.title))
             body = norm(driver.find_element(By.TAG_NAME, "body").text)
             check(norm(cat["error"]["empty"]) in body, "%s: the refusal does not say why:\n%s" % (code, body))
             check(html_el().get_attribute("dir") == want_dir, "%s: refusal not %s" % (code, want_dir))
-            shot = os.path.join(args.shots, "refusal-%s.png" % code)
-            check(driver.save_screenshot(shot), "screenshot " + shot)
-            harness.check_png(shot)
+            shoot(driver, "refusal-%s" % code)
 
             # Back to the form by its link, still in this language; then send.
             driver.find_element(By.CSS_SELECTOR, "main a[href^='/?lang=%s']" % code).click()
             WebDriverWait(driver, 60).until(lambda d: d.title == cat["index"]["title"])
             visit(code + " form again")
             driver.find_element(By.CSS_SELECTOR, "textarea[name=message]").send_keys("test " + code)
-            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/submit'] button").click()
             WebDriverWait(driver, 60).until(lambda d: d.title != cat["index"]["title"])
             visit(code + " receipt")
             body = norm(driver.find_element(By.TAG_NAME, "body").text)
             check(driver.title == cat["receipt"]["title"], "%s: receipt titled %r:\n%s"
                   % (code, driver.title, body))
             check(norm(cat["receipt"]["ok"]) in body, "%s: the receipt does not say it was stored" % code)
-            shot = os.path.join(args.shots, "receipt-%s.png" % code)
-            check(driver.save_screenshot(shot), "screenshot " + shot)
-            harness.check_png(shot)
+            shoot(driver, "receipt-%s" % code)
+
+            words = codename_of(driver, code)
+            confirm(driver, code, cat, words)
+            visit(code + " confirmed")
+            check(driver.title == cat["inbox"]["title"], "%s: confirming led to %r" % (code, driver.title))
+            body = norm(driver.find_element(By.TAG_NAME, "body").text)
+            check(norm(cat["inbox"]["none"]) in body, "%s: the conversation page lacks its text" % code)
+            shoot(driver, "conversation-%s" % code)
+
+            # Log out, and back in with the codename typed carelessly.
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/logout'] button").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["logout"]["title"])
+            visit(code + " logged out")
+            shoot(driver, "logged-out-%s" % code)
+            driver.find_element(By.CSS_SELECTOR, "main a[href^='/?lang=%s']" % code).click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["index"]["title"])
+            visit(code + " start again")
+            driver.find_element(By.ID, "codename").send_keys("  " + words.upper().replace(" ", "  ") + " ")
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/login'] button").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["inbox"]["title"])
+            visit(code + " logged in")
+            # A follow-up from the conversation page joins the same case.
+            driver.find_element(By.CSS_SELECTOR, "textarea[name=message]").send_keys("follow-up " + code)
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/submit'] button").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["receipt"]["title"])
+            visit(code + " follow-up")
+            check(not driver.find_elements(By.CSS_SELECTOR, ".words"), "%s: a follow-up showed a codename" % code)
+            driver.find_element(By.CSS_SELECTOR, "main a[href^='/inbox']").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["inbox"]["title"])
+            visit(code + " conversation again")
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/logout'] button").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["logout"]["title"])
+            visit(code + " logged out again")
 
             # The menu leads to the next language.
             nxt = CODES[(i + 1) % len(CODES)]
             driver.find_element(By.CSS_SELECTOR, "nav a[hreflang='%s']" % nxt).click()
             WebDriverWait(driver, 60).until(lambda d: html_el().get_attribute("lang") == nxt)
             visit(code + " menu to " + nxt)
-            check(not driver.get_cookies(), "%s: the site set a cookie: %r" % (code, driver.get_cookies()))
-            log("%s: form, refusal, receipt and menu in %s (%s)" % (code, cat["meta"]["name"], want_dir))
+            # Only the site's own two cookies, neither holding the language.
+            for c in driver.get_cookies():
+                check(c["name"] in ("__Host-sd-form", "__Host-sd-session") and c.get("httpOnly")
+                      and c.get("sameSite") == "Strict" and c.get("secure"),
+                      "%s: an unexpected cookie: %r" % (code, c))
+                check(code not in c["value"].split("-"), "%s: a cookie carries the language" % code)
+            log("%s: form, refusal, receipt, codename, conversation, log-out, log-in, follow-up "
+                "and menu in %s (%s)" % (code, cat["meta"]["name"], want_dir))
 
         # --- JavaScript ON: the warning shows ---------------------------------------
         js = harness.make_driver(chromium, chromedriver, work, javascript=True)
@@ -168,13 +250,24 @@ def main():
         warning = js.find_element(By.CSS_SELECTOR, ".js-on")
         check(warning.is_displayed(), "with JavaScript on, the warning to choose Safest is hidden")
         check(norm(load("ru")["page"]["js_warning"]) in norm(warning.text), "the warning is not in Russian")
-        shot = os.path.join(args.shots, "js-warning-ru.png")
-        check(js.save_screenshot(shot), "screenshot " + shot)
-        harness.check_png(shot)
+        shoot(js, "js-warning-ru")
         log("JavaScript on: the warning shows; off: the <noscript> rule (CSP hash) hides it")
 
         # --- check names the languages without their own site text -----------------------
         inst.stop()
+        bundle = os.path.join(work, "bundle.sdb")
+        inst.export(bundle)
+        inst.import_bundle(bundle)
+        cases = {}
+        for sub in inst.list():
+            shown = json.loads(harness.run([args.review, "show", sub["id"], "--vault", inst.vault,
+                                            "--key", inst.key, "--passphrase-file", inst.passfile,
+                                            "--json"]))
+            cases.setdefault(shown["reply_key"], set()).add(shown["message"])
+        want = sorted(sorted(["test " + c, "follow-up " + c]) for c in CODES)
+        check(sorted(sorted(v) for v in cases.values()) == want,
+              "the vault's cases by reply key: %r" % cases)
+        log("vault: six cases, each a first submission and its follow-up after log-in")
         out = harness.run([args.server, "check", inst.dir])
         warned = sorted(c for c in CODES if "warning: no [site.%s]" % c in out)
         check(warned == sorted(set(CODES) - set(SITE)), "check warned about %r:\n%s" % (warned, out))

@@ -10,6 +10,7 @@ Fails (never skips) when chromium, chromedriver or selenium are missing.
 import argparse
 import hashlib
 import os
+import re
 import sys
 import time
 import traceback
@@ -57,11 +58,14 @@ def name_variants(name):
 
 
 def check_form_html(tags):
-    forms = [a for t, a in tags if t == "form"]
-    check(len(forms) == 1, "expected one <form>, found %d" % len(forms))
+    forms = [a for t, a in tags if t == "form" and a.get("action", "").startswith("/submit")]
+    check(len(forms) == 1, "expected one <form> to /submit, found %d" % len(forms))
+    logins = [a for t, a in tags if t == "form" and a.get("action", "").startswith("/login")]
+    check(len(logins) == 1, "expected one log-in <form>, found %d" % len(logins))
     f = forms[0]
     check(f.get("method", "").lower() == "post", "form method is %r" % f.get("method"))
-    check(f.get("action") == "/submit?lang=en", "form action is %r" % f.get("action"))
+    check(re.match(r"^/submit\?lang=en&csrf=[0-9a-f]{64}$", f.get("action", "")),
+          "form action is %r" % f.get("action"))
     check(f.get("enctype", "").lower() == "multipart/form-data", "form enctype is %r" % f.get("enctype"))
     tas = [a for t, a in tags if t == "textarea" and a.get("name") == "message"]
     check(len(tas) == 1, "no <textarea name=message>")
@@ -126,10 +130,11 @@ def main():
         driver.get(base)
         net.read()
         check(driver.title == "Send documents securely", "form page title is %r" % driver.title)
-        form = driver.find_element(By.TAG_NAME, "form")
+        form = driver.find_element(By.CSS_SELECTOR, "form[action*='/submit']")
         check(form.get_attribute("method").lower() == "post", "form method")
-        check(form.get_attribute("action") == base + "submit?lang=en",
-              "form action is %r" % form.get_attribute("action"))
+        action = form.get_attribute("action")
+        check(re.match(re.escape(base) + r"submit\?lang=en&csrf=[0-9a-f]{64}$", action),
+              "form action is %r" % action)
         check(form.get_attribute("enctype") == "multipart/form-data", "form enctype")
         textarea = form.find_element(By.CSS_SELECTOR, "textarea[name=message]")
         file_input = form.find_element(By.CSS_SELECTOR, "input[type=file][name=files]")
@@ -152,7 +157,7 @@ def main():
         receipt_png = os.path.join(args.shots, "receipt.png")
         check(driver.save_screenshot(receipt_png), "screenshot of the receipt failed")
         check(driver.title == "Received", "the submission was refused:\n" + body)
-        check(driver.current_url == base + "submit?lang=en", "receipt at %r" % driver.current_url)
+        check(driver.current_url == action, "receipt at %r" % driver.current_url)
         check("Received" in body, "receipt lacks 'Received'")
         check("3 files" in body, "receipt lacks '3 files':\n" + body)
         # The source typed len(MESSAGE) characters; the browser sends each
@@ -186,14 +191,16 @@ def main():
         away = ["%s %s" % (r["method"], harness.short_url(r["url"])) for r in requests
                 if harness.origin_of(r["url"]) != harness.origin_of(base)]
         check(not away, "the browser fetched from other origins than %s: %r" % (base, away))
-        seen = [(r["method"], harness.path_of(r["url"]), r["status"]) for r in requests]
-        allowed = {("GET", "/", 200), ("GET", "/style.css", 200), ("POST", "/submit?lang=en", 200),
+        # The form's token differs per visitor: compare paths without it.
+        seen = [(r["method"], re.sub(r"csrf=[0-9a-f]{64}", "csrf=T", harness.path_of(r["url"])),
+                 r["status"]) for r in requests]
+        allowed = {("GET", "/", 200), ("GET", "/style.css", 200), ("POST", "/submit?lang=en&csrf=T", 200),
                    ("GET", "/favicon.ico", 204)}
         extra = [r for r in seen if r not in allowed]
         check(not extra, "unexpected requests from the browser: %r" % extra)
         check(("GET", "/", 200) in seen, "the browser's GET / is not in its network log")
         check(("GET", "/style.css", 200) in seen, "the browser never fetched /style.css")
-        check(seen.count(("POST", "/submit?lang=en", 200)) == 1, "expected exactly one POST /submit")
+        check(seen.count(("POST", "/submit?lang=en&csrf=T", 200)) == 1, "expected exactly one POST /submit")
 
         driver.quit()
         driver = None

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 PASSPHRASE = "correct horse battery staple integration"
 SECURITY_HEADERS = {
@@ -32,6 +34,45 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "",
     "cross-origin-resource-policy": "",
 }
+
+# Every POST must carry its form's token in the query (?csrf=<64 hex>) and the
+# form cookie the token is bound to; the server refuses one without them with
+# a 403 before it reads the body. A client may choose its own cookie value
+# and read its token from GET / (regex CSRF_RE); the token is good for the
+# life of that server process.
+POST_PATHS = ("/submit", "/login", "/confirm", "/logout")
+CSRF_RE = re.compile(r"csrf=([0-9a-f]{64})")
+# curl options that make a request a POST with a body.
+_CURL_POST_OPTS = {"-F", "--form", "--form-string", "-d", "--data", "--data-binary",
+                   "--data-raw", "--data-ascii", "--data-urlencode", "-T", "--upload-file"}
+
+
+# `sealdrop-server init` options for a codename derivation that costs little.
+CHEAP_CODENAMES = ("--codename-ops", "1", "--codename-memory", "1MiB")
+
+
+def form_cookie_name(tls):
+    """The form cookie's name: __Host-sd-form over HTTPS, sd-form over the
+    plain HTTP of a Unix socket."""
+    return "__Host-sd-form" if tls else "sd-form"
+
+
+def with_csrf(target, token):
+    """`target` (a URL or a request path) with ?csrf=<token> (or &csrf=) added."""
+    return target + ("&" if "?" in target else "?") + "csrf=" + token
+
+
+def new_form_cookie(tls=True):
+    """A form cookie of our own choosing: 'name=<64 lower-case hex>'."""
+    return "%s=%s" % (form_cookie_name(tls), secrets.token_hex(32))
+
+
+def token_from_page(body, what="GET /"):
+    """The form token a page's forms carry."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    m = CSRF_RE.search(text)
+    check(m, "%s: the page carries no form token (csrf=...):\n%s" % (what, text[:2000]))
+    return m.group(1)
 
 
 class TestFailure(Exception):
@@ -333,12 +374,14 @@ class Server:
         self.peak_rss_kib = 0
         self._sampling = False
         self._sampler = None
+        self._form_auth = None
 
     @property
     def url(self):
         return "https://127.0.0.1:%d" % self.port
 
     def start(self, timeout=20):
+        self._form_auth = None  # a new process signs tokens with a new key
         self._log = open(self.log_path, "ab")
         self._log_start = self._log.tell()
         self.proc = subprocess.Popen([self.h.server_bin, "serve", self.instance.dir],
@@ -369,6 +412,47 @@ class Server:
     def connect(self, timeout=10):
         """A raw connection: TLS to the port, or plain to the Unix socket."""
         return RawTLS(self.port, timeout=timeout, unix_path=self.unix_path)
+
+    @property
+    def tls(self):
+        return self.unix_path is None
+
+    def fetch_form_auth(self, cookie=None, timeout=30):
+        """GET / with a form cookie (`cookie`, 'name=value', or a new one of
+        our choosing) over a raw connection; returns (cookie, the token the
+        page's forms carry for it)."""
+        cookie = cookie or new_form_cookie(self.tls)
+        c = self.connect(timeout=timeout)
+        try:
+            c.send(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n"
+                    "Connection: close\r\n\r\n" % cookie).encode())
+            resps, raw, _ = c.read_responses(1, timeout=timeout)
+        finally:
+            c.close()
+        check(resps and resps[0].status == 200,
+              "GET / for a form token: %r" % (resps[0].raw_head if resps else raw[:500]))
+        return cookie, token_from_page(resps[0].body, "GET / for a form token")
+
+    def form_auth(self):
+        """(cookie header value, token) for POSTs to this server process:
+        fetched once per start (Server.fetch_form_auth), then reused."""
+        if self._form_auth is None:
+            self._form_auth = self.fetch_form_auth()
+        return self._form_auth
+
+    def post_line(self, path="/submit", auth=True):
+        """The start of a raw POST request: its request line with ?csrf= and
+        the Cookie header line, as bytes (the caller adds the other headers).
+        auth: True (this process's form_auth()), False (no token, no cookie) or
+        a (cookie or None, token or None) pair."""
+        if auth is True:
+            auth = self.form_auth()
+        cookie, token = auth if auth else (None, None)
+        target = with_csrf(path, token) if token else path
+        out = b"POST " + target.encode() + b" HTTP/1.1\r\n"
+        if cookie:
+            out += b"Cookie: " + cookie.encode() + b"\r\n"
+        return out
 
     def log(self):
         """This run's stderr."""
@@ -470,8 +554,10 @@ class Instance:
     def __init__(self, harness, name, pub, max_upload=None):
         self.h = harness
         self.dir = os.path.join(harness.tmp, name)
+        # A cheap Argon2id for the codenames every first submission derives
+        # (the default is 3 passes over 16 MiB): tests bound the server's memory.
         args = [harness.server_bin, "init", self.dir, "--recipient", pub,
-                "--listen", "127.0.0.1:0"]
+                "--listen", "127.0.0.1:0"] + list(CHEAP_CODENAMES)
         if max_upload:
             args += ["--max-upload", max_upload]
         self.init_output = harness.run(args, expect=0).stdout
@@ -636,10 +722,75 @@ class Harness:
                  (expect, r.returncode, " ".join(args), r.stdout, r.stderr))
         return r
 
+    # --- form tokens ----------------------------------------------------------------------
+    def server_for(self, url, extra=()):
+        """The live Server this harness started that `url` (with curl options
+        `extra`, for --unix-socket) reaches, or None."""
+        u = urllib.parse.urlsplit(url)
+        extra = list(extra)
+        unix = extra[extra.index("--unix-socket") + 1] if "--unix-socket" in extra[:-1] else None
+        for s in reversed(self.servers):
+            if not s.alive():
+                continue
+            if unix and s.unix_path == unix:
+                return s
+            if not unix and s.port and u.scheme == "https" and \
+                    u.hostname == "127.0.0.1" and u.port == s.port:
+                return s
+        return None
+
+    def form_auth(self, url, extra=(), fresh=False):
+        """(cookie header value, token) for POSTs to the server at `url`: a form
+        cookie of our choosing and the token GET / gives for it. A server this
+        harness started answers from its cache (fetched once per start);
+        fresh=True, or another server, asks GET / each time. `extra`: curl's
+        connection options (--unix-socket PATH)."""
+        srv = self.server_for(url, extra)
+        if srv is not None:
+            return srv.fetch_form_auth() if fresh else srv.form_auth()
+        u = urllib.parse.urlsplit(url)
+        cookie = new_form_cookie(u.scheme == "https")
+        extra = list(extra)
+        conn = []
+        if "--unix-socket" in extra[:-1]:
+            i = extra.index("--unix-socket")
+            conn = extra[i:i + 2]
+        status, _, body, rc, err = self.curl("%s://%s/" % (u.scheme, u.netloc),
+                                             conn + ["-H", "Cookie: " + cookie], timeout=60,
+                                             auth=False)
+        check(status == 200, "GET / for a form token: HTTP %s (curl exit %d %s)" %
+              (status, rc, err.strip()))
+        return cookie, token_from_page(body, "GET / for a form token")
+
+    def auth_for(self, url, extra=()):
+        """What curl() adds on its own: a form cookie and token when `url` is a
+        POST target (/submit, /login, /confirm, /logout) without csrf= and
+        `extra` makes curl send a body; else None."""
+        u = urllib.parse.urlsplit(url)
+        if u.path not in POST_PATHS or "csrf=" in u.query:
+            return None
+        extra = list(extra)
+        posts = any(a in _CURL_POST_OPTS or a.startswith("--data") for a in extra) or \
+            any(a == "-X" and b.upper() == "POST" for a, b in zip(extra, extra[1:]))
+        return self.form_auth(url, extra) if posts else None
+
     # --- curl ---------------------------------------------------------------------------
-    def curl(self, url, extra=(), timeout=300):
+    def curl(self, url, extra=(), timeout=300, auth=None):
         """Runs curl -k; returns (http status or 0, headers dict (lower case), body bytes,
-        curl exit code, curl stderr)."""
+        curl exit code, curl stderr).
+
+        auth: None adds a form cookie and token to a POST to a form target
+        without csrf= in its URL (auth_for); False sends the request as given
+        (for refusals of a POST without a token); a (cookie or None, token or
+        None) pair sends exactly those."""
+        if auth is None:
+            auth = self.auth_for(url, extra)
+        if auth:
+            cookie, token = auth
+            if token:
+                url = with_csrf(url, token)
+            if cookie:
+                extra = ["-H", "Cookie: " + cookie] + list(extra)
         body = self.path("curl-body-%d" % threading.get_ident())
         head = self.path("curl-head-%d" % threading.get_ident())
         args = ["curl", "-k", "-sS", "--max-time", str(timeout), "-o", body, "-D", head,
@@ -676,8 +827,9 @@ class Harness:
                 pass
         return status, headers, data, r.returncode, r.stderr.decode("utf-8", "replace")
 
-    def submit(self, url, message=None, files=(), extra=(), timeout=300):
-        """POSTs the form with curl. files: [(local path, filename sent)]."""
+    def submit(self, url, message=None, files=(), extra=(), timeout=300, auth=None):
+        """POSTs the form with curl. files: [(local path, filename sent)].
+        auth: as for curl() (None: with this server's form cookie and token)."""
         args = []
         if message is not None:
             args += ["--form-string", "message=" + message]
@@ -685,7 +837,7 @@ class Harness:
             n = name.replace("\\", "\\\\").replace('"', '\\"')
             args += ["-F", 'files=@"%s";filename="%s";type=application/octet-stream' %
                      (local, n)]
-        return self.curl(url + "/submit", args + list(extra), timeout=timeout)
+        return self.curl(url + "/submit", args + list(extra), timeout=timeout, auth=auth)
 
     def submit_ok(self, url, message, files=(), what="a normal submission"):
         status, headers, body, rc, err = self.submit(url, message, files)

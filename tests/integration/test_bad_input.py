@@ -30,8 +30,12 @@ def multipart(fields, boundary=BOUNDARY):
     return harness.multipart(fields, boundary)
 
 
-def post_head(length, extra=b"", ctype=b"multipart/form-data; boundary=" + BOUNDARY.encode()):
-    return (b"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: sealdrop-it\r\n"
+def post_head(length, extra=b"", ctype=b"multipart/form-data; boundary=" + BOUNDARY.encode(),
+              start=b"POST /submit HTTP/1.1\r\n"):
+    """A POST /submit head. `start` is the request line (and a Cookie line):
+    Server.post_line() for a request that must get past the form token;
+    without a token, one refused earlier (415, 411, 413, ...)."""
+    return (start + b"Host: 127.0.0.1\r\nUser-Agent: sealdrop-it\r\n"
             b"Content-Type: " + ctype + b"\r\n" + extra +
             (b"Content-Length: %d\r\n" % length if length is not None else b"") + b"\r\n")
 
@@ -130,7 +134,11 @@ def test(h):
 
     h.step("GET / and GET /nonexistent")
     st, hd, body, rc, err = h.curl(url + "/")
-    check(st == 200 and b'action="/submit?lang=en"' in body, "GET / did not give the form: %s" % st)
+    check(st == 200 and re.search(rb'action="/submit\?lang=en&amp;csrf=[0-9a-f]{64}"', body),
+          "GET / did not give the form with its token: %s\n%s" %
+          (st, body.decode("utf-8", "replace")[:2000]))
+    check(re.match(r"__Host-sd-form=[0-9a-f]{64}; ", hd.get("set-cookie", "")),
+          "GET / without a form cookie did not set one: %r" % hd.get("set-cookie"))
     s.headers_ok(hd, "GET /")
     st, hd, body, rc, err = h.curl(url + "/nonexistent")
     page = body.decode("utf-8", "replace")
@@ -204,6 +212,47 @@ def test(h):
     cases.append("too large by Content-Length 413 (Expect and not)")
     s.good_submission(url, "the 4 MiB uploads")
 
+    h.step("no form token, and the token of another cookie: 403 before the body")
+    # A valid form (a message and a 256 KiB file), sent with Expect:
+    # 100-continue: curl sends the body only if the server lets it.
+    tokened = h.path("tokened.bin")
+    with open(tokened, "wb") as f:
+        f.write(os.urandom(256 << 10))
+    expect = ["-H", "Expect: 100-continue"]
+
+    def stored():
+        _, out, _ = inst.check()
+        m = re.search(r"^submissions: (\d+)$", out, re.M)
+        check(m, "check printed no 'submissions:' line:\n" + out)
+        return int(m.group(1))
+
+    before = stored()
+    other_cookie, other_token = srv.fetch_form_auth()  # another visitor's cookie and token
+    mine = harness.new_form_cookie()
+    for what, auth in (("a POST without a form token or cookie", False),
+                       ("a POST with the token of another cookie", (mine, other_token))):
+        mark = s.refused_marker()
+        st, hd, body, rc, err = h.submit(url, mark, [(tokened, "tokened.bin")], extra=expect,
+                                         auth=auth)
+        sent = h.last_size_upload
+        s.refusal(what, st, hd, body, 403, "expired or did not come from this site")
+        check(0 <= sent < 65536, "%s: curl sent %d body bytes although the server could refuse "
+              "at Expect: 100-continue" % (what, sent))
+        h.note(what, "403 after %d body bytes" % sent)
+    check(stored() == before, "a POST refused for its token was stored: check counts %d "
+          "submissions, %d before" % (stored(), before))
+    # The same form with this visitor's own cookie and its token goes through.
+    msg = "good submission with its own token %s" % secrets.token_hex(8)
+    st, hd, body, rc, err = h.submit(url, msg, [(tokened, "tokened.bin")], extra=expect,
+                                     auth=(mine, srv.fetch_form_auth(mine)[1]))
+    check(st == 200 and b"Received" in body,
+          "the same form with its own cookie's token: HTTP %s (curl exit %d %s)" %
+          (st, rc, err.strip()))
+    s.good.append(msg)
+    check(stored() == before + 1, "check counts %d submissions after a good one, %d before" %
+          (stored(), before))
+    cases.append("no token / another cookie's token 403, nothing stored")
+
     h.step("Transfer-Encoding: chunked (raw TLS)")
     mark = s.refused_marker()
     form = multipart([("message", None, mark.encode())])
@@ -242,7 +291,7 @@ def test(h):
     start += os.urandom(100000 - len(start))
     assert len(start) == 100000
     c = srv.connect()
-    c.send(post_head(800000) + start)
+    c.send(post_head(800000, start=srv.post_line()) + start)
     stalled_at = time.monotonic()
     result = {}
     # Alongside: a client that stalls in the middle of its headers.

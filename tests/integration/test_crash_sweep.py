@@ -44,10 +44,11 @@ def test(h):
     h.step("a %d MiB upload, SIGKILL mid-upload" % CRASH_MIB)
     big = os.path.join(src, "crash.bin")
     harness.write_random_file(big, CRASH_MIB)
+    cookie, token = srv.form_auth()
     curl = subprocess.Popen(
         ["curl", "-k", "-sS", "-o", os.devnull, "-w", "%{http_code}", "--limit-rate", "16M",
-         "--form-string", "message=never confirmed", "-F",
-         'files=@"%s";filename="crash.bin"' % big, srv.url + "/submit"],
+         "-H", "Cookie: " + cookie, "--form-string", "message=never confirmed", "-F",
+         'files=@"%s";filename="crash.bin"' % big, harness.with_csrf(srv.url + "/submit", token)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     t0 = time.monotonic()
     written = 0

@@ -50,7 +50,7 @@ def post(srv, body, timeout=120):
     """POSTs a form body over HTTPS; returns the response (harness.RawResponse).
     The server may answer and close before it has read the whole body."""
     c = srv.connect(timeout=timeout)
-    c.send(b"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: sealdrop-it\r\n"
+    c.send(srv.post_line() + b"Host: 127.0.0.1\r\nUser-Agent: sealdrop-it\r\n"
            b"Content-Type: multipart/form-data; boundary=" + BOUNDARY.encode() +
            b"\r\nContent-Length: %d\r\n\r\n" % len(body))
     c.try_send(body)

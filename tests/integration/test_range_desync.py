@@ -17,13 +17,19 @@ from harness import check, fail
 
 SMUGGLED_FORM = (b"--XyZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n"
                  b"smuggled by range\r\n--XyZ--\r\n")
-SMUGGLED = (b"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+def smuggled(srv):
+    """A whole submission, with the server's form cookie and token: routed, it
+    would be stored."""
+    return (srv.post_line() + b"Host: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=XyZ\r\n"
             b"Content-Length: %d\r\n\r\n" % len(SMUGGLED_FORM)) + SMUGGLED_FORM
 
 
 def attempt(h, srv, label, split):
     """Sends the Range request and its body-that-is-a-request; returns problems."""
+    SMUGGLED = smuggled(srv)
     head = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=zz\r\n"
             b"Content-Length: %d\r\n\r\n" % len(SMUGGLED))
     c = srv.connect()

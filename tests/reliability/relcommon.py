@@ -78,21 +78,29 @@ def check_clean(h, inst, what):
 class Upload:
     """One curl POST /submit running in the background.
 
-    files: [(local path, name sent)]. After finish(): status (0 if no HTTP
+    files: [(local path, name sent)]. auth: the form cookie and token to send
+    ((cookie, token); None: the server's own, from h.form_auth, fetched before
+    curl starts; False: none). After finish(): status (0 if no HTTP
     response), body (bytes), rc (curl exit), err, seconds."""
 
-    def __init__(self, h, url, message, files=(), max_time=60, extra=(), tag=None):
+    def __init__(self, h, url, message, files=(), max_time=60, extra=(), tag=None, auth=None):
         self.h = h
         self.tag = tag or "%d" % next(_upload_seq)
         self.body_path = h.path("upload-body-%s" % self.tag)
+        if auth is None:
+            auth = h.form_auth(url, extra)
+        cookie, token = auth if auth else (None, None)
         args = ["curl", "-k", "-sS", "--max-time", str(max_time), "-o", self.body_path,
                 "-w", "%{http_code}"]
+        if cookie:
+            args += ["-H", "Cookie: " + cookie]
         if message is not None:
             args += ["--form-string", "message=" + message]
         for local, name in files:
             args += ["-F", 'files=@"%s";filename="%s";type=application/octet-stream' %
                      (local, name)]
-        args += list(extra) + [url + "/submit"]
+        target = url + "/submit"
+        args += list(extra) + [harness.with_csrf(target, token) if token else target]
         self.max_time = max_time
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -242,11 +242,13 @@ def slowloris_slot(port, counters, interval=2.0, max_conns=20, backoff=0.5):
     return slot
 
 
-def slow_body_slot(port, counters, rate=100, declared=10 * 1000 * 1000, max_conns=20,
+def slow_body_slot(port, counters, start, rate=100, declared=10 * 1000 * 1000, max_conns=20,
                    backoff=0.5):
-    head = ("POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            "Content-Type: multipart/form-data; boundary=%s\r\nContent-Length: %d\r\n\r\n" %
-            (BOUNDARY, declared)).encode()
+    """start: the request line and Cookie line with the form token
+    (Server.post_line()), so that the body is read, slowly."""
+    head = start + ("Host: 127.0.0.1\r\n"
+                    "Content-Type: multipart/form-data; boundary=%s\r\nContent-Length: %d\r\n"
+                    "\r\n" % (BOUNDARY, declared)).encode()
     part = ('--%s\r\nContent-Disposition: form-data; name="files"; filename="slow.bin"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n" % BOUNDARY).encode()
 
@@ -272,14 +274,17 @@ def multipart(fields, closing=True):
     return harness.multipart(fields, BOUNDARY, closing)
 
 
-def storm_requests():
+def storm_requests(auth):
     """(label, request bytes, acceptable statuses). Every message carries
-    REFUSED so that a stray commit would show in the vault too."""
+    REFUSED so that a stray commit would show in the vault too. auth: the
+    server's (cookie, token), sent with every POST so that the bodies are
+    read and refused for what they are."""
     mp = "multipart/form-data; boundary=" + BOUNDARY
+    cookie, token = auth
 
     def post(body, ctype=mp, extra="", length=True, path="/submit", method="POST"):
-        head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n%s" % (
-            method, path, ctype, extra)
+        head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\nContent-Type: %s\r\n%s" % (
+            method, harness.with_csrf(path, token), cookie, ctype, extra)
         if length:
             head += "Content-Length: %d\r\n" % len(body)
         return head.encode() + b"\r\n" + body
@@ -425,7 +430,7 @@ def test(h):
     floods = [
         ("(a) idle", 200, idle_slot, FLOOD_SECS),
         ("(b) slowloris", 100, slowloris_slot, 20),
-        ("(c) slow-body", 50, slow_body_slot, FLOOD_SECS),
+        ("(c) slow-body", 50, lambda p, c: slow_body_slot(p, c, srv.post_line()), FLOOD_SECS),
     ]
     for label, n, make, secs in floods:
         h.step("%s: %d connections for %ds, with the good client" % (label, n, secs))
@@ -447,7 +452,7 @@ def test(h):
     h.step("(d) storm: %d malformed or refused requests, %d threads, with the good client" %
            (STORM_REQUESTS, STORM_THREADS))
     counters = Counters()
-    reqs = storm_requests()
+    reqs = storm_requests(srv.form_auth())
     todo = [STORM_REQUESTS]
     t0 = time.monotonic()
     f = Flood(STORM_THREADS, storm_worker(port, reqs, counters, todo, threading.Lock(),

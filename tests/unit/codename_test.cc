@@ -99,6 +99,8 @@ TEST_CASE("CodenameTypedWithCapitalsSpacesOrLineBreaksIsRefused") {
 
 TEST_CASE("CodenameParamsTamperedOrOutOfRangeRefused") {
   CodenameParams p;
+  p.opslimit = 2;
+  p.memlimit_kib = 65536;
   for (size_t i = 0; i < p.salt.size(); i++) p.salt[i] = uint8_t(i);
   std::string text = FormatCodenameParams(p);
   CHECK(text == "sdcn1:2:65536:AAECAwQFBgcICQoLDA0ODw\n");

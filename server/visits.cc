@@ -1,0 +1,358 @@
+// Sources who come back: the codename a first submission gives, its
+// confirmation, logging in with it, the conversation page and logging out;
+// and the cookies and form tokens that tie a browser to its session.
+#include <sodium.h>
+
+#include <cstring>
+
+#include "server/front.h"
+
+namespace sealdrop {
+namespace server {
+namespace {
+
+// Cookies: HttpOnly, SameSite=Strict, Path=/; over HTTPS also Secure with
+// the __Host- prefix (an onion's plain HTTP cannot carry Secure cookies in
+// every browser, and its address already binds them to one origin).
+std::string CookieName(const Site& site, const char* base) {
+  return (site.tls ? "__Host-" : "") + std::string(base);
+}
+
+std::string CookieAttributes(const Site& site) {
+  return std::string("; Path=/; HttpOnly; SameSite=Strict") + (site.tls ? "; Secure" : "");
+}
+
+// The value of cookie `name`, or "" (also for a malformed one).
+std::string GetCookie(const httplib::Request& req, const std::string& name) {
+  const std::string header = req.get_header_value("Cookie");
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    size_t start = header.find_first_not_of(' ', pos);
+    if (start < end && header.compare(start, name.size(), name) == 0 &&
+        start + name.size() < end && header[start + name.size()] == '=') {
+      std::string value = header.substr(start + name.size() + 1, end - start - name.size() - 1);
+      // Ours are 64 hex digits.
+      if (value.size() == 64 && value.find_first_not_of("0123456789abcdef") == std::string::npos)
+        return value;
+      return "";
+    }
+    pos = end + 1;
+  }
+  return "";
+}
+
+void SetCookie(const Site& site, httplib::Response& res, const char* base, const std::string& value) {
+  res.set_header("Set-Cookie", CookieName(site, base) + "=" + value + CookieAttributes(site));
+}
+
+void ClearCookie(const Site& site, httplib::Response& res, const char* base) {
+  res.set_header("Set-Cookie", CookieName(site, base) + "=; Max-Age=0" + CookieAttributes(site));
+}
+
+std::string SessionCookie(const Site& site, const httplib::Request& req) {
+  return GetCookie(req, CookieName(site, "sd-session"));
+}
+
+std::string RandomHex32() {
+  uint8_t raw[32];
+  crypto::RandomBytes(raw, sizeof raw);
+  return crypto::ToHex(raw, sizeof raw);
+}
+
+std::string Redirect(const httplib::Request& req, const char* path) {
+  return std::string(path) + "?lang=" + Language(req).code();
+}
+
+// A page that shows a new codename: the words go from guarded memory straight
+// into the response body, whose room is reserved first so that no copy is
+// left behind by a reallocation; the route table's logger wipes every body
+// once it is sent (routes.cc).
+void SendWithCodename(httplib::Response& res, const std::string& page, const crypto::Secret& codename) {
+  const size_t mark = page.find(kCodenameMark);
+  const size_t mark_len = std::strlen(kCodenameMark);
+  std::string body;
+  body.reserve(page.size() + codename.size());
+  if (mark == std::string::npos) {
+    body = page;
+  } else {
+    body.append(page, 0, mark);
+    body.append(reinterpret_cast<const char*>(codename.data()), codename.size());
+    body.append(page, mark + mark_len, std::string::npos);
+  }
+  res.set_content(std::move(body), kHtml);
+}
+
+// Reads a small urlencoded body (Hygiene bounded it) into guarded memory.
+bool ReadSmallBody(const httplib::ContentReader& reader, crypto::Secret* body, size_t* len) {
+  *body = crypto::Secret(8192);
+  *len = 0;
+  bool over = false;
+  bool ok = reader([&](const char* d, size_t n) {
+    if (*len + n > body->size()) {
+      over = true;
+      return false;
+    }
+    std::memcpy(body->data() + *len, d, n);
+    *len += n;
+    return true;
+  });
+  return ok && !over;
+}
+
+int Hex(uint8_t c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The decoded value of field `name` of an application/x-www-form-urlencoded
+// body, into guarded memory; false if absent.
+bool Field(const crypto::Secret& body, size_t len, const char* name, crypto::Secret* out) {
+  const size_t nl = std::strlen(name);
+  size_t pos = 0;
+  while (pos < len) {
+    const uint8_t* b = body.data();
+    size_t end = pos;
+    while (end < len && b[end] != '&') end++;
+    if (end - pos > nl && std::memcmp(b + pos, name, nl) == 0 && b[pos + nl] == '=') {
+      *out = crypto::Secret(end - pos - nl - 1);
+      size_t n = 0;
+      for (size_t i = pos + nl + 1; i < end; i++) {
+        uint8_t c = b[i];
+        if (c == '+') {
+          c = ' ';
+        } else if (c == '%' && i + 2 < end + 1 && Hex(b[i + 1]) >= 0 && i + 2 < len &&
+                   Hex(b[i + 2]) >= 0) {
+          c = uint8_t(Hex(b[i + 1]) * 16 + Hex(b[i + 2]));
+          i += 2;
+        }
+        out->data()[n++] = c;
+      }
+      out->resize_down(n);
+      return true;
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
+// Word i (0-based) of a codename: its offset and length.
+bool WordAt(const crypto::Secret& codename, size_t i, size_t* off, size_t* len) {
+  size_t start = 0, word = 0;
+  for (size_t p = 0; p <= codename.size(); p++) {
+    if (p == codename.size() || codename.data()[p] == ' ') {
+      if (word == i) {
+        *off = start;
+        *len = p - start;
+        return true;
+      }
+      word++;
+      start = p + 1;
+    }
+  }
+  return false;
+}
+
+bool SameWord(const crypto::Secret& codename, size_t i, const crypto::Secret& typed) {
+  size_t off = 0, len = 0;
+  if (!WordAt(codename, i, &off, &len)) return false;
+  crypto::Secret t = crypto::NormalizeCodename(typed.data(), typed.size());
+  return t.size() == len && crypto::Equal(t.data(), codename.data() + off, len);
+}
+
+void HandleLogin(Site& site, const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader) {
+  crypto::Secret body, typed;
+  size_t len = 0;
+  if (!ReadSmallBody(reader, &body, &len)) return Refuse(req, res, 400, "malformed_request");
+  if (!Field(body, len, "codename", &typed)) typed = crypto::Secret(0);
+  crypto::Secret codename = crypto::NormalizeCodename(typed.data(), typed.size());
+  // The same work, and the same one lookup, whether the codename exists or
+  // not: how long a wrong one takes tells nothing.
+  crypto::SourceKeys keys;
+  Status st = site.gate.Derive(codename, site.cfg.codename, &keys);
+  if (st.Is(Status::Code::kFull)) return Refuse(req, res, 503, "busy");
+  if (!st.ok()) return Refuse(req, res, 500, "server");
+  storage::SourceRec rec;
+  st = site.store->GetSource(keys.lookup, &rec);
+  const bool known = st.ok() && crypto::Equal(rec.reply_key.data(), keys.pk.data(), keys.pk.size());
+  if (!st.ok() && !st.Is(Status::Code::kNotFound)) return Refuse(req, res, 500, "server");
+  if (!known) return Refuse(req, res, 403, "unknown_codename");
+  // A new id at every log-in: an id planted in the browser before (session
+  // fixation) never becomes a logged-in one.
+  std::string old = SessionCookie(site, req);
+  if (!old.empty()) site.sessions.Close(old);
+  std::string id;
+  st = site.sessions.Open(std::move(keys), crypto::Secret(), &id);
+  if (!st.ok()) return Refuse(req, res, 503, "busy");
+  SetCookie(site, res, "sd-session", id);
+  // The conversation at once, not a redirect to it: over Tor every round
+  // trip costs seconds.
+  res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+}
+
+void HandleConfirm(Site& site, const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& reader) {
+  crypto::Secret body, w1, w2;
+  size_t len = 0;
+  if (!ReadSmallBody(reader, &body, &len)) return Refuse(req, res, 400, "malformed_request");
+  if (!Field(body, len, "w1", &w1)) w1 = crypto::Secret(0);
+  if (!Field(body, len, "w2", &w2)) w2 = crypto::Secret(0);
+  const std::string id = LiveSession(site, req);
+  if (id.empty()) return Refuse(req, res, 403, "login_needed");
+  bool confirmed = false, pending = false;
+  CodenameAsk ask;
+  crypto::Secret words;
+  site.sessions.With(id, [&](Sessions::Session& s) {
+    if (s.codename.empty()) return;  // confirmed before
+    pending = true;
+    if (SameWord(s.codename, s.ask[0], w1) && SameWord(s.codename, s.ask[1], w2)) {
+      s.codename = crypto::Secret();  // wiped: nothing will show it again
+      confirmed = true;
+      return;
+    }
+    ask.ask[0] = s.ask[0];
+    ask.ask[1] = s.ask[1];
+    words = crypto::Secret(s.codename.size());
+    std::memcpy(words.data(), s.codename.data(), s.codename.size());
+  });
+  if (!pending || confirmed)
+    return res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+  ask.wrong = true;
+  const Catalog& c = Language(req);
+  SendWithCodename(res, CodenamePage(c, site.sessions.Token("s:" + id), ask), words);
+}
+
+}  // namespace
+
+std::string LiveSession(Site& site, const httplib::Request& req) {
+  std::string id = SessionCookie(site, req);
+  if (id.empty() || !site.sessions.With(id, [](Sessions::Session&) {})) return "";
+  return id;
+}
+
+bool SessionGone(Site& site, const httplib::Request& req) {
+  std::string id = SessionCookie(site, req);
+  return !id.empty() && !site.sessions.With(id, [](Sessions::Session&) {});
+}
+
+bool FormTokenOk(Site& site, const httplib::Request& req) {
+  const std::string token = req.get_param_value("csrf");
+  if (token.empty()) return false;
+  const std::string session = SessionCookie(site, req);
+  if (!session.empty() && site.sessions.CheckToken("s:" + session, token)) return true;
+  const std::string form = GetCookie(req, CookieName(site, "sd-form"));
+  return !form.empty() && site.sessions.CheckToken("f:" + form, token);
+}
+
+std::string FormToken(Site& site, const httplib::Request& req, httplib::Response& res) {
+  std::string form = GetCookie(req, CookieName(site, "sd-form"));
+  if (form.empty()) {
+    form = RandomHex32();
+    SetCookie(site, res, "sd-form", form);
+  }
+  return site.sessions.Token("f:" + form);
+}
+
+Status IdentifySender(Site& site, const httplib::Request& req, Sender* out) {
+  out->source.day = storage::Today();
+  out->session = LiveSession(site, req);
+  if (!out->session.empty()) {
+    bool found = site.sessions.With(out->session, [&](Sessions::Session& s) {
+      out->source.lookup = s.keys.lookup;
+      out->source.reply_key = s.keys.pk;
+    });
+    return found ? Status::OK() : Status::NotFound("session ended");
+  }
+  out->codename = crypto::NewCodename();
+  SD_RETURN_IF_ERROR(site.gate.Derive(out->codename, site.cfg.codename, &out->keys));
+  out->source.lookup = out->keys.lookup;
+  out->source.reply_key = out->keys.pk;
+  out->fresh = true;
+  return Status::OK();
+}
+
+void AnswerUpload(Site& site, const httplib::Request& req, httplib::Response& res, Sender* sender,
+                  const Receipt& receipt) {
+  const Catalog& c = Language(req);
+  if (!sender->fresh) {
+    bool unconfirmed = false;
+    CodenameAsk ask;
+    crypto::Secret words;
+    site.sessions.With(sender->session, [&](Sessions::Session& s) {
+      if (s.codename.empty()) return;
+      // Sent again before confirming: the codename is still to be saved.
+      unconfirmed = true;
+      ask.ask[0] = s.ask[0];
+      ask.ask[1] = s.ask[1];
+      words = crypto::Secret(s.codename.size());
+      std::memcpy(words.data(), s.codename.data(), s.codename.size());
+    });
+    const std::string token = site.sessions.Token("s:" + sender->session);
+    if (unconfirmed) return SendWithCodename(res, ReceiptPage(receipt, c, token, &ask), words);
+    return res.set_content(ReceiptPage(receipt, c, token, nullptr, true), kHtml);
+  }
+  // A guarded copy for the page; the session keeps its own until confirmed.
+  crypto::Secret words(sender->codename.size());
+  std::memcpy(words.data(), sender->codename.data(), sender->codename.size());
+  std::string id;
+  Status st = site.sessions.Open(std::move(sender->keys), std::move(sender->codename), &id);
+  CodenameAsk ask;
+  if (st.ok()) {
+    site.sessions.With(id, [&](Sessions::Session& s) {
+      ask.ask[0] = s.ask[0];
+      ask.ask[1] = s.ask[1];
+    });
+    SetCookie(site, res, "sd-session", id);
+  }
+  // Without a session (too many at once) the codename is still shown: it is
+  // the source's, and works at the next log-in.
+  SendWithCodename(res, ReceiptPage(receipt, c, st.ok() ? site.sessions.Token("s:" + id) : "", &ask),
+                   words);
+}
+
+void AddVisits(Router& svr, Site& site) {
+  svr.Post("/login", [&site](const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader) { HandleLogin(site, req, res, reader); });
+  svr.Post("/confirm", [&site](const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader) {
+    HandleConfirm(site, req, res, reader);
+  });
+  svr.Get("/codename", [&site](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = LiveSession(site, req);
+    CodenameAsk ask;
+    crypto::Secret words;
+    if (!id.empty())
+      site.sessions.With(id, [&](Sessions::Session& s) {
+        if (s.codename.empty()) return;
+        ask.ask[0] = s.ask[0];
+        ask.ask[1] = s.ask[1];
+        words = crypto::Secret(s.codename.size());
+        std::memcpy(words.data(), s.codename.data(), s.codename.size());
+      });
+    if (words.empty()) return res.set_redirect(Redirect(req, id.empty() ? "/" : "/inbox"), 303);
+    SendWithCodename(res, CodenamePage(Language(req), site.sessions.Token("s:" + id), ask), words);
+  });
+  svr.Get("/inbox", [&site](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = LiveSession(site, req);
+    bool confirmed = false;
+    if (!id.empty()) site.sessions.With(id, [&](Sessions::Session& s) { confirmed = s.codename.empty(); });
+    if (id.empty()) return res.set_redirect(Redirect(req, "/"), 303);
+    if (!confirmed) return res.set_redirect(Redirect(req, "/codename"), 303);
+    res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+  });
+  svr.Post("/logout", [&site](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
+    reader([](const char*, size_t) { return true; });
+    const std::string id = SessionCookie(site, req);
+    if (!id.empty()) site.sessions.Close(id);
+    ClearCookie(site, res, "sd-session");
+    res.set_content(LoggedOutPage(Language(req)), kHtml);
+  });
+}
+
+}  // namespace server
+}  // namespace sealdrop
