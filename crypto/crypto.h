@@ -326,10 +326,11 @@ Secret NormalizeCodename(const uint8_t* p, size_t n);
 // Fixed for the life of an instance (and shared by instances behind one
 // onion address): changing any of them changes every lookup id and reply key.
 struct CodenameParams {
-  // A codename holds 90 bits: the cost guards nothing a guess could reach,
-  // so it is kept low enough that logins stay cheap for the server.
-  uint32_t opslimit = 3;
-  uint32_t memlimit_kib = 16 * 1024;
+  // A codename holds 90 bits: no cost makes a search of them feasible or
+  // not, so it is kept low. Every first submission pays it, and a high one
+  // would let a flood of submissions keep sources out (SECURITY.md).
+  uint32_t opslimit = 1;
+  uint32_t memlimit_kib = 256;
   std::array<uint8_t, 16> salt{};
 };
 // "sdcn1:<opslimit>:<memlimit KiB>:<salt, base64url>\n"

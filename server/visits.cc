@@ -124,8 +124,7 @@ bool Field(const crypto::Secret& body, size_t len, const char* name, crypto::Sec
         uint8_t c = b[i];
         if (c == '+') {
           c = ' ';
-        } else if (c == '%' && i + 2 < end + 1 && Hex(b[i + 1]) >= 0 && i + 2 < len &&
-                   Hex(b[i + 2]) >= 0) {
+        } else if (c == '%' && i + 2 < end && Hex(b[i + 1]) >= 0 && Hex(b[i + 2]) >= 0) {
           c = uint8_t(Hex(b[i + 1]) * 16 + Hex(b[i + 2]));
           i += 2;
         }

@@ -47,6 +47,6 @@ cmake --build build-tsan -j"$jobs" --target unit_tests sealdrop-server sealdrop-
    ctest --output-on-failure --timeout 1200 -R 'unit\.Concurrent|unit\.Form|unit\.Fiber|integration\.bad_input|integration\.end_to_end|integration\.stream_versions')
 
 if [ -x tests/fuzz_run.sh ]; then
-  stage "Fuzz targets, ${SEALDROP_FUZZ_SECONDS:-15} s each"
-  tests/fuzz_run.sh "${SEALDROP_FUZZ_SECONDS:-15}"
+  stage "Fuzz targets, ${SEALDROP_FUZZ_SECONDS:-10} s each"
+  tests/fuzz_run.sh "${SEALDROP_FUZZ_SECONDS:-10}"
 fi

@@ -30,7 +30,7 @@ struct Args {
   std::string max_upload = "2GiB";
   std::string name, description;
   uint32_t codename_ops = crypto::CodenameParams().opslimit;
-  std::string codename_memory = "16MiB";
+  std::string codename_memory = "256KiB";
 };
 
 // The configuration file, written by toml++ so that no value can break out
