@@ -553,14 +553,12 @@ void WriteBatch::PutChunks(const Id& id, std::vector<ChunkWrite> chunks) {
 }
 
 std::string EncodeSource(const SourceRec& rec) {
-  std::string out(kSourceSize, '\0');
-  uint8_t* p = reinterpret_cast<uint8_t*>(&out[0]);
-  std::memcpy(p, kSourceMagic, 4);
-  p[4] = kSourceVersion;
-  p[5] = kReplyX25519;
-  std::memcpy(p + 6, rec.reply_key.data(), 32);
-  for (int i = 0; i < 4; i++) p[38 + i] = uint8_t(rec.day >> (8 * i));
-  return out;
+  std::string s(kSourceMagic, 4);
+  s.push_back(char(kSourceVersion));
+  s.push_back(char(kReplyX25519));
+  s.append(reinterpret_cast<const char*>(rec.reply_key.data()), rec.reply_key.size());
+  PutU32(&s, rec.day);
+  return s;
 }
 
 Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out) {
@@ -570,8 +568,8 @@ Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRe
   if (p[5] != kReplyX25519)
     return Status::Version("source reply key algorithm " + std::to_string(p[5]) + " is not supported");
   out->lookup = lookup;
-  std::memcpy(out->reply_key.data(), p + 6, 32);
-  out->day = uint32_t(p[38]) | uint32_t(p[39]) << 8 | uint32_t(p[40]) << 16 | uint32_t(p[41]) << 24;
+  std::memcpy(out->reply_key.data(), p + 6, out->reply_key.size());
+  out->day = uint32_t(GetLE(p + 6 + out->reply_key.size(), 4));
   return Status::OK();
 }
 
