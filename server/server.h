@@ -334,6 +334,8 @@ std::vector<std::string> PluralCategories(const std::string& code);
 // parse stops the process at start-up (the catalog test keeps that from
 // shipping).
 const std::vector<Catalog>& Catalogs();
+// The site's catalog for a language code ("ru"); null if it has none.
+const Catalog* FindCatalog(std::string_view code);
 // The language for a request: `lang` (from a link or a form's action) if the
 // site has it, else the first of Accept-Language's that it has, else English.
 // Never a cookie: nothing links one visit to the next.
@@ -471,8 +473,11 @@ class Sessions {
 
  private:
   using Key = std::array<uint8_t, 32>;
+  // BLAKE2b-256 under key_ of label (with its NUL) then text.
+  Key Keyed(const char* label, size_t label_size, const std::string& text) const;
   Key Index(const std::string& id) const;  // sessions are found by a hash of the id
   bool Expired(const Session& s, Clock::time_point now) const;
+  void RemoveExpired(Clock::time_point now);  // mu_ held
   const uint32_t max_;
   const std::chrono::seconds idle_, lifetime_;
   crypto::Secret key_;  // for Index and Token

@@ -38,17 +38,21 @@ Sessions::Sessions(uint32_t max, std::chrono::seconds idle, std::chrono::seconds
   crypto::RandomBytes(key_.data(), key_.size());
 }
 
+Sessions::Key Sessions::Keyed(const char* label, size_t label_size, const std::string& text) const {
+  Key k;
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, key_.data(), key_.size(), k.size());
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(label), label_size);
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  crypto_generichash_final(&st, k.data(), k.size());
+  return k;
+}
+
 Sessions::Key Sessions::Index(const std::string& id) const {
   // Keyed by a hash, so that how long a lookup takes says nothing about how
   // much of a guessed id is right.
-  Key k;
   static const char kLabel[] = "sealdrop session index";
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, key_.data(), key_.size(), k.size());
-  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(kLabel), sizeof kLabel);
-  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(id.data()), id.size());
-  crypto_generichash_final(&st, k.data(), k.size());
-  return k;
+  return Keyed(kLabel, sizeof kLabel, id);
 }
 
 bool Sessions::Expired(const Session& s, Clock::time_point now) const {
@@ -71,9 +75,7 @@ Status Sessions::Open(crypto::SourceKeys keys, crypto::Secret codename, std::str
   s->born = s->seen = Clock::now();
   std::lock_guard<std::mutex> l(mu_);
   if (live_.size() >= max_) {
-    const auto now = Clock::now();
-    for (auto it = live_.begin(); it != live_.end();)
-      it = Expired(*it->second, now) ? live_.erase(it) : std::next(it);
+    RemoveExpired(Clock::now());
     if (live_.size() >= max_) return Status::Full("too many sessions");
   }
   live_[Index(fresh)] = std::move(s);
@@ -103,11 +105,14 @@ void Sessions::Close(const std::string& id) {
   live_.erase(k);
 }
 
-void Sessions::Expire() {
-  const auto now = Clock::now();
-  std::lock_guard<std::mutex> l(mu_);
+void Sessions::RemoveExpired(Clock::time_point now) {
   for (auto it = live_.begin(); it != live_.end();)
-    it = Expired(*it->second, now) ? live_.erase(it) : std::next(it);
+    it = Expired(*it->second, now) ? live_.erase(it) : std::next(it);  // its Secrets wipe themselves
+}
+
+void Sessions::Expire() {
+  std::lock_guard<std::mutex> l(mu_);
+  RemoveExpired(Clock::now());
 }
 
 size_t Sessions::live() {
@@ -116,14 +121,9 @@ size_t Sessions::live() {
 }
 
 std::string Sessions::Token(const std::string& who) const {
-  uint8_t mac[32];
   static const char kLabel[] = "sealdrop form token";
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, key_.data(), key_.size(), sizeof mac);
-  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(kLabel), sizeof kLabel);
-  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(who.data()), who.size());
-  crypto_generichash_final(&st, mac, sizeof mac);
-  return crypto::ToHex(mac, sizeof mac);
+  const Key mac = Keyed(kLabel, sizeof kLabel, who);
+  return crypto::ToHex(mac.data(), mac.size());
 }
 
 bool Sessions::CheckToken(const std::string& who, const std::string& token) const {
