@@ -189,6 +189,12 @@ std::string Catalog::Size(uint64_t n) const {
   return Text(kUnits[u], {{"size", num}});
 }
 
+const Catalog* FindCatalog(std::string_view code) {
+  for (const Catalog& c : Catalogs())
+    if (c.code() == code) return &c;
+  return nullptr;
+}
+
 const std::vector<Catalog>& Catalogs() {
   static const std::vector<Catalog> all = [] {
     std::vector<Catalog> v;
@@ -209,12 +215,6 @@ const std::vector<Catalog>& Catalogs() {
 }
 
 namespace {
-
-const Catalog* Find(std::string_view code) {
-  for (const Catalog& c : Catalogs())
-    if (c.code() == code) return &c;
-  return nullptr;
-}
 
 // Accept-Language: "ru-RU,ru;q=0.9,en;q=0.5". The highest q the site has
 // wins; among equal q, the first listed.
@@ -239,7 +239,7 @@ const Catalog* FromAcceptLanguage(std::string_view header) {
     while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
     std::string primary;
     for (char ch : tag.substr(0, tag.find('-'))) primary += char(ch | 0x20);
-    const Catalog* c = Find(primary);
+    const Catalog* c = FindCatalog(primary);
     if (c != nullptr && q > best_q) best = c, best_q = q;
   }
   return best;
@@ -248,7 +248,7 @@ const Catalog* FromAcceptLanguage(std::string_view header) {
 }  // namespace
 
 const Catalog& PickCatalog(std::string_view lang, std::string_view accept_language) {
-  if (const Catalog* c = Find(lang)) return *c;
+  if (const Catalog* c = FindCatalog(lang)) return *c;
   if (const Catalog* c = FromAcceptLanguage(accept_language)) return *c;
   return Catalogs().front();
 }

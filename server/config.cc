@@ -60,10 +60,8 @@ Status LoadSite(const toml::table& t, const std::string& path, Config* c) {
   if (langs == nullptr) return Status::InvalidArgument(path + ": site must be a table ([site.en])");
   for (const auto& [code_key, node] : *langs) {
     std::string code(code_key.str());
-    bool known = false;
-    for (const Catalog& cat : Catalogs()) known |= cat.code() == code;
     std::string where = path + ": [site." + code + "]";
-    if (!known) {
+    if (FindCatalog(code) == nullptr) {
       std::string codes;
       for (const Catalog& cat : Catalogs()) codes += (codes.empty() ? "" : ", ") + cat.code();
       return Status::InvalidArgument(where + ": the site has no such language (it has " + codes + ")");
