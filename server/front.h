@@ -59,6 +59,14 @@ std::string LiveSession(Site& site, const httplib::Request& req);
 // to its live session, or to the visitor's form cookie. Checked before any
 // body is read.
 bool FormTokenOk(Site& site, const httplib::Request& req);
+// Whether session `id` still holds a codename its source has not confirmed
+// saving; if so, the words to ask for and a guarded copy of it (either may
+// be null).
+bool PendingCodename(Site& site, const std::string& id, CodenameAsk* ask, crypto::Secret* words);
+// The conversation page of session `id`, answered at once rather than by a
+// redirect: over Tor every round trip costs seconds.
+void SendConversation(Site& site, const httplib::Request& req, httplib::Response& res,
+                      const std::string& id);
 // True if the request names a session (a cookie) that is no longer live.
 bool SessionGone(Site& site, const httplib::Request& req);
 // The form cookie, set on the response if the request had none; its token.

@@ -241,12 +241,9 @@ void Configure(Router& svr, Site& site) {
     // A source who is logged in goes on where they were.
     std::string session = LiveSession(site, req);
     if (!session.empty()) {
-      bool confirmed = true;
-      site.sessions.With(session, [&](Sessions::Session& s) { confirmed = s.codename.empty(); });
-      if (confirmed)
-        return res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + session)),
-                               kHtml);
-      return res.set_redirect("/codename?lang=" + Language(req).code(), 303);
+      if (PendingCodename(site, session, nullptr, nullptr))
+        return res.set_redirect("/codename?lang=" + Language(req).code(), 303);
+      return SendConversation(site, req, res, session);
     }
     res.set_content(IndexPage(site.cfg, Language(req), FormToken(site, req, res)), kHtml);
   });

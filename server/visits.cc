@@ -188,9 +188,7 @@ void HandleLogin(Site& site, const httplib::Request& req, httplib::Response& res
   st = site.sessions.Open(std::move(keys), crypto::Secret(), &id);
   if (!st.ok()) return Refuse(req, res, 503, "busy");
   SetCookie(site, res, "sd-session", id);
-  // The conversation at once, not a redirect to it: over Tor every round
-  // trip costs seconds.
-  res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+  SendConversation(site, req, res, id);
 }
 
 void HandleConfirm(Site& site, const httplib::Request& req, httplib::Response& res,
@@ -202,30 +200,38 @@ void HandleConfirm(Site& site, const httplib::Request& req, httplib::Response& r
   if (!Field(body, len, "w2", &w2)) w2 = crypto::Secret(0);
   const std::string id = LiveSession(site, req);
   if (id.empty()) return Refuse(req, res, 403, "login_needed");
-  bool confirmed = false, pending = false;
+  site.sessions.With(id, [&](Sessions::Session& s) {
+    if (!s.codename.empty() && SameWord(s.codename, s.ask[0], w1) &&
+        SameWord(s.codename, s.ask[1], w2))
+      s.codename = crypto::Secret();  // wiped: nothing will show it again
+  });
   CodenameAsk ask;
   crypto::Secret words;
-  site.sessions.With(id, [&](Sessions::Session& s) {
-    if (s.codename.empty()) return;  // confirmed before
-    pending = true;
-    if (SameWord(s.codename, s.ask[0], w1) && SameWord(s.codename, s.ask[1], w2)) {
-      s.codename = crypto::Secret();  // wiped: nothing will show it again
-      confirmed = true;
-      return;
-    }
-    ask.ask[0] = s.ask[0];
-    ask.ask[1] = s.ask[1];
-    words = crypto::Secret(s.codename.size());
-    std::memcpy(words.data(), s.codename.data(), s.codename.size());
-  });
-  if (!pending || confirmed)
-    return res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+  if (!PendingCodename(site, id, &ask, &words)) return SendConversation(site, req, res, id);
   ask.wrong = true;
-  const Catalog& c = Language(req);
-  SendWithCodename(res, CodenamePage(c, site.sessions.Token("s:" + id), ask), words);
+  SendWithCodename(res, CodenamePage(Language(req), site.sessions.Token("s:" + id), ask), words);
 }
 
 }  // namespace
+
+bool PendingCodename(Site& site, const std::string& id, CodenameAsk* ask, crypto::Secret* words) {
+  bool pending = false;
+  site.sessions.With(id, [&](Sessions::Session& s) {
+    if (s.codename.empty()) return;
+    pending = true;
+    if (ask != nullptr) ask->ask[0] = s.ask[0], ask->ask[1] = s.ask[1];
+    if (words != nullptr) {
+      *words = crypto::Secret(s.codename.size());
+      std::memcpy(words->data(), s.codename.data(), s.codename.size());
+    }
+  });
+  return pending;
+}
+
+void SendConversation(Site& site, const httplib::Request& req, httplib::Response& res,
+                      const std::string& id) {
+  res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+}
 
 std::string LiveSession(Site& site, const httplib::Request& req) {
   std::string id = SessionCookie(site, req);
@@ -258,13 +264,17 @@ std::string FormToken(Site& site, const httplib::Request& req, httplib::Response
 
 Status IdentifySender(Site& site, const httplib::Request& req, Sender* out) {
   out->source.day = storage::Today();
-  out->session = LiveSession(site, req);
-  if (!out->session.empty()) {
-    bool found = site.sessions.With(out->session, [&](Sessions::Session& s) {
+  const std::string id = SessionCookie(site, req);
+  if (!id.empty()) {
+    // One look: a session that ended since Hygiene checked it is refused
+    // here too, never taken for a new source.
+    bool found = site.sessions.With(id, [&](Sessions::Session& s) {
       out->source.lookup = s.keys.lookup;
       out->source.reply_key = s.keys.pk;
     });
-    return found ? Status::OK() : Status::NotFound("session ended");
+    if (!found) return Status::NotFound("session ended");
+    out->session = id;
+    return Status::OK();
   }
   out->codename = crypto::NewCodename();
   SD_RETURN_IF_ERROR(site.gate.Derive(out->codename, site.cfg.codename, &out->keys));
@@ -278,20 +288,12 @@ void AnswerUpload(Site& site, const httplib::Request& req, httplib::Response& re
                   const Receipt& receipt) {
   const Catalog& c = Language(req);
   if (!sender->fresh) {
-    bool unconfirmed = false;
     CodenameAsk ask;
     crypto::Secret words;
-    site.sessions.With(sender->session, [&](Sessions::Session& s) {
-      if (s.codename.empty()) return;
-      // Sent again before confirming: the codename is still to be saved.
-      unconfirmed = true;
-      ask.ask[0] = s.ask[0];
-      ask.ask[1] = s.ask[1];
-      words = crypto::Secret(s.codename.size());
-      std::memcpy(words.data(), s.codename.data(), s.codename.size());
-    });
     const std::string token = site.sessions.Token("s:" + sender->session);
-    if (unconfirmed) return SendWithCodename(res, ReceiptPage(receipt, c, token, &ask), words);
+    // Sent again before confirming: the codename is still to be saved.
+    if (PendingCodename(site, sender->session, &ask, &words))
+      return SendWithCodename(res, ReceiptPage(receipt, c, token, &ask), words);
     return res.set_content(ReceiptPage(receipt, c, token, nullptr, true), kHtml);
   }
   // A guarded copy for the page; the session keeps its own until confirmed.
@@ -301,10 +303,7 @@ void AnswerUpload(Site& site, const httplib::Request& req, httplib::Response& re
   Status st = site.sessions.Open(std::move(sender->keys), std::move(sender->codename), &id);
   CodenameAsk ask;
   if (st.ok()) {
-    site.sessions.With(id, [&](Sessions::Session& s) {
-      ask.ask[0] = s.ask[0];
-      ask.ask[1] = s.ask[1];
-    });
+    PendingCodename(site, id, &ask, nullptr);
     SetCookie(site, res, "sd-session", id);
   }
   // Without a session (too many at once) the codename is still shown: it is
@@ -324,24 +323,16 @@ void AddVisits(Router& svr, Site& site) {
     const std::string id = LiveSession(site, req);
     CodenameAsk ask;
     crypto::Secret words;
-    if (!id.empty())
-      site.sessions.With(id, [&](Sessions::Session& s) {
-        if (s.codename.empty()) return;
-        ask.ask[0] = s.ask[0];
-        ask.ask[1] = s.ask[1];
-        words = crypto::Secret(s.codename.size());
-        std::memcpy(words.data(), s.codename.data(), s.codename.size());
-      });
-    if (words.empty()) return res.set_redirect(Redirect(req, id.empty() ? "/" : "/inbox"), 303);
+    if (id.empty() || !PendingCodename(site, id, &ask, &words))
+      return res.set_redirect(Redirect(req, id.empty() ? "/" : "/inbox"), 303);
     SendWithCodename(res, CodenamePage(Language(req), site.sessions.Token("s:" + id), ask), words);
   });
   svr.Get("/inbox", [&site](const httplib::Request& req, httplib::Response& res) {
     const std::string id = LiveSession(site, req);
-    bool confirmed = false;
-    if (!id.empty()) site.sessions.With(id, [&](Sessions::Session& s) { confirmed = s.codename.empty(); });
     if (id.empty()) return res.set_redirect(Redirect(req, "/"), 303);
-    if (!confirmed) return res.set_redirect(Redirect(req, "/codename"), 303);
-    res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+    if (PendingCodename(site, id, nullptr, nullptr))
+      return res.set_redirect(Redirect(req, "/codename"), 303);
+    SendConversation(site, req, res, id);
   });
   svr.Post("/logout", [&site](const httplib::Request& req, httplib::Response& res,
                               const httplib::ContentReader& reader) {
