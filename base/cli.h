@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "crypto/crypto.h"
@@ -51,6 +53,22 @@ inline int Parse(const char* tool, CLI::App& app, int argc, char** argv) {
     return 2;
   }
   return -1;
+}
+
+// A subcommand as a tool's table of commands holds it (server/main.cc,
+// review/main.cc): each file of the tool's cmd/ adds its own.
+struct Command {
+  CLI::App* app;            // the subcommand, to learn whether it was chosen
+  std::function<int()> run;  // its exit status
+};
+
+// Parses the command line and runs the subcommand chosen; the exit status.
+inline int Run(const char* tool, CLI::App& app, const std::vector<Command>& commands, int argc,
+               char** argv) {
+  if (int rc = Parse(tool, app, argc, argv); rc >= 0) return rc;
+  for (const Command& c : commands)
+    if (*c.app) return c.run();
+  return 2;
 }
 
 // Reads a small file whole; TooLarge past `max` bytes. The file's access

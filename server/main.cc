@@ -16,8 +16,5 @@ int main(int argc, char** argv) {
       cmd::AddExport(app),
       cmd::AddCheck(app),
   };
-  if (int rc = cli::Parse(cmd::kTool, app, argc, argv); rc >= 0) return rc;
-  for (const cmd::Command& c : commands)
-    if (*c.app) return c.run();
-  return 2;
+  return cli::Run(cmd::kTool, app, commands, argc, argv);
 }

@@ -21,10 +21,7 @@ namespace cmd {
 
 constexpr const char* kTool = "sealdrop-review";
 
-struct Command {
-  CLI::App* app;            // the subcommand, to learn whether it was chosen
-  std::function<int()> run;  // its exit status
-};
+using cli::Command;
 
 Command AddKeygen(CLI::App& app);   // keygen.cc
 Command AddImport(CLI::App& app);   // import.cc

@@ -19,10 +19,7 @@ namespace cmd {
 
 constexpr const char* kTool = "sealdrop-server";
 
-struct Command {
-  CLI::App* app;            // the subcommand, to learn whether it was chosen
-  std::function<int()> run;  // its exit status
-};
+using cli::Command;
 
 Command AddInit(CLI::App& app);    // init.cc
 Command AddServe(CLI::App& app);   // serve.cc
