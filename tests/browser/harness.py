@@ -432,3 +432,37 @@ def new_workdir():
 
 def remove_workdir(d):
     shutil.rmtree(d, ignore_errors=True)
+
+
+def finish(ok, drivers, inst, work, keep):
+    """Ends a browser test: quits the browsers, stops the server (showing its
+    log if the test failed) and removes the work dir unless it failed or
+    `keep` asks to keep it."""
+    for d in drivers:
+        if d is None:
+            continue
+        try:
+            d.quit()
+        except Exception:
+            pass
+    inst.stop()
+    if not ok:
+        log("server log:\n  " + "\n  ".join(inst.log_since(0)))
+    if ok and not keep:
+        remove_workdir(work)
+    else:
+        log("kept " + work)
+
+
+def run_main(main):
+    """Exits 0 on success and 1, saying why, on a failure or an unexpected error."""
+    import traceback
+    try:
+        sys.exit(main())
+    except TestFailure as e:
+        print("FAIL: %s" % e, file=sys.stderr, flush=True)
+        sys.exit(1)
+    except Exception:
+        traceback.print_exc()
+        print("FAIL: unexpected error", file=sys.stderr, flush=True)
+        sys.exit(1)

@@ -276,24 +276,9 @@ def main():
         log("PASS in %.1fs" % (time.monotonic() - t0))
         ok = True
     finally:
-        for d in drivers:
-            try:
-                d.quit()
-            except Exception:
-                pass
-        inst.stop()
-        if not ok:
-            log("server log:\n  " + "\n  ".join(inst.log_since(0)))
-        if ok and not args.keep:
-            harness.remove_workdir(work)
-        else:
-            log("kept " + work)
+        harness.finish(ok, drivers, inst, work, args.keep)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except harness.TestFailure as e:
-        log("FAIL: %s" % e)
-        sys.exit(1)
+    harness.run_main(main)

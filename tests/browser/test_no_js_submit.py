@@ -13,13 +13,12 @@ import os
 import re
 import sys
 import time
-import traceback
 import urllib.parse
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import check, log, TestFailure  # noqa: E402
+from harness import check, log  # noqa: E402
 
 MESSAGE = ("Здравствуйте! Документы о закупках за февраль прилагаю.\n"
            "Merhaba, şubat ayı raporu ekte: İstanbul, Iğdır, çağrı, Ödül, ığ.\n"
@@ -252,28 +251,9 @@ def main():
         log("PASS in %.1fs" % (time.monotonic() - t0))
         ok = True
     finally:
-        if driver is not None:
-            try:
-                driver.quit()
-            except Exception:
-                pass
-        inst.stop()
-        if not ok:
-            log("server log:\n  " + "\n  ".join(inst.log_since(0)))
-        if ok and not args.keep:
-            harness.remove_workdir(work)
-        else:
-            log("kept " + work)
+        harness.finish(ok, [driver], inst, work, args.keep)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except TestFailure as e:
-        print("FAIL: %s" % e, file=sys.stderr, flush=True)
-        sys.exit(1)
-    except Exception:
-        traceback.print_exc()
-        print("FAIL: unexpected error", file=sys.stderr, flush=True)
-        sys.exit(1)
+    harness.run_main(main)
