@@ -65,9 +65,16 @@ def run_check(h, inst):
     return d
 
 
-def check_clean(h, inst, what):
-    """`check` must exit 0, say ok, list no problem and nothing unfinished."""
+def check_clean(h, inst, what, wait=0.0):
+    """`check` must exit 0, say ok, list no problem and nothing unfinished.
+
+    wait: seconds a running server may take to finish dropping refused
+    uploads, which its writer does in the pauses between other writes."""
+    deadline = time.monotonic() + wait
     c = run_check(h, inst)
+    while c["unfinished"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        c = run_check(h, inst)
     check(c["rc"] == 0 and c["ok"] and not c["problems"] and c["unfinished"] == 0,
           "check %s: exit %d, ok=%s, unfinished %d, problems %s:\n%s" %
           (what, c["rc"], c["ok"], c["unfinished"], c["problems"], c["out"]))

@@ -197,7 +197,7 @@ def part_a(h, rv, mnt):
 
     # The server keeps serving, and the refused upload left nothing behind.
     serving(h, srv, "(a) after the refusal")
-    c = relcommon.check_clean(h, inst, "(a) while serving, after the refusal")
+    c = relcommon.check_clean(h, inst, "(a) while serving, after the refusal", wait=10)
     h.note("(a) check after the refusal", "exit 0, ok, unfinished 0, %d submissions, sealed "
            "%.1f MiB" % (c["submissions"], c["sealed"] / (1 << 20)))
     check(c["submissions"] == len(confirmed), "(a) check counts %d submissions, %d confirmed" %
@@ -267,7 +267,7 @@ def part_b(h, rv, mnt):
           (free2, up4.status, up4.rc, up4.body.decode("utf-8", "replace")[:1500]))
     h.note("(b) after deleting the ballast (%.0f MiB free)" % free2,
            "a %d MiB upload received in %.2fs, same server process" % (UPLOAD_MIB, up4.seconds))
-    c = relcommon.check_clean(h, inst, "(b) after the space came back (server running)")
+    c = relcommon.check_clean(h, inst, "(b) after the space came back (server running)", wait=10)
     confirmed = [x for x in filler.sent.values() if x.confirmed]
     check(c["submissions"] == len(confirmed), "(b) check counts %d submissions, %d confirmed" %
           (c["submissions"], len(confirmed)))
