@@ -27,6 +27,7 @@ uint32_t GetU32(const uint8_t* p) {
 constexpr char kKeyMagic[8] = {'S', 'E', 'A', 'L', 'D', 'K', 'E', 'Y'};
 constexpr uint8_t kKeyVersion = 1;
 constexpr uint8_t kKindX25519 = 1;
+constexpr uint8_t kKindEd25519 = 2;
 constexpr size_t kKeyHeaderSize = 8 + 1 + 1 + 2 + 4 + 8 + 32 + 4 + 4 + 16 + 24;  // 104
 constexpr size_t kKeyFileSize = kKeyHeaderSize + 32 + 16;                      // 152
 
@@ -292,20 +293,22 @@ Status DeriveFileKey(const Secret& passphrase, const uint8_t* salt, uint32_t ops
 
 }  // namespace
 
-Status SealKeyFileDeterministic(const RecipientKey& key, const Secret& passphrase,
-                                const KdfParams& kdf, const uint8_t salt[16],
-                                const uint8_t nonce[24], std::string* out) {
-  if (key.sk.size() != crypto_box_SECRETKEYBYTES)
-    return Status::InvalidArgument("recipient key has no secret half");
+namespace {
+
+// Both kinds of key file: the layout is one, the secret is 32 bytes.
+Status SealAnyKeyFile(uint8_t kind, uint32_t epoch, const uint8_t pk[32], const uint8_t* secret,
+                      const Secret& passphrase, const KdfParams& kdf, const uint8_t salt[16],
+                      const uint8_t nonce[24], std::string* out) {
   uint8_t buf[kKeyFileSize];
   uint8_t* p = buf;
   std::memcpy(p, kKeyMagic, 8), p += 8;
   *p++ = kKeyVersion;
-  *p++ = kKindX25519;
+  *p++ = kind;
   *p++ = 0, *p++ = 0;
-  PutU32(p, key.pub.epoch), p += 4;
-  std::memcpy(p, key.pub.id.data(), 8), p += 8;
-  std::memcpy(p, key.pub.pk.data(), 32), p += 32;
+  PutU32(p, epoch), p += 4;
+  KeyId id = ComputeKeyId(pk, 32);
+  std::memcpy(p, id.data(), 8), p += 8;
+  std::memcpy(p, pk, 32), p += 32;
   PutU32(p, kdf.opslimit), p += 4;
   PutU32(p, kdf.memlimit_kib), p += 4;
   std::memcpy(p, salt, 16), p += 16;
@@ -313,10 +316,62 @@ Status SealKeyFileDeterministic(const RecipientKey& key, const Secret& passphras
   Secret fk;
   SD_RETURN_IF_ERROR(DeriveFileKey(passphrase, salt, kdf.opslimit, kdf.memlimit_kib, &fk));
   unsigned long long clen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(p, &clen, key.sk.data(), key.sk.size(), buf,
-                                             kKeyHeaderSize, nullptr, nonce, fk.data());
+  crypto_aead_xchacha20poly1305_ietf_encrypt(p, &clen, secret, 32, buf, kKeyHeaderSize, nullptr,
+                                             nonce, fk.data());
   out->assign(reinterpret_cast<char*>(buf), sizeof(buf));
   return Status::OK();
+}
+
+// Checks the header of a key file of `kind`; *epoch and pk from it.
+Status PeekAnyKeyFile(const std::string& bytes, uint8_t kind, uint32_t* epoch, uint8_t pk[32]) {
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (bytes.size() < 10 || std::memcmp(b, kKeyMagic, 8) != 0) {
+    if (bytes.size() >= 8 && std::memcmp(b, kInstMagic, 8) == 0)
+      return Status::InvalidArgument("this is a server instance key, not a reviewer key file");
+    return Status::Corruption("not a sealdrop key file (bad magic)");
+  }
+  if (b[8] != kKeyVersion)
+    return Status::Version("key file version " + std::to_string(b[8]) +
+                           " is not supported by this build (supports 1)");
+  if (b[9] != kind) {
+    if (b[9] == kKindX25519)
+      return Status::InvalidArgument("this is a recipient key file, not a signing key file");
+    if (b[9] == kKindEd25519)
+      return Status::InvalidArgument("this is a signing key file, not a recipient key file");
+    return Status::Corruption("key file holds an unknown key kind " + std::to_string(b[9]));
+  }
+  if (bytes.size() != kKeyFileSize) return Status::Corruption("key file has the wrong length");
+  *epoch = GetU32(b + 12);
+  std::memcpy(pk, b + 24, 32);
+  KeyId id = ComputeKeyId(pk, 32);
+  if (!Equal(id.data(), b + 16, 8)) return Status::Corruption("key file's key id is wrong");
+  return Status::OK();
+}
+
+// Opens the 32-byte secret of a key file whose header PeekAnyKeyFile passed.
+Status OpenAnyKeyFile(const std::string& bytes, const Secret& passphrase, Secret* secret) {
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  uint32_t ops = GetU32(b + 56), mem = GetU32(b + 60);
+  Secret fk;
+  SD_RETURN_IF_ERROR(DeriveFileKey(passphrase, b + 64, ops, mem, &fk));
+  *secret = Secret(32);
+  unsigned long long mlen = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(secret->data(), &mlen, nullptr,
+                                                 b + kKeyHeaderSize, 32 + 16, b, kKeyHeaderSize,
+                                                 b + 80, fk.data()) != 0)
+    return Status::AuthFailed("wrong passphrase, or the key file was altered");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status SealKeyFileDeterministic(const RecipientKey& key, const Secret& passphrase,
+                                const KdfParams& kdf, const uint8_t salt[16],
+                                const uint8_t nonce[24], std::string* out) {
+  if (key.sk.size() != crypto_box_SECRETKEYBYTES)
+    return Status::InvalidArgument("recipient key has no secret half");
+  return SealAnyKeyFile(kKindX25519, key.pub.epoch, key.pub.pk.data(), key.sk.data(), passphrase,
+                        kdf, salt, nonce, out);
 }
 
 Status SealKeyFile(const RecipientKey& key, const Secret& passphrase, const KdfParams& kdf,
@@ -328,46 +383,82 @@ Status SealKeyFile(const RecipientKey& key, const Secret& passphrase, const KdfP
 }
 
 Status PeekKeyFile(const std::string& bytes, PublicKey* out) {
-  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (bytes.size() < 10 || std::memcmp(b, kKeyMagic, 8) != 0) {
-    if (bytes.size() >= 8 && std::memcmp(b, kInstMagic, 8) == 0)
-      return Status::InvalidArgument("this is a server instance key, not a reviewer key file");
-    return Status::Corruption("not a sealdrop key file (bad magic)");
-  }
-  if (b[8] != kKeyVersion)
-    return Status::Version("key file version " + std::to_string(b[8]) +
-                           " is not supported by this build (supports 1)");
-  if (b[9] != kKindX25519)
-    return Status::Corruption("key file holds an unknown key kind " + std::to_string(b[9]));
-  if (bytes.size() != kKeyFileSize) return Status::Corruption("key file has the wrong length");
-  out->epoch = GetU32(b + 12);
-  std::memcpy(out->pk.data(), b + 24, 32);
+  SD_RETURN_IF_ERROR(PeekAnyKeyFile(bytes, kKindX25519, &out->epoch, out->pk.data()));
   out->id = ComputeKeyId(out->pk.data(), 32);
-  if (!Equal(out->id.data(), b + 16, 8)) return Status::Corruption("key file's key id is wrong");
   return Status::OK();
 }
 
 Status OpenKeyFile(const std::string& bytes, const Secret& passphrase, RecipientKey* out) {
   PublicKey pub;
   SD_RETURN_IF_ERROR(PeekKeyFile(bytes, &pub));
-  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
-  uint32_t ops = GetU32(b + 56), mem = GetU32(b + 60);
-  const uint8_t* salt = b + 64;
-  const uint8_t* nonce = b + 80;
-  Secret fk;
-  SD_RETURN_IF_ERROR(DeriveFileKey(passphrase, salt, ops, mem, &fk));
-  Secret sk(crypto_box_SECRETKEYBYTES);
-  unsigned long long mlen = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(sk.data(), &mlen, nullptr, b + kKeyHeaderSize,
-                                                 32 + 16, b, kKeyHeaderSize, nonce,
-                                                 fk.data()) != 0)
-    return Status::AuthFailed("wrong passphrase, or the key file was altered");
+  Secret sk;
+  SD_RETURN_IF_ERROR(OpenAnyKeyFile(bytes, passphrase, &sk));
   // The secret must match the public half the header names.
   uint8_t derived[32];
   crypto_scalarmult_base(derived, sk.data());
   if (!Equal(derived, pub.pk.data(), 32)) return Status::Corruption("key file halves disagree");
   out->pub = pub;
   out->sk = std::move(sk);
+  return Status::OK();
+}
+
+Status SealSigningKeyFileDeterministic(const SigningKey& key, uint32_t epoch,
+                                       const Secret& passphrase, const KdfParams& kdf,
+                                       const uint8_t salt[16], const uint8_t nonce[24],
+                                       std::string* out) {
+  if (key.sk.size() != crypto_sign_SECRETKEYBYTES)
+    return Status::InvalidArgument("signing key has no secret half");
+  // libsodium's secret key is the seed followed by the public key.
+  return SealAnyKeyFile(kKindEd25519, epoch, key.pk.data(), key.sk.data(), passphrase, kdf, salt,
+                        nonce, out);
+}
+
+Status SealSigningKeyFile(const SigningKey& key, uint32_t epoch, const Secret& passphrase,
+                          const KdfParams& kdf, std::string* out) {
+  uint8_t salt[16], nonce[24];
+  randombytes_buf(salt, sizeof(salt));
+  randombytes_buf(nonce, sizeof(nonce));
+  return SealSigningKeyFileDeterministic(key, epoch, passphrase, kdf, salt, nonce, out);
+}
+
+Status PeekSigningKeyFile(const std::string& bytes, SignPublic* out) {
+  uint32_t epoch = 0;
+  return PeekAnyKeyFile(bytes, kKindEd25519, &epoch, out->data());
+}
+
+Status OpenSigningKeyFile(const std::string& bytes, const Secret& passphrase, SigningKey* out) {
+  SignPublic pk;
+  SD_RETURN_IF_ERROR(PeekSigningKeyFile(bytes, &pk));
+  Secret seed;
+  SD_RETURN_IF_ERROR(OpenAnyKeyFile(bytes, passphrase, &seed));
+  SD_RETURN_IF_ERROR(SigningKeyFromSeed(seed.data(), out));
+  if (!Equal(out->pk.data(), pk.data(), 32)) return Status::Corruption("key file halves disagree");
+  return Status::OK();
+}
+
+std::string FormatSigningPublic(const SignPublic& pk) {
+  const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  std::string b64(sodium_base64_ENCODED_LEN(pk.size(), variant), '\0');
+  sodium_bin2base64(b64.data(), b64.size(), pk.data(), pk.size(), variant);
+  b64.resize(std::strlen(b64.c_str()));
+  return "sdsig1:" + b64;
+}
+
+Status ParseSigningPublic(const std::string& text, SignPublic* out) {
+  const std::string prefix = "sdsig1:";
+  if (text.compare(0, prefix.size(), prefix) != 0)
+    return Status::InvalidArgument("signing key does not start with sdsig1:");
+  std::string b64 = text.substr(prefix.size());
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(out->data(), out->size(), b64.data(), b64.size(), nullptr, &len, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      len != out->size() || end != b64.data() + b64.size())
+    return Status::InvalidArgument("signing key is not 32 bytes of base64url");
+  // A point that is not a valid Ed25519 key would verify nothing; say so now.
+  uint8_t x[32];
+  if (crypto_sign_ed25519_pk_to_curve25519(x, out->data()) != 0)
+    return Status::InvalidArgument("signing key is not an Ed25519 public key");
   return Status::OK();
 }
 

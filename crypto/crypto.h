@@ -156,6 +156,23 @@ Status SigningKeyFromSeed(const uint8_t seed[32], SigningKey* out);
 // Instance key file: unencrypted (the server signs unattended), written 0600.
 std::string FormatInstanceKey(const SigningKey& key);
 Status ParseInstanceKey(const std::string& bytes, SigningKey* out);
+// A reviewer's signing key (FORMAT.md "Key file", kind 2): the key file's
+// layout under a passphrase, holding the 32-byte Ed25519 seed. It signs the
+// outboxes that carry replies to the server.
+using SignPublic = std::array<uint8_t, kSignPublicSize>;
+Status SealSigningKeyFile(const SigningKey& key, uint32_t epoch, const Secret& passphrase,
+                          const KdfParams& kdf, std::string* out);
+// As SealSigningKeyFile, with caller-chosen salt and nonce: for test vectors only.
+Status SealSigningKeyFileDeterministic(const SigningKey& key, uint32_t epoch,
+                                       const Secret& passphrase, const KdfParams& kdf,
+                                       const uint8_t salt[16], const uint8_t nonce[24],
+                                       std::string* out);
+Status PeekSigningKeyFile(const std::string& bytes, SignPublic* out);
+Status OpenSigningKeyFile(const std::string& bytes, const Secret& passphrase, SigningKey* out);
+// "sdsig1:<base64url of the 32 key bytes, no padding>", as the server's
+// config lists a reviewer's signing key.
+std::string FormatSigningPublic(const SignPublic& pk);
+Status ParseSigningPublic(const std::string& text, SignPublic* out);
 void Sign(const SigningKey& key, const uint8_t* msg, size_t n, uint8_t sig[kSignatureSize]);
 bool Verify(const uint8_t pk[kSignPublicSize], const uint8_t* msg, size_t n,
             const uint8_t sig[kSignatureSize]);
@@ -348,6 +365,29 @@ struct SourceKeys {
 // 1 (the lookup id) and 2 (the seed of the X25519 pair) in context
 // "sdsource". The same work for every input, codename or not.
 Status DeriveSourceKeys(const Secret& codename, const CodenameParams& p, SourceKeys* out);
+
+// ---------------------------------------------------------------------------
+// Replies (FORMAT.md "Replies"): a message from the team to a source, sealed
+// with crypto_box_seal to the source's reply key, padded with Padmé so that
+// its sealed length tells little about its text.
+constexpr size_t kMaxReply = 64 * 1024;  // bytes of UTF-8
+constexpr size_t kReplyHead = 4 + 1 + 4;  // magic, version, length
+// The sealed length of the longest reply.
+size_t MaxSealedReply();
+// Seals `n` bytes of message (at most kMaxReply) to the X25519 key `to`.
+Status SealReply(const uint8_t* msg, size_t n, const uint8_t to[kPublicKeySize],
+                 std::vector<uint8_t>* sealed);
+// Opens a sealed reply with the source's keys into guarded memory (the
+// message only). AuthFailed if it is not sealed to these keys or was
+// altered; Corruption if what it holds is not a reply.
+Status OpenReply(const uint8_t* sealed, size_t n, const SourceKeys& keys, Secret* message);
+
+// What a reviewer signs for each reply in an outbox, and the server checks
+// before showing it: the reply bound to the instance, its id and the source.
+// "sealdrop-reply-1" || instance || id || source || sealed.
+std::vector<uint8_t> ReplySignedBytes(const SignPublic& instance, const Id& id,
+                                      const uint8_t source[kPublicKeySize],
+                                      const uint8_t* sealed, size_t n);
 
 }  // namespace crypto
 }  // namespace sealdrop

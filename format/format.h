@@ -126,5 +126,39 @@ Status ReadBundleHeader(const uint8_t* hdr, size_t n, BundleInfo* info);
 // Version for a newer format.
 Status ReadBundle(const Source& src, const BundleHandler& h, BundleInfo* info);
 
+// --- Outbox: replies from the vault to one instance (FORMAT.md "Outbox") ---------
+struct OutboxReply {
+  storage::Id id{};
+  ReplyKey source{};                // the reply key it is sealed to
+  std::vector<uint8_t> sealed;      // crypto::SealReply
+  std::array<uint8_t, crypto::kSignatureSize> sig{};  // over crypto::ReplySignedBytes
+};
+
+struct OutboxInfo {
+  crypto::SignPublic instance{};  // the instance it is meant for
+  crypto::SignPublic signer{};    // the reviewer's signing key
+  uint64_t sequence = 0;          // 1, 2, ... per signer and instance
+  uint32_t count = 0;
+};
+
+constexpr size_t kOutboxHeaderSize = 8 + 1 + 32 + 32 + 8 + 4;
+constexpr size_t kOutboxEntryHead = 16 + 32 + 4;
+constexpr size_t kMaxOutboxReplies = 1000;
+// The longest outbox: every reply at its longest (about 70 MB).
+size_t MaxOutbox();
+
+// Signs each reply for info.instance and the whole outbox with `key`
+// (info.signer and info.count are taken from the key and the replies).
+Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
+                   std::vector<OutboxReply>* replies, std::string* out);
+// The header's word only: who signed, for which instance, which number; so
+// that a caller can name what is wrong before reading on. ReadOutbox proves it.
+Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info);
+// Parses a whole outbox and checks its signature and every reply's with the
+// signer its header names (whether that signer is trusted is the caller's
+// judgement). AuthFailed for a bad or missing signature, Corruption for
+// malformed bytes, Version for a newer format.
+Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out);
+
 }  // namespace format
 }  // namespace sealdrop

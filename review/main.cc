@@ -1,5 +1,5 @@
 // sealdrop-review: the air-gapped reviewer's tool, as a table of subcommands
-// (keygen, import, list, show, extract). Each lives in review/cmd/.
+// (keygen, import, list, show, extract, reply, outbox). Each lives in review/cmd/.
 // Exit status: 0 success, 1 authentication failed (wrong passphrase, altered
 // bundle or ciphertext, untrusted or unexpected instance), 2 usage or I/O error.
 #include <vector>
@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
       cmd::AddList(app),
       cmd::AddShow(app),
       cmd::AddExtract(app),
+      cmd::AddReply(app),
+      cmd::AddOutbox(app),
   };
   return cli::Run(cmd::kTool, app, commands, argc, argv);
 }

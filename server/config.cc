@@ -108,7 +108,8 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   static const std::set<std::string> kKnown = {
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
       "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
-      "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue"};
+      "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue",
+      "reply_days"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -162,6 +163,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   SD_RETURN_IF_ERROR(num("session_lifetime", &c.session_lifetime, 60, 7 * 86400));
   SD_RETURN_IF_ERROR(num("login_workers", &c.login_workers, 1, 256));
   SD_RETURN_IF_ERROR(num("login_queue", &c.login_queue, 0, 65536));
+  SD_RETURN_IF_ERROR(num("reply_days", &c.reply_days, 1, 3650));
 
   if (auto arr = t["recipient"].as_array()) {
     for (const auto& node : *arr) {
@@ -170,7 +172,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
       // A misspelt key here would otherwise be dropped without a word.
       for (const auto& kv : *r) {
         std::string k(kv.first.str());
-        if (k != "name" && k != "key")
+        if (k != "name" && k != "key" && k != "signing")
           return Status::InvalidArgument(path + ": unknown setting '" + k + "' in a [[recipient]]");
       }
       Recipient rc;
@@ -180,9 +182,20 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
       rc.name = name.value_or("");
       Status st = crypto::ParsePublicKey(*key, &rc.key);
       if (!st.ok()) return Status::InvalidArgument(path + ": recipient '" + rc.name + "': " + st.message());
-      for (const auto& other : c.recipients)
+      if (auto signing = (*r)["signing"].value<std::string>()) {
+        st = crypto::ParseSigningPublic(*signing, &rc.signing);
+        if (!st.ok())
+          return Status::InvalidArgument(path + ": recipient '" + rc.name + "': " + st.message());
+        rc.has_signing = true;
+      } else if (r->contains("signing")) {
+        return Status::InvalidArgument(path + ": recipient '" + rc.name + "': signing must be a string");
+      }
+      for (const auto& other : c.recipients) {
         if (other.key.id == rc.key.id)
           return Status::InvalidArgument(path + ": recipient key listed twice");
+        if (rc.has_signing && other.has_signing && other.signing == rc.signing)
+          return Status::InvalidArgument(path + ": signing key listed twice");
+      }
       c.recipients.push_back(std::move(rc));
     }
   } else if (t.contains("recipient")) {

@@ -41,7 +41,7 @@ struct Site {
 // Installs every route, the request hygiene and the common headers.
 void Configure(Router& svr, Site& site);
 // The routes of sources who come back (visits.cc): /login, /codename,
-// /confirm, /inbox, /logout.
+// /confirm, /inbox, /reply/delete, /logout.
 void AddVisits(Router& svr, Site& site);
 
 // The language of a request's pages: ?lang= from a link or a form's action,
@@ -65,8 +65,10 @@ bool FormTokenOk(Site& site, const httplib::Request& req);
 bool PendingCodename(Site& site, const std::string& id, CodenameAsk* ask, crypto::Secret* words);
 // The conversation page of session `id`, answered at once rather than by a
 // redirect: over Tor every round trip costs seconds.
+// With the replies the session's keys open; `deleted` says one was just
+// deleted.
 void SendConversation(Site& site, const httplib::Request& req, httplib::Response& res,
-                      const std::string& id);
+                      const std::string& id, bool deleted = false);
 // True if the request names a session (a cookie) that is no longer live.
 bool SessionGone(Site& site, const httplib::Request& req);
 // The form cookie, set on the response if the request had none; its token.

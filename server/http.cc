@@ -427,6 +427,8 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
                      Stats().Report().c_str());
         Stats().Reset();
         day = storage::Today();
+        // Best effort: missed today, the next start or day tries again.
+        (void)ExpireOldReplies(cfg, store);
       }
       std::fflush(stderr);
     }

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       cmd::AddServe(app),
       cmd::AddExport(app),
       cmd::AddCheck(app),
+      cmd::AddImportOutbox(app),
   };
   return cli::Run(cmd::kTool, app, commands, argc, argv);
 }

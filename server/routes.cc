@@ -23,8 +23,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The body of a small form (log-in, confirmation, log-out): a codename and
-// two words fit many times over.
+// The body of a small form (log-in, confirmation, deleting a reply,
+// log-out): a codename and two words fit many times over.
 constexpr uint64_t kMaxSmallForm = 8192;
 
 // What a form carries on top of the file bytes that max_upload counts, so
@@ -105,7 +105,8 @@ bool Hygiene(Site& site, const httplib::Request& req, httplib::Response& res) {
   }
   if (req.method == "POST") {
     const bool upload = req.path == "/submit";
-    if (!upload && req.path != "/login" && req.path != "/confirm" && req.path != "/logout") {
+    if (!upload && req.path != "/login" && req.path != "/confirm" && req.path != "/logout" &&
+        req.path != "/reply/delete") {
       Refuse(req, res, 405, "not_allowed");
       return true;
     }

@@ -31,6 +31,10 @@ namespace server {
 struct Recipient {
   std::string name;
   crypto::PublicKey key;
+  // The reviewer's signing key: outboxes of replies signed with it are
+  // imported. Optional: a reviewer without one reads but cannot reply.
+  bool has_signing = false;
+  crypto::SignPublic signing{};
 };
 
 struct Config {
@@ -52,11 +56,15 @@ struct Config {
   uint32_t session_lifetime = 14400; // seconds a session lives at most
   uint32_t login_workers = 2;        // codenames derived at once (Argon2id)
   uint32_t login_queue = 8;          // waiting for a derivation; more are told to retry
+  uint32_t reply_days = 30;          // replies are deleted this many days after they arrive
   // codename.params (FORMAT.md "Codenames"); absent in an instance made
   // before codenames, until serve writes it.
   crypto::CodenameParams codename;
   bool has_codename = false;
   std::vector<Recipient> recipients;
+  // The instance's public signing key (instance.key), which outboxes name;
+  // set by serve, which reads the key.
+  crypto::SignPublic instance{};
   // Whom sources are writing to, per site language ([site.en], [site.ru], ...).
   struct About {
     std::string name, description, policy;
@@ -68,6 +76,12 @@ struct Config {
     auto it = site.find(code);
     if (it == site.end()) it = site.find("en");
     return it == site.end() ? nullptr : &it->second;
+  }
+  // The recipient whose signing key this is, or null.
+  const Recipient* Signer(const crypto::SignPublic& pk) const {
+    for (const auto& r : recipients)
+      if (r.has_signing && crypto::Equal(r.signing.data(), pk.data(), pk.size())) return &r;
+    return nullptr;
   }
   bool unix_socket() const { return listen.rfind("unix:", 0) == 0; }
   std::string store_dir() const { return dir + "/store"; }
@@ -364,7 +378,12 @@ std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& cs
 std::string ReceiptPage(const Receipt& r, const Catalog& c, const std::string& csrf = "",
                         const CodenameAsk* ask = nullptr, bool logged_in = false);
 std::string CodenamePage(const Catalog& c, const std::string& csrf, const CodenameAsk& ask);
-std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& csrf);
+// A readable reply's text is not in the page: each holds kReplyMark where it
+// goes, in order, and it is written from guarded memory as the page is sent.
+extern const char kReplyMark[];
+struct OpenedReply;
+std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& csrf,
+                      const std::vector<OpenedReply>& replies = {}, bool deleted = false);
 std::string LoggedOutPage(const Catalog& c);
 // `message` is a catalog key of [error], `vars` its placeholders.
 std::string ErrorPage(int status, const Catalog& c, std::string_view message, const Vars& vars = {});
@@ -563,6 +582,24 @@ class Fibers {
 // Serves until SIGINT or SIGTERM, which the caller must have blocked in every
 // thread. Returns non-OK if it could not start.
 Status Serve(const Config& cfg, Writer* writer, storage::Store* store);
+
+// --- Replies (replies.cc) -----------------------------------------------------------
+// A reply as a logged-in source sees it: its text, opened with their keys,
+// or unreadable (its signer is no reviewer's now, its signature fails or it
+// does not open), which the page says instead.
+struct OpenedReply {
+  storage::Id id{};
+  uint32_t day = 0;
+  bool readable = false;
+  crypto::Secret text;
+};
+// A page shows at most this many; a source deletes read ones.
+constexpr size_t kMaxShownReplies = 100;
+// The replies filed for the source whose keys these are, oldest first.
+Status ReadReplies(const Config& cfg, storage::Store* store, const crypto::SourceKeys& keys,
+                   std::vector<OpenedReply>* out);
+// Deletes the replies that arrived reply_days ago or earlier.
+Status ExpireOldReplies(const Config& cfg, storage::Store* store);
 
 }  // namespace server
 }  // namespace sealdrop

@@ -135,6 +135,7 @@ std::string HtmlEscape(const std::string& s) {
 }
 
 const char kCodenameMark[] = "\x01codename\x01";
+const char kReplyMark[] = "\x01reply\x01";
 
 namespace {
 
@@ -186,10 +187,24 @@ std::string CodenamePage(const Catalog& c, const std::string& csrf, const Codena
   return Page(c, c.Text("codename.title"), CodenameBlock(c, csrf, ask));
 }
 
-std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& csrf) {
+std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& csrf,
+                      const std::vector<OpenedReply>& replies, bool deleted) {
   Vars vars = FormVars(cfg, c, csrf, 8);
   AddAbout(cfg, c, &vars);
-  vars.emplace_back("no_replies", "1");
+  std::string list;
+  for (const OpenedReply& r : replies)
+    list += Fill(SiteText("templates/reply.html"), c,
+                 {{"lang", c.code()},
+                  {"csrf", csrf},
+                  {"day", storage::DayName(r.day)},
+                  {"id", crypto::ToHex(r.id.data(), r.id.size())},
+                  {"readable", r.readable ? "1" : ""},
+                  {"unreadable", r.readable ? "" : "1"},
+                  {"text", kReplyMark}});
+  vars.emplace_back("replies", list);
+  vars.emplace_back("no_replies", replies.empty() ? "1" : "");
+  vars.emplace_back("deleted", deleted ? "1" : "");
+  vars.emplace_back("reply_days", std::to_string(cfg.reply_days));
   vars.emplace_back("idle_minutes", std::to_string(cfg.session_idle / 60));
   return Page(c, c.Text("inbox.title"), Fill(SiteText("templates/inbox.html"), c, vars));
 }

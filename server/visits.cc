@@ -65,23 +65,50 @@ std::string Redirect(const httplib::Request& req, const char* path) {
   return std::string(path) + "?lang=" + Language(req).code();
 }
 
-// A page that shows a new codename: the words go from guarded memory straight
-// into the response body, whose room is reserved first so that no copy is
-// left behind by a reallocation; the route table's logger wipes every body
-// once it is sent (routes.cc).
-void SendWithCodename(httplib::Response& res, const std::string& page, const crypto::Secret& codename) {
-  const size_t mark = page.find(kCodenameMark);
-  const size_t mark_len = std::strlen(kCodenameMark);
+// Sends `page` with secrets[i] written where the i-th `mark` stands: the
+// secrets go from guarded memory straight into the response body, whose room
+// is reserved first so that no copy is left behind by a reallocation; the
+// route table's logger wipes every body once it is sent (routes.cc).
+template <class S>
+void SendWithSecrets(httplib::Response& res, const std::string& page, const char* mark,
+                     const std::vector<const S*>& secrets) {
+  const size_t mark_len = std::strlen(mark);
+  size_t room = page.size();
+  for (const S* s : secrets) room += s->size();
   std::string body;
-  body.reserve(page.size() + codename.size());
-  if (mark == std::string::npos) {
-    body = page;
-  } else {
-    body.append(page, 0, mark);
-    body.append(reinterpret_cast<const char*>(codename.data()), codename.size());
-    body.append(page, mark + mark_len, std::string::npos);
+  body.reserve(room);
+  size_t pos = 0;
+  for (const S* s : secrets) {
+    const size_t at = page.find(mark, pos);
+    if (at == std::string::npos) break;
+    body.append(page, pos, at - pos);
+    body.append(reinterpret_cast<const char*>(s->data()), s->size());
+    pos = at + mark_len;
   }
+  body.append(page, pos, std::string::npos);
   res.set_content(std::move(body), kHtml);
+}
+
+void SendWithCodename(httplib::Response& res, const std::string& page, const crypto::Secret& codename) {
+  SendWithSecrets<crypto::Secret>(res, page, kCodenameMark, {&codename});
+}
+
+// A reply's text as HTML, escaped into locked memory that is wiped when freed.
+crypto::WipedString EscapedText(const crypto::Secret& text) {
+  crypto::WipedString out;
+  out.reserve(text.size() + text.size() / 8 + 16);
+  for (size_t i = 0; i < text.size(); i++) {
+    const char c = char(text.data()[i]);
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 // Reads a small urlencoded body (Hygiene bounded it) into guarded memory.
@@ -229,9 +256,60 @@ bool PendingCodename(Site& site, const std::string& id, CodenameAsk* ask, crypto
 }
 
 void SendConversation(Site& site, const httplib::Request& req, httplib::Response& res,
-                      const std::string& id) {
-  res.set_content(InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id)), kHtml);
+                      const std::string& id, bool deleted) {
+  // The session's keys, copied into guarded memory for as long as the page
+  // takes to build.
+  crypto::SourceKeys keys;
+  bool found = site.sessions.With(id, [&](Sessions::Session& s) {
+    keys.pk = s.keys.pk;
+    keys.sk = crypto::Secret(s.keys.sk.size());
+    std::memcpy(keys.sk.data(), s.keys.sk.data(), s.keys.sk.size());
+  });
+  if (!found) return Refuse(req, res, 403, "login_needed");
+  std::vector<OpenedReply> replies;
+  if (!ReadReplies(site.cfg, site.store, keys, &replies).ok())
+    return Refuse(req, res, 500, "server");
+  std::vector<crypto::WipedString> texts;
+  texts.reserve(replies.size());
+  std::vector<const crypto::WipedString*> shown;
+  for (const OpenedReply& r : replies) {
+    if (!r.readable) continue;
+    texts.push_back(EscapedText(r.text));
+    shown.push_back(&texts.back());
+  }
+  const std::string page = InboxPage(site.cfg, Language(req), site.sessions.Token("s:" + id),
+                                     replies, deleted);
+  SendWithSecrets<crypto::WipedString>(res, page, kReplyMark, shown);
+  for (auto& t : texts) crypto::WipeString(&t);
 }
+
+namespace {
+
+void HandleDeleteReply(Site& site, const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader) {
+  crypto::Secret body, hex;
+  size_t len = 0;
+  if (!ReadSmallBody(reader, &body, &len)) return Refuse(req, res, 400, "malformed_request");
+  const std::string id = LiveSession(site, req);
+  if (id.empty()) return Refuse(req, res, 403, "login_needed");
+  if (PendingCodename(site, id, nullptr, nullptr)) return res.set_redirect(Redirect(req, "/codename"), 303);
+  std::vector<uint8_t> raw;
+  storage::Id reply{};
+  if (!Field(body, len, "id", &hex) ||
+      !crypto::FromHex(std::string(reinterpret_cast<const char*>(hex.data()), hex.size()), &raw) ||
+      raw.size() != reply.size())
+    return Refuse(req, res, 400, "malformed_request");
+  std::copy(raw.begin(), raw.end(), reply.begin());
+  storage::Key32 source{};
+  site.sessions.With(id, [&](Sessions::Session& s) { source = s.keys.pk; });
+  // Only under the session's own reply key: no source can delete another's.
+  // One already gone (a second click) is no error.
+  Status st = site.store->DeleteReply(source, reply);
+  if (!st.ok() && !st.Is(Status::Code::kNotFound)) return Refuse(req, res, 500, "server");
+  SendConversation(site, req, res, id, true);
+}
+
+}  // namespace
 
 std::string LiveSession(Site& site, const httplib::Request& req) {
   std::string id = SessionCookie(site, req);
@@ -333,6 +411,10 @@ void AddVisits(Router& svr, Site& site) {
     if (PendingCodename(site, id, nullptr, nullptr))
       return res.set_redirect(Redirect(req, "/codename"), 303);
     SendConversation(site, req, res, id);
+  });
+  svr.Post("/reply/delete", [&site](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& reader) {
+    HandleDeleteReply(site, req, res, reader);
   });
   svr.Post("/logout", [&site](const httplib::Request& req, httplib::Response& res,
                               const httplib::ContentReader& reader) {

@@ -30,6 +30,12 @@ constexpr uint8_t kSourceVersion = 1;
 constexpr uint8_t kReplyX25519 = 1;
 constexpr size_t kSourceSize = 4 + 1 + 1 + 32 + 4;
 constexpr size_t kRecHdr = 5;
+constexpr char kReplyMagic[4] = {'S', 'D', 'R', 'E'};
+constexpr char kQueuedMagic[4] = {'S', 'D', 'R', 'Q'};
+constexpr size_t kReplyFixed = kRecHdr + 4 + 32 + 64 + 4;
+constexpr size_t kQueuedFixed = kRecHdr + 16 + 16 + 32 + 4 + 8 + 32 + 4;
+// Above the longest sealed reply (crypto::MaxSealedReply, about 69 KiB).
+constexpr size_t kMaxSealedReply = 1u << 20;
 // Ciphertext bytes per chunk beyond its plaintext: secretstream's tag and MAC
 // in version 1, the AEAD's tag in version 2.
 size_t ChunkOverhead(uint8_t version) { return version == 1 ? 17 : 16; }
@@ -196,8 +202,9 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 
 struct Store::Dbis {
   MDB_dbi meta, subs, chunks, pending, unexported, byday;
-  MDB_dbi sources;
+  MDB_dbi sources, replies;
   bool has_sources = false;  // a store from before codenames, opened read-only, has none
+  bool has_replies = false;  // nor one from before replies
 };
 
 Store::~Store() {
@@ -221,7 +228,7 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     return Status::InvalidArgument("store directory " + dir +
                                    " is readable by others; chmod 700 it");
   SD_RETURN_IF_ERROR(FromMdb(mdb_env_create(&s->env_), "mdb_env_create"));
-  mdb_env_set_maxdbs(s->env_, 8);
+  mdb_env_set_maxdbs(s->env_, 12);
   SD_RETURN_IF_ERROR(FromMdb(mdb_env_set_mapsize(s->env_, opt.quota + kHeadroom), "mapsize"));
   // NOMETASYNC: each commit syncs its data pages; Commit() forces the meta page
   // too, so a confirmed submission is on disk and integrity holds throughout.
@@ -253,6 +260,9 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
     d.has_sources = rc == MDB_SUCCESS;
   }
+  rc = mdb_dbi_open(txn.get(), "replies", create, &d.replies);
+  if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+  d.has_replies = rc == MDB_SUCCESS;
   MDB_val k{6, const_cast<char*>("format")}, v;
   rc = mdb_get(txn.get(), d.meta, &k, &v);
   if (rc == MDB_NOTFOUND) {
@@ -573,6 +583,67 @@ Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRe
   return Status::OK();
 }
 
+std::string EncodeReply(const ReplyRec& rec) {
+  std::string s(kReplyMagic, 4);
+  s.push_back(char(kRecordVersion));
+  PutU32(&s, rec.day);
+  s.append(reinterpret_cast<const char*>(rec.signer.data()), rec.signer.size());
+  s.append(reinterpret_cast<const char*>(rec.sig.data()), rec.sig.size());
+  PutU32(&s, uint32_t(rec.sealed.size()));
+  s.append(reinterpret_cast<const char*>(rec.sealed.data()), rec.sealed.size());
+  return s;
+}
+
+Status DecodeReply(const uint8_t* key, size_t key_len, const uint8_t* p, size_t n, ReplyRec* out) {
+  if (key_len != 32 + kIdSize) return Status::Corruption("reply has a malformed key");
+  MDB_val v{n, const_cast<uint8_t*>(p)};
+  SD_RETURN_IF_ERROR(CheckHeader(v, kReplyMagic, "reply"));
+  if (n < kReplyFixed) return Status::Corruption("reply record is truncated");
+  const size_t len = size_t(GetLE(p + kReplyFixed - 4, 4));
+  if (len > kMaxSealedReply || n != kReplyFixed + len)
+    return Status::Corruption("reply record has the wrong length");
+  std::memcpy(out->source.data(), key, 32);
+  std::memcpy(out->id.data(), key + 32, kIdSize);
+  const uint8_t* q = p + kRecHdr;
+  out->day = uint32_t(GetLE(q, 4)), q += 4;
+  std::memcpy(out->signer.data(), q, 32), q += 32;
+  std::memcpy(out->sig.data(), q, 64), q += 64 + 4;
+  out->sealed.assign(q, q + len);
+  return Status::OK();
+}
+
+std::string EncodeQueuedReply(const QueuedReply& rec) {
+  std::string s(kQueuedMagic, 4);
+  s.push_back(char(kRecordVersion));
+  s.append(reinterpret_cast<const char*>(rec.id.data()), kIdSize);
+  s.append(reinterpret_cast<const char*>(rec.submission.data()), kIdSize);
+  s.append(reinterpret_cast<const char*>(rec.source.data()), 32);
+  PutU32(&s, rec.day);
+  PutU64(&s, rec.outbox);
+  s.append(reinterpret_cast<const char*>(rec.instance.data()), 32);
+  PutU32(&s, uint32_t(rec.sealed.size()));
+  s.append(reinterpret_cast<const char*>(rec.sealed.data()), rec.sealed.size());
+  return s;
+}
+
+Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out) {
+  MDB_val v{n, const_cast<uint8_t*>(p)};
+  SD_RETURN_IF_ERROR(CheckHeader(v, kQueuedMagic, "queued reply"));
+  if (n < kQueuedFixed) return Status::Corruption("queued reply record is truncated");
+  const size_t len = size_t(GetLE(p + kQueuedFixed - 4, 4));
+  if (len > kMaxSealedReply || n != kQueuedFixed + len)
+    return Status::Corruption("queued reply record has the wrong length");
+  const uint8_t* q = p + kRecHdr;
+  std::memcpy(out->id.data(), q, kIdSize), q += kIdSize;
+  std::memcpy(out->submission.data(), q, kIdSize), q += kIdSize;
+  std::memcpy(out->source.data(), q, 32), q += 32;
+  out->day = uint32_t(GetLE(q, 4)), q += 4;
+  out->outbox = GetLE(q, 8), q += 8;
+  std::memcpy(out->instance.data(), q, 32), q += 32 + 4;
+  out->sealed.assign(q, q + len);
+  return Status::OK();
+}
+
 void WriteBatch::Commit(const SubmissionRec& rec, const SourceRec* source) {
   Op op;
   op.kind = Op::kCommit;
@@ -879,6 +950,189 @@ Status Store::MarkExported(const std::vector<Id>& ids) {
   return FromMdb(mdb_env_sync(env_, 1), "sync");
 }
 
+namespace {
+
+std::string ReplyKeyBytes(const Key32& source, const Id& id) {
+  std::string k(reinterpret_cast<const char*>(source.data()), 32);
+  k.append(reinterpret_cast<const char*>(id.data()), kIdSize);
+  return k;
+}
+
+std::string SequenceKey(const Key32& signer) {
+  static const char* d = "0123456789abcdef";
+  std::string s = "outbox:";
+  for (uint8_t b : signer) s += d[b >> 4], s += d[b & 15];
+  return s;
+}
+
+}  // namespace
+
+Status Store::ImportReplies(const Key32& signer, uint64_t sequence,
+                            const std::vector<ReplyRec>& replies, uint64_t* expected) {
+  if (!dbi_->has_replies || opt_.role != Role::kServer)
+    return Status::InvalidArgument("this store keeps no replies");
+  uint64_t bytes = 0;
+  for (const ReplyRec& r : replies) bytes += r.sealed.size() + kReplyFixed + 64;
+  uint64_t used = 0;
+  SD_RETURN_IF_ERROR(Used(&used));
+  if (used + bytes > opt_.quota) return Status::Full("the store has reached its quota");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  const std::string seq_key = SequenceKey(signer);
+  MDB_val sk{seq_key.size(), const_cast<char*>(seq_key.data())}, sv;
+  uint64_t last = 0;
+  int rc = mdb_get(txn.get(), dbi_->meta, &sk, &sv);
+  if (rc == MDB_SUCCESS) {
+    if (sv.mv_size != 8) return Status::Corruption("outbox counter has the wrong length");
+    last = GetLE(static_cast<const uint8_t*>(sv.mv_data), 8);
+  } else if (rc != MDB_NOTFOUND) {
+    return FromMdb(rc, "read outbox counter");
+  }
+  *expected = last + 1;
+  if (sequence <= last)
+    return Status::Exists("outbox " + std::to_string(sequence) + " was imported before");
+  if (sequence != last + 1)
+    return Status::InvalidArgument("outbox " + std::to_string(sequence) + " is out of order");
+  for (const ReplyRec& r : replies) {
+    const std::string key = ReplyKeyBytes(r.source, r.id);
+    const std::string val = EncodeReply(r);
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v{val.size(), const_cast<char*>(val.data())};
+    rc = mdb_put(txn.get(), dbi_->replies, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return Status::Exists("a reply in the outbox is stored already");
+    SD_RETURN_IF_ERROR(FromMdb(rc, "write reply"));
+  }
+  std::string seq;
+  PutU64(&seq, sequence);
+  MDB_val nv{seq.size(), seq.data()};
+  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &sk, &nv, 0), "write outbox counter"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::Replies(const Key32& source, size_t limit, std::vector<ReplyRec>* out) {
+  out->clear();
+  if (!dbi_->has_replies) return Status::OK();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->replies, &c), "cursor"));
+  MDB_val k{32, const_cast<uint8_t*>(source.data())}, v;
+  Status st;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+       rc == MDB_SUCCESS && out->size() < limit && k.mv_size == 32 + kIdSize &&
+       std::memcmp(k.mv_data, source.data(), 32) == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    ReplyRec r;
+    st = DecodeReply(static_cast<const uint8_t*>(k.mv_data), k.mv_size,
+                     static_cast<const uint8_t*>(v.mv_data), v.mv_size, &r);
+    if (!st.ok()) break;
+    out->push_back(std::move(r));
+  }
+  mdb_cursor_close(c);
+  return st;
+}
+
+Status Store::DeleteReply(const Key32& source, const Id& id) {
+  if (!dbi_->has_replies) return Status::NotFound("no such reply");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  const std::string key = ReplyKeyBytes(source, id);
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  int rc = mdb_del(txn.get(), dbi_->replies, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("no such reply");
+  SD_RETURN_IF_ERROR(FromMdb(rc, "delete reply"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::ExpireReplies(uint32_t before, uint64_t* removed) {
+  *removed = 0;
+  if (!dbi_->has_replies) return Status::OK();
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->replies, &c), "cursor"));
+  // Keys first, deletions after: a cursor's position after deleting the
+  // table's last entry is not one to read on from.
+  std::vector<std::string> old;
+  MDB_val k, v;
+  int rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    const auto* p = static_cast<const uint8_t*>(v.mv_data);
+    // A record too damaged to read its day is left for check to report.
+    if (v.mv_size >= kReplyFixed && HasHeader(v, kReplyMagic) &&
+        uint32_t(GetLE(p + kRecHdr, 4)) < before)
+      old.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+  }
+  mdb_cursor_close(c);
+  if (rc != MDB_NOTFOUND) return FromMdb(rc, "expire replies");
+  for (const std::string& key : old) {
+    MDB_val dk{key.size(), const_cast<char*>(key.data())};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->replies, &dk, nullptr), "expire reply"));
+  }
+  *removed = old.size();
+  if (*removed == 0) return Status::OK();
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::QueueReply(const QueuedReply& rec) {
+  if (!dbi_->has_replies || opt_.role != Role::kVault)
+    return Status::InvalidArgument("this store queues no replies");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  const std::string val = EncodeQueuedReply(rec);
+  MDB_val k = IdVal(rec.id), v{val.size(), const_cast<char*>(val.data())};
+  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->replies, &k, &v, MDB_NOOVERWRITE), "queue reply"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::QueuedReplies(std::vector<QueuedReply>* out) {
+  out->clear();
+  if (!dbi_->has_replies) return Status::OK();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->replies, &c), "cursor"));
+  MDB_val k, v;
+  Status st;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && st.ok();
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    QueuedReply r;
+    st = DecodeQueuedReply(static_cast<const uint8_t*>(v.mv_data), v.mv_size, &r);
+    if (st.ok()) out->push_back(std::move(r));
+  }
+  mdb_cursor_close(c);
+  return st;
+}
+
+Status Store::MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Key32& instance,
+                         const std::string& key, const std::string& value) {
+  if (!dbi_->has_replies) return Status::InvalidArgument("this store queues no replies");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  for (const Id& id : ids) {
+    MDB_val k = IdVal(id), v;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_get(txn.get(), dbi_->replies, &k, &v), "read queued reply"));
+    QueuedReply r;
+    SD_RETURN_IF_ERROR(DecodeQueuedReply(static_cast<const uint8_t*>(v.mv_data), v.mv_size, &r));
+    r.outbox = sequence;
+    r.instance = instance;
+    const std::string val = EncodeQueuedReply(r);
+    MDB_val nv{val.size(), const_cast<char*>(val.data())};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->replies, &k, &nv, 0), "mark reply sent"));
+  }
+  MDB_val mk{key.size(), const_cast<char*>(key.data())}, mv{value.size(), const_cast<char*>(value.data())};
+  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &mk, &mv, 0), "write meta"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
 Status Store::PutMeta(const std::string& key, const std::string& value) {
   if (key.empty() || key.size() > 256 || key == "format")
     return Status::InvalidArgument("bad meta key");
@@ -978,6 +1232,26 @@ Status Store::Check(Report* r) {
       std::memcpy(lookup.data(), k.mv_data, kLookupSize);
       Status st = DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, &src);
       if (!st.ok()) r->problems.push_back("source " + hex(lookup.data(), 8) + "...: " + st.message());
+    }
+    mdb_cursor_close(c);
+  }
+  if (dbi_->has_replies) {
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->replies, &c), "cursor"));
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      r->replies++;
+      Status st;
+      if (opt_.role == Role::kServer) {
+        ReplyRec rec;
+        st = DecodeReply(static_cast<const uint8_t*>(k.mv_data), k.mv_size,
+                         static_cast<const uint8_t*>(v.mv_data), v.mv_size, &rec);
+      } else {
+        QueuedReply rec;
+        st = DecodeQueuedReply(static_cast<const uint8_t*>(v.mv_data), v.mv_size, &rec);
+        if (st.ok() && (k.mv_size != kIdSize || std::memcmp(k.mv_data, rec.id.data(), kIdSize) != 0))
+          st = Status::Corruption("record id differs from its key");
+      }
+      if (!st.ok()) r->problems.push_back("a reply: " + st.message());
     }
     mdb_cursor_close(c);
   }

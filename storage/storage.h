@@ -74,6 +74,36 @@ struct SourceRec {
 std::string EncodeSource(const SourceRec& rec);
 Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out);
 
+// A reply from the team as the server keeps it (FORMAT.md "Reply record"):
+// filed under the source's reply key and the reply's id, with the signature
+// of the reviewer who sent it and the day it arrived.
+using Key32 = std::array<uint8_t, 32>;
+struct ReplyRec {
+  Key32 source{};  // the reply key it is sealed to
+  Id id{};
+  uint32_t day = 0;
+  Key32 signer{};  // the reviewer's signing key
+  std::array<uint8_t, 64> sig{};
+  std::vector<uint8_t> sealed;
+};
+std::string EncodeReply(const ReplyRec& rec);
+// Key: the source's reply key, then the id.
+Status DecodeReply(const uint8_t* key, size_t key_len, const uint8_t* p, size_t n, ReplyRec* out);
+
+// A reply in the vault (FORMAT.md "Queued reply record"), from `reply` until
+// an outbox carries it, and after, so that the outbox can be written again.
+struct QueuedReply {
+  Id id{};
+  Id submission{};  // the submission it answers
+  Key32 source{};
+  uint32_t day = 0;
+  uint64_t outbox = 0;  // the outbox that carries it; 0 while queued
+  Key32 instance{};     // the instance that outbox is for
+  std::vector<uint8_t> sealed;
+};
+std::string EncodeQueuedReply(const QueuedReply& rec);
+Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out);
+
 struct ChunkWrite {
   uint32_t item = 0;
   uint32_t index = 0;
@@ -199,6 +229,28 @@ class Store {
   // Server: the source filed under `lookup`; NotFound if none.
   Status GetSource(const LookupId& lookup, SourceRec* out);
 
+  // Server: stores the replies of outbox number `sequence` from `signer` and
+  // records that number, in one synced transaction. Exists if that number
+  // was stored already (a replay), InvalidArgument if it is not the next one
+  // (*expected gets the next); either way nothing changes.
+  Status ImportReplies(const Key32& signer, uint64_t sequence,
+                       const std::vector<ReplyRec>& replies, uint64_t* expected);
+  // Server: the replies filed for reply key `source`, at most `limit`.
+  Status Replies(const Key32& source, size_t limit, std::vector<ReplyRec>* out);
+  // Server: removes one reply; NotFound if there is none.
+  Status DeleteReply(const Key32& source, const Id& id);
+  // Server: removes every reply that arrived before day `before`.
+  Status ExpireReplies(uint32_t before, uint64_t* removed);
+
+  // Vault: a new reply, queued.
+  Status QueueReply(const QueuedReply& rec);
+  // Vault: every reply, queued or sent, in id order.
+  Status QueuedReplies(std::vector<QueuedReply>* out);
+  // Vault: marks the replies as carried by outbox `sequence` for `instance`
+  // and sets meta `key` to `value` (the outbox counter), in one transaction.
+  Status MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Key32& instance,
+                    const std::string& key, const std::string& value);
+
   // Small named values (instance pins in the vault). Key must be short.
   Status PutMeta(const std::string& key, const std::string& value);
   Status GetMeta(const std::string& key, std::string* value);  // NotFound if absent
@@ -209,6 +261,7 @@ class Store {
     uint64_t pending = 0;
     uint64_t bytes = 0;
     uint64_t sources = 0;
+    uint64_t replies = 0;
     std::vector<std::string> problems;
   };
   // Verifies every record and chunk. Problems are listed, not repaired.

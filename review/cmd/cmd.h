@@ -28,6 +28,8 @@ Command AddImport(CLI::App& app);   // import.cc
 Command AddList(CLI::App& app);     // list.cc
 Command AddShow(CLI::App& app);     // show.cc
 Command AddExtract(CLI::App& app);  // extract.cc
+Command AddReply(CLI::App& app);    // reply.cc
+Command AddOutbox(CLI::App& app);   // outbox.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);
@@ -37,6 +39,9 @@ inline int Fail(const Status& st, const std::string& hint = "") {
 
 Status UnlockKey(const std::string& keyfile, const std::string& passfile,
                  crypto::RecipientKey* key);
+
+Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
+                        crypto::SigningKey* key);
 
 Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out);
 

@@ -157,21 +157,42 @@ Status OpenManifest(storage::Store* vault, const storage::SubmissionRec& rec,
 
 }  // namespace
 
-Status UnlockKey(const std::string& keyfile, const std::string& passfile,
-                 crypto::RecipientKey* key) {
+namespace {
+
+// A key file's bytes, once it is known that nobody else can read it.
+Status ReadKeyFile(const std::string& keyfile, std::string* bytes) {
   struct stat st;
   if (::stat(keyfile.c_str(), &st) != 0)
     return Status::IOError("cannot read " + keyfile + ": " + std::strerror(errno));
   if ((st.st_mode & 077) != 0)
     return Status::InvalidArgument(keyfile + " is readable by others; chmod 600 it");
+  return cli::ReadFile(keyfile, bytes);
+}
+
+}  // namespace
+
+Status UnlockKey(const std::string& keyfile, const std::string& passfile,
+                 crypto::RecipientKey* key) {
   std::string bytes;
-  SD_RETURN_IF_ERROR(cli::ReadFile(keyfile, &bytes));
+  SD_RETURN_IF_ERROR(ReadKeyFile(keyfile, &bytes));
   crypto::PublicKey pub;
   SD_RETURN_IF_ERROR(crypto::PeekKeyFile(bytes, &pub));
   crypto::Secret pass;
   std::string prompt = "Passphrase for key " + crypto::ToHex(pub.id.data(), pub.id.size()) + ": ";
   SD_RETURN_IF_ERROR(review::ReadPassphrase(passfile, prompt.c_str(), false, &pass));
   return crypto::OpenKeyFile(bytes, pass, key);
+}
+
+Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
+                        crypto::SigningKey* key) {
+  std::string bytes;
+  SD_RETURN_IF_ERROR(ReadKeyFile(keyfile, &bytes));
+  crypto::SignPublic pk;
+  SD_RETURN_IF_ERROR(crypto::PeekSigningKeyFile(bytes, &pk));
+  crypto::Secret pass;
+  std::string prompt = "Passphrase for signing key " + crypto::FormatSigningPublic(pk) + ": ";
+  SD_RETURN_IF_ERROR(review::ReadPassphrase(passfile, prompt.c_str(), false, &pass));
+  return crypto::OpenSigningKeyFile(bytes, pass, key);
 }
 
 Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out) {

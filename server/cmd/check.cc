@@ -47,10 +47,12 @@ int Run(const std::string& dir) {
   st = store->Check(&r);
   if (!st.ok()) return Fail(st);
   problems.insert(problems.end(), r.problems.begin(), r.problems.end());
-  std::printf("submissions: %llu\nsources with a codename: %llu\nchunks: %llu\nsealed bytes: %llu\n"
+  std::printf("submissions: %llu\nsources with a codename: %llu\nreplies: %llu\nchunks: %llu\n"
+              "sealed bytes: %llu\n"
               "unfinished uploads: %llu%s\n",
               static_cast<unsigned long long>(r.submissions),
               static_cast<unsigned long long>(r.sources),
+              static_cast<unsigned long long>(r.replies),
               static_cast<unsigned long long>(r.chunks),
               static_cast<unsigned long long>(r.bytes),
               static_cast<unsigned long long>(r.pending),

@@ -25,6 +25,7 @@ Command AddInit(CLI::App& app);    // init.cc
 Command AddServe(CLI::App& app);   // serve.cc
 Command AddExport(CLI::App& app);  // export.cc
 Command AddCheck(CLI::App& app);   // check.cc
+Command AddImportOutbox(CLI::App& app);  // import_outbox.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);

@@ -61,6 +61,17 @@ Status ConfigText(const Args& a, std::string* out) {
     toml::table rec;
     rec.insert("name", crypto::ToHex(pub.id.data(), pub.id.size()));
     rec.insert("key", text);
+    // keygen writes the signing key's public half beside the .pub file.
+    const std::string ext = ".pub";
+    if (r.size() > ext.size() && r.compare(r.size() - ext.size(), ext.size(), ext) == 0) {
+      std::string signing;
+      if (cli::ReadFile(r.substr(0, r.size() - ext.size()) + ".sign.pub", &signing, 256).ok()) {
+        signing = Trim(signing);
+        crypto::SignPublic pk;
+        SD_RETURN_IF_ERROR(crypto::ParseSigningPublic(signing, &pk));
+        rec.insert("signing", signing);
+      }
+    }
     recipients.push_back(std::move(rec));
   }
   t.insert("recipient", std::move(recipients));
@@ -127,7 +138,7 @@ Command AddInit(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand("init", "create an instance directory");
   c->add_option("dir", a->dir, "instance directory")->required();
-  c->add_option("--recipient", a->recipients, "reviewer public key (.pub file or sdpk1:...)")
+  c->add_option("--recipient", a->recipients, "reviewer public key (.pub file, whose .sign.pub beside it is taken too, or sdpk1:...)")
       ->required();
   c->add_option("--listen", a->listen, "host:port for HTTPS, or unix:/path for plain HTTP")
       ->capture_default_str();

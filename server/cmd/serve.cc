@@ -48,6 +48,13 @@ int Run(const std::string& dir) {
     if (!st.ok()) return Fail(st);
     std::fprintf(stderr, "%s: wrote %s\n", kTool, cfg.codename_params().c_str());
   }
+  {
+    // Only the public half stays: outboxes and replies name the instance by it.
+    crypto::SigningKey key;
+    st = LoadInstanceKey(cfg, &key);
+    if (!st.ok()) return Fail(st);
+    cfg.instance = key.pk;
+  }
   int lock = -1;
   st = LockInstance(cfg, &lock);
   if (!st.ok()) return Fail(st);
@@ -59,6 +66,8 @@ int Run(const std::string& dir) {
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
   if (swept) std::fprintf(stderr, "%s: removed %llu unfinished uploads\n", kTool,
                           static_cast<unsigned long long>(swept));
+  st = ExpireOldReplies(cfg, store.get());
+  if (!st.ok()) return Fail(st, "run sealdrop-server check");
   // SIGINT and SIGTERM (a clean stop) and SIGUSR1 (the counts) are taken by
   // one thread in Serve; block them before any thread starts, so that every
   // thread inherits it.

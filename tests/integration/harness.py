@@ -9,6 +9,7 @@ The binaries come from --server and --review (CTest passes the targets).
 import argparse
 import atexit
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -601,6 +602,16 @@ class Instance:
     def server(self, tag="serve"):
         return Server(self.h, self, tag)
 
+    def import_outbox(self, path, expect=None):
+        return self.h.run([self.h.server_bin, "import-outbox", self.dir, path], expect=expect)
+
+    def replies(self):
+        """The number of replies `check` counts."""
+        r = self.h.run([self.h.server_bin, "check", self.dir])
+        m = re.search(r"^replies: (\d+)", r.stdout, re.M)
+        check(m, "check printed no 'replies:' line:\n%s%s" % (r.stdout, r.stderr))
+        return int(m.group(1))
+
     def check(self):
         """Runs `sealdrop-server check`; returns (rc, stdout, unfinished count)."""
         r = self.h.run([self.h.server_bin, "check", self.dir])
@@ -616,6 +627,9 @@ class Instance:
         return int(m.group(1))
 
 
+_reply_seq = itertools.count(1)
+
+
 class Reviewer:
     def __init__(self, harness, name="reviewer", key=None, passfile=None):
         """A new key pair from keygen, or copies of an existing `key` (with its
@@ -624,11 +638,17 @@ class Reviewer:
         self.key = os.path.join(harness.tmp, name + ".key")
         self.pub = self.key + ".pub"
         self.passfile = os.path.join(harness.tmp, name + ".pass")
+        self.sign = self.key + ".sign"
         if key is not None:
             shutil.copy(key, self.key)
             shutil.copy(key + ".pub", self.pub)
+            for ext in (".sign", ".sign.pub"):
+                if os.path.exists(key + ext):
+                    shutil.copy(key + ext, self.key + ext)
             shutil.copy(passfile, self.passfile)
             os.chmod(self.key, 0o600)
+            if os.path.exists(self.sign):
+                os.chmod(self.sign, 0o600)
             os.chmod(self.passfile, 0o600)
             return
         with open(self.passfile, "w") as f:
@@ -637,6 +657,23 @@ class Reviewer:
         harness.run([harness.review_bin, "keygen", "--out", self.key,
                      "--passphrase-file", self.passfile], expect=0)
         check(os.stat(self.key).st_mode & 0o777 == 0o600, "keygen's key file is not mode 0600")
+        check(os.stat(self.sign).st_mode & 0o777 == 0o600, "keygen's signing key is not mode 0600")
+
+    def reply(self, sid, vault, text, expect=0):
+        """Queues a reply; returns its id (hex) when it was queued."""
+        path = self.h.path("reply-%d.txt" % next(_reply_seq))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        r = self.h.run([self.h.review_bin, "reply", sid, "--vault", vault, "--key", self.key,
+                        "--passphrase-file", self.passfile, "--message-file", path],
+                       expect=expect)
+        m = re.search(r"^reply ([0-9a-f]{32}) ", r.stdout, re.M)
+        return m.group(1) if m else r
+
+    def outbox(self, vault, out, extra=(), expect=0):
+        return self.h.run([self.h.review_bin, "outbox", "--vault", vault, "--signing-key",
+                           self.sign, "--passphrase-file", self.passfile, "--out", out] +
+                          list(extra), expect=expect)
 
     def import_(self, bundle, vault, passfile=None, extra=(), expect=None):
         return self.h.run([self.h.review_bin, "import", bundle, "--vault", vault, "--key",

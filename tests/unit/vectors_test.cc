@@ -409,3 +409,120 @@ TEST_CASE("CodenameDerivationMatchesVector", "[vectors]") {
   CHECK(crypto::ToHex(k.lookup.data(), k.lookup.size()) == v.at("lookup"));
   CHECK(crypto::ToHex(k.pk.data(), k.pk.size()) == v.at("expect"));
 }
+
+namespace {
+
+const std::string kReplyText = "Ответ: we read your submission.";
+constexpr uint64_t kOutboxSequence = 3;
+
+crypto::SourceKeys FixedSourceKeys() {
+  auto sk = Hex(kRecipientSk);
+  crypto::SourceKeys k;
+  k.sk = SecretOf(sk.data(), sk.size());
+  crypto_scalarmult_base(k.pk.data(), sk.data());
+  return k;
+}
+
+crypto::SigningKey FixedSigner() {
+  auto seed = Hex(kSignSeed);
+  crypto::SigningKey key;
+  REQUIRE(crypto::SigningKeyFromSeed(seed.data(), &key).ok());
+  return key;
+}
+
+format::OutboxInfo FixedOutboxInfo() {
+  format::OutboxInfo info;
+  for (size_t i = 0; i < 32; i++) info.instance[i] = uint8_t(0x60 + i);
+  info.sequence = kOutboxSequence;
+  return info;
+}
+
+std::vector<format::OutboxReply> FixedOutboxReplies(const std::vector<uint8_t>& sealed) {
+  format::OutboxReply r;
+  auto id = Hex(kId);
+  std::memcpy(r.id.data(), id.data(), 16);
+  r.source = FixedSourceKeys().pk;
+  r.sealed = sealed;
+  return {r};
+}
+
+}  // namespace
+
+TEST_CASE("SigningKeyFileMatchesVectorAndOpens", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors().at("signing-key-file");
+  crypto::SigningKey key = FixedSigner();
+  auto salt = Hex(v["salt"]), nonce = Hex(v["nonce"]);
+  crypto::KdfParams kdf{uint32_t(std::stoul(v["opslimit"])), uint32_t(std::stoul(v["memlimit-kib"]))};
+  crypto::Secret pass = SecretOf(v["passphrase"].data(), v["passphrase"].size());
+  std::string file;
+  REQUIRE(crypto::SealSigningKeyFileDeterministic(key, uint32_t(std::stoul(v["epoch"])), pass, kdf,
+                                                  salt.data(), nonce.data(), &file)
+              .ok());
+  REQUIRE(HexOf(file) == v["expect"]);
+  crypto::SigningKey back;
+  REQUIRE(crypto::OpenSigningKeyFile(file, pass, &back).ok());
+  REQUIRE(crypto::ToHex(back.sk.data(), 32) == v["seed"]);
+  REQUIRE(crypto::FormatSigningPublic(back.pk) == v["public"]);
+}
+
+TEST_CASE("ReplyVectorOpens", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors().at("reply");
+  auto sealed = Hex(v["sealed"]);
+  crypto::SourceKeys keys = FixedSourceKeys();
+  REQUIRE(crypto::ToHex(keys.pk.data(), 32) == v["reply-key"]);
+  crypto::Secret text;
+  REQUIRE(crypto::OpenReply(sealed.data(), sealed.size(), keys, &text).ok());
+  REQUIRE(std::string(reinterpret_cast<const char*>(text.data()), text.size()) == v["expect"]);
+  REQUIRE(sealed.size() == crypto::PaddedSize(crypto::kReplyHead + text.size()) + 48);
+}
+
+TEST_CASE("OutboxMatchesVectorAndVerifies", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors().at("outbox");
+  auto sealed = Hex(LoadVectors().at("reply")["sealed"]);
+  auto replies = FixedOutboxReplies(sealed);
+  std::string out;
+  REQUIRE(format::WriteOutbox(FixedSigner(), FixedOutboxInfo(), &replies, &out).ok());
+  REQUIRE(HexOf(out) == v["expect"]);
+  format::OutboxInfo info;
+  std::vector<format::OutboxReply> back;
+  auto bytes = Hex(v["expect"]);
+  REQUIRE(format::ReadOutbox(bytes.data(), bytes.size(), &info, &back).ok());
+  REQUIRE(info.sequence == std::stoull(v["sequence"]));
+  REQUIRE(crypto::ToHex(info.instance.data(), 32) == v["instance"]);
+  REQUIRE(crypto::FormatSigningPublic(info.signer) == v["signer"]);
+  REQUIRE(back.size() == 1);
+  REQUIRE(back[0].sealed == sealed);
+}
+
+TEST_CASE("PrintReplyVectors", "[.generate]") {
+  REQUIRE(crypto::Init().ok());
+  crypto::SigningKey key = FixedSigner();
+  auto salt = Hex(kSalt), nonce = Hex(kNonce);
+  crypto::Secret pass = SecretOf(kPassphrase.data(), kPassphrase.size());
+  std::string file;
+  REQUIRE(crypto::SealSigningKeyFileDeterministic(key, 7, pass, kKdf, salt.data(), nonce.data(), &file).ok());
+  std::printf("vector: signing-key-file\nseed: %s\npublic: %s\nepoch: 7\npassphrase: %s\nopslimit: 1\n"
+              "memlimit-kib: 8192\nsalt: %s\nnonce: %s\nexpect: %s\n\n",
+              kSignSeed.c_str(), crypto::FormatSigningPublic(key.pk).c_str(), kPassphrase.c_str(),
+              kSalt.c_str(), kNonce.c_str(), HexOf(file).c_str());
+  crypto::SourceKeys keys = FixedSourceKeys();
+  std::vector<uint8_t> sealed;
+  REQUIRE(crypto::SealReply(reinterpret_cast<const uint8_t*>(kReplyText.data()), kReplyText.size(),
+                            keys.pk.data(), &sealed)
+              .ok());
+  std::printf("vector: reply\nrecipient-secret: %s\nreply-key: %s\nsealed: %s\nexpect: %s\n\n",
+              kRecipientSk.c_str(), crypto::ToHex(keys.pk.data(), 32).c_str(),
+              crypto::ToHex(sealed.data(), sealed.size()).c_str(), kReplyText.c_str());
+  auto replies = FixedOutboxReplies(sealed);
+  std::string out;
+  format::OutboxInfo info = FixedOutboxInfo();
+  REQUIRE(format::WriteOutbox(key, info, &replies, &out).ok());
+  std::printf("vector: outbox\nsigning-seed: %s\nsigner: %s\ninstance: %s\nsequence: %llu\nid: %s\n"
+              "expect: %s\n",
+              kSignSeed.c_str(), crypto::FormatSigningPublic(key.pk).c_str(),
+              crypto::ToHex(info.instance.data(), 32).c_str(),
+              static_cast<unsigned long long>(kOutboxSequence), kId.c_str(), HexOf(out).c_str());
+}

@@ -1,0 +1,148 @@
+// sealdrop-review outbox: writes the queued replies into one outbox for one
+// instance, numbered and signed with the reviewer's signing key, for
+// `sealdrop-server import-outbox` (FORMAT.md "Outbox").
+#include <cstdio>
+
+#include "review/cmd/cmd.h"
+
+namespace sealdrop {
+namespace review {
+namespace cmd {
+namespace {
+
+struct Args {
+  std::string vault, signing_key, passfile, out, instance;
+  uint64_t again = 0;
+};
+
+// The instance the outbox is for: the one given, which the vault must trust,
+// or the only one it trusts.
+Status PickInstance(storage::Store* vault, const std::string& given, std::string* hex) {
+  std::string list;
+  Status st = vault->GetMeta("instances", &list);
+  if (!st.ok() && !st.Is(Status::Code::kNotFound)) return st;
+  std::vector<std::string> trusted;
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t nl = list.find('\n', pos);
+    if (nl == std::string::npos) nl = list.size();
+    if (nl > pos) trusted.push_back(list.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  if (!given.empty()) {
+    SD_RETURN_IF_ERROR(review::NormaliseFingerprint(given, hex));
+    for (const auto& t : trusted)
+      if (t == *hex) return Status::OK();
+    return Status::InvalidArgument("the vault has imported nothing from instance " + *hex);
+  }
+  if (trusted.size() == 1) {
+    *hex = trusted[0];
+    return Status::OK();
+  }
+  if (trusted.empty())
+    return Status::InvalidArgument("the vault trusts no instance yet: import a bundle first");
+  std::string names;
+  for (const auto& t : trusted) names += "\n  " + t;
+  return Status::InvalidArgument("the vault trusts several instances; name one with "
+                                 "--instance-fingerprint:" + names);
+}
+
+int Run(const Args& a) {
+  std::unique_ptr<storage::Store> vault;
+  Status st = OpenVault(a.vault, false, &vault);
+  if (!st.ok()) return Fail(st);
+  std::string inst_hex;
+  st = PickInstance(vault.get(), a.instance, &inst_hex);
+  if (!st.ok()) return Fail(st, "the fingerprint is the instance key sealdrop-server init or check printed");
+  std::vector<uint8_t> raw;
+  storage::Key32 instance{};
+  if (!crypto::FromHex(inst_hex, &raw) || raw.size() != instance.size())
+    return Fail(Status::Corruption("the vault's list of instances is damaged"));
+  std::copy(raw.begin(), raw.end(), instance.begin());
+
+  std::vector<storage::QueuedReply> all;
+  st = vault->QueuedReplies(&all);
+  if (!st.ok()) return Fail(st);
+  std::vector<storage::QueuedReply> picked;
+  size_t left = 0;
+  for (auto& r : all) {
+    const bool want = a.again == 0 ? r.outbox == 0 : r.outbox == a.again && r.instance == instance;
+    if (!want) continue;
+    if (picked.size() < format::kMaxOutboxReplies) picked.push_back(std::move(r));
+    else left++;
+  }
+  if (picked.empty()) {
+    if (a.again != 0)
+      return Fail(Status::NotFound("no outbox " + std::to_string(a.again) + " was written for "
+                                   "instance " + inst_hex));
+    return Fail(Status::NotFound("no reply is waiting for an outbox"),
+                "write one first with sealdrop-review reply <id> --message-file F");
+  }
+
+  crypto::SigningKey key;
+  st = UnlockSigningKey(a.signing_key, a.passfile, &key);
+  if (!st.ok()) return Fail(st, "the signing key is the .sign file keygen wrote beside your key");
+  // One counter per instance and signing key, as the server keeps one per
+  // signing key.
+  const std::string counter = "outbox:" + inst_hex + ":" + crypto::ToHex(key.pk.data(), 32);
+  uint64_t sequence = a.again;
+  if (sequence == 0) {
+    std::string last;
+    st = vault->GetMeta(counter, &last);
+    if (!st.ok() && !st.Is(Status::Code::kNotFound)) return Fail(st);
+    sequence = (st.ok() ? std::stoull(last) : 0) + 1;
+  }
+  format::OutboxInfo info;
+  info.instance = instance;
+  info.sequence = sequence;
+  std::vector<format::OutboxReply> replies;
+  std::vector<storage::Id> ids;
+  for (auto& r : picked) {
+    format::OutboxReply o;
+    o.id = r.id;
+    o.source = r.source;
+    o.sealed = std::move(r.sealed);
+    replies.push_back(std::move(o));
+    ids.push_back(r.id);
+  }
+  std::string bytes;
+  st = format::WriteOutbox(key, info, &replies, &bytes);
+  if (!st.ok()) return Fail(st);
+  st = cli::WriteNewFile(a.out, bytes, 0600);
+  if (!st.ok()) return Fail(st, "outbox never replaces a file; choose another --out");
+  // Marked once the file is on disk: a failure here leaves the replies
+  // queued, and the next outbox reuses the number, which the server takes
+  // only once.
+  if (a.again == 0) {
+    st = vault->MarkOutbox(ids, sequence, instance, counter, std::to_string(sequence));
+    if (!st.ok()) return Fail(st, a.out + " was written; import it, then write the next outbox");
+  }
+  std::printf("outbox %llu for instance %s: %zu replies in %s (%zu bytes)\n",
+              static_cast<unsigned long long>(sequence), inst_hex.c_str(), replies.size(),
+              a.out.c_str(), bytes.size());
+  if (left > 0) std::printf("%zu more replies wait for the next outbox\n", left);
+  return 0;
+}
+
+}  // namespace
+
+Command AddOutbox(CLI::App& app) {
+  auto a = std::make_shared<Args>();
+  CLI::App* c = app.add_subcommand(
+      "outbox", "write the queued replies into a signed outbox for sealdrop-server import-outbox");
+  c->add_option("--vault", a->vault, "vault directory")->required();
+  c->add_option("--signing-key", a->signing_key, "your signing key file (<key>.sign from keygen)")
+      ->required();
+  c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");
+  c->add_option("--out", a->out, "outbox file to create (F.sdo)")->required();
+  c->add_option("--instance-fingerprint", a->instance,
+                "the instance the outbox is for, when the vault trusts several");
+  c->add_option("--again", a->again,
+                "write outbox N again, with the same replies, for one that was lost on its way")
+      ->check(CLI::PositiveNumber);
+  return {c, [a] { return Run(*a); }};
+}
+
+}  // namespace cmd
+}  // namespace review
+}  // namespace sealdrop
