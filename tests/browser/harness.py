@@ -421,6 +421,19 @@ class Instance:
     def list(self):
         return json.loads(run([self.review_bin, "list", "--vault", self.vault, "--json"]))
 
+    def reply(self, sid, text):
+        path = os.path.join(self.work, "reply-%s.txt" % sid)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return run([self.review_bin, "reply", sid, "--vault", self.vault, "--key", self.key,
+                    "--passphrase-file", self.passfile, "--message-file", path])
+
+    def send_replies(self, outbox):
+        """Writes the queued replies into an outbox and imports it on the server."""
+        run([self.review_bin, "outbox", "--vault", self.vault, "--signing-key", self.key + ".sign",
+             "--passphrase-file", self.passfile, "--out", outbox])
+        return run([self.server_bin, "import-outbox", self.dir, outbox])
+
     def extract(self, sid, out):
         return run([self.review_bin, "extract", sid, "--vault", self.vault, "--key", self.key,
                     "--passphrase-file", self.passfile, "--out", out])

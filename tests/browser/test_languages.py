@@ -5,7 +5,10 @@ JavaScript OFF (Tor Browser at "Safest"), and the JavaScript warning.
 For every language: the form, a refusal, the receipt with its codename, the
 confirmation, the conversation page, log-out, log-in with the codename typed
 carelessly and a follow-up, each in that language (texts from
-server/site/catalog/), screenshotted; Arabic pages right-to-left;
+server/site/catalog/), screenshotted; then a reply to each source made with
+the real `sealdrop-review reply` and `outbox` and `sealdrop-server
+import-outbox`: the source logs in, reads it, sends a follow-up file, deletes
+the reply and logs out, in their language; Arabic pages right-to-left;
 the instance's name in the language's own words or else in English; the
 language menu and the links keep the language without a cookie (the site's
 only cookies are its form and session ones); the reviewer sees six cases; every page is
@@ -31,6 +34,15 @@ from harness import check, log  # noqa: E402
 CATALOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "server", "site",
                         "catalog")
 CODES = ("en", "ru", "tr", "tg", "fr", "ar")
+# What the team writes back to each source, in the source's language.
+REPLIES = {
+    "en": "We read your submission. Are you safe where you are now?",
+    "ru": "Мы прочитали ваши материалы. Вы сейчас в безопасности?",
+    "tr": "Gönderinizi okuduk. Şu an bulunduğunuz yerde güvende misiniz?",
+    "tg": "Мо маводи шуморо хондем. Шумо ҳозир дар амон ҳастед?",
+    "fr": "Nous avons lu votre envoi. Êtes-vous en sécurité là où vous êtes ?",
+    "ar": "قرأنا ما أرسلته. هل أنت في أمان حيث أنت الآن؟",
+}
 SITE = {
     "en": ("Red Notice Watch", "A small team of lawyers who defend people targeted by abusive notices."),
     "ru": ("Наблюдение за красными уведомлениями", "Небольшая группа юристов."),
@@ -91,6 +103,7 @@ def main():
     chromium, chromedriver = harness.find_browser()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.common.exceptions import StaleElementReferenceException
 
     work = harness.new_workdir()
     inst = harness.Instance(args.server, args.review, work)
@@ -152,6 +165,7 @@ def main():
             problems = harness.audit_html(driver.page_source, base)
             check(not problems, "%s: %s" % (what, "; ".join(problems)))
 
+        codenames = {}
         for i, code in enumerate(CODES):
             cat = load(code)
             html_el = lambda: driver.find_element(By.TAG_NAME, "html")  # noqa: E731
@@ -197,6 +211,7 @@ def main():
             shoot(driver, "receipt-%s" % code)
 
             words = codename_of(driver, code)
+            codenames[code] = words
             confirm(driver, code, cat, words)
             visit(code + " confirmed")
             check(driver.title == cat["inbox"]["title"], "%s: confirming led to %r" % (code, driver.title))
@@ -243,6 +258,71 @@ def main():
             log("%s: form, refusal, receipt, codename, conversation, log-out, log-in, follow-up "
                 "and menu in %s (%s)" % (code, cat["meta"]["name"], want_dir))
 
+        # --- replies: written on the laptop, read and deleted by each source --------------
+        bundle = os.path.join(work, "bundle-1.sdb")
+        inst.export(bundle)
+        inst.import_bundle(bundle)
+        for sub in inst.list():
+            shown = json.loads(harness.run([args.review, "show", sub["id"], "--vault", inst.vault,
+                                            "--key", inst.key, "--passphrase-file", inst.passfile,
+                                            "--json"]))
+            m = re.match(r"^test (\w+)$", shown["message"])
+            if m:
+                inst.reply(sub["id"], REPLIES[m.group(1)])
+        out = inst.send_replies(os.path.join(work, "replies-1.sdo"))
+        check("6 replies" in out, "import-outbox did not store six replies:\n" + out)
+        log("replies: six written with reply, carried by outbox, stored by import-outbox")
+        attachment = os.path.join(work, "follow-up.txt")
+        with open(attachment, "w") as f:
+            f.write("a document sent after reading the reply\n")
+        html_el = lambda: driver.find_element(By.TAG_NAME, "html")  # noqa: E731
+        for code in CODES:
+            cat = load(code)
+            driver.get(base + "?lang=" + code)
+            visit(code + " form, to read the reply")
+            driver.find_element(By.ID, "codename").send_keys(codenames[code])
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/login'] button").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["inbox"]["title"])
+            visit(code + " conversation with a reply")
+            texts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".reply-text")]
+            check(texts == [REPLIES[code]], "%s: the conversation shows replies %r" % (code, texts))
+            heading = norm(driver.find_element(By.CSS_SELECTOR, ".reply h3").text)
+            day = time.strftime("%Y-%m-%d", time.gmtime())
+            check(heading == norm(cat["inbox"]["reply_day"].replace("{day}", day)),
+                  "%s: the reply's heading is %r" % (code, heading))
+            want_dir = "rtl" if code == "ar" else "ltr"
+            reply_el = driver.find_element(By.CSS_SELECTOR, ".reply-text")
+            check(reply_el.value_of_css_property("direction") == want_dir,
+                  "%s: the reply is laid out %s" % (code, reply_el.value_of_css_property("direction")))
+            shoot(driver, "reply-%s" % code)
+            # A follow-up file, sent from the page that shows the reply.
+            driver.find_element(By.CSS_SELECTOR, "textarea[name=message]").send_keys("answer " + code)
+            driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(attachment)
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/submit'] button").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["receipt"]["title"])
+            visit(code + " follow-up file")
+            shoot(driver, "follow-up-file-%s" % code)
+            driver.find_element(By.CSS_SELECTOR, "main a[href^='/inbox']").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["inbox"]["title"])
+            visit(code + " back to the reply")
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/reply/delete'] button").click()
+            # The same title before and after: wait for the notice, through the
+            # moment the old page's elements go stale.
+            WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,)).until(
+                lambda d: norm(cat["inbox"]["deleted"]) in norm(d.find_element(By.TAG_NAME, "body").text))
+            visit(code + " reply deleted")
+            check(not driver.find_elements(By.CSS_SELECTOR, ".reply"), "%s: the reply is still shown" % code)
+            body = norm(driver.find_element(By.TAG_NAME, "body").text)
+            check(norm(cat["inbox"]["none"]) in body, "%s: after deleting, no 'no reply yet'" % code)
+            check(html_el().get_attribute("dir") == want_dir, "%s: page not %s" % (code, want_dir))
+            shoot(driver, "reply-deleted-%s" % code)
+            driver.find_element(By.CSS_SELECTOR, "form[action^='/logout'] button").click()
+            WebDriverWait(driver, 60).until(lambda d: d.title == cat["logout"]["title"])
+            visit(code + " logged out after the reply")
+            log("%s: log-in, reply read, follow-up file, reply deleted, log-out" % code)
+        out = harness.run([args.server, "check", inst.dir])
+        check("\nreplies: 0\n" in out, "replies left on the server after the sources deleted them:\n" + out)
+
         # --- JavaScript ON: the warning shows ---------------------------------------
         js = harness.make_driver(chromium, chromedriver, work, javascript=True)
         drivers.append(js)
@@ -255,7 +335,7 @@ def main():
 
         # --- check names the languages without their own site text -----------------------
         inst.stop()
-        bundle = os.path.join(work, "bundle.sdb")
+        bundle = os.path.join(work, "bundle-2.sdb")
         inst.export(bundle)
         inst.import_bundle(bundle)
         cases = {}
@@ -264,10 +344,11 @@ def main():
                                             "--key", inst.key, "--passphrase-file", inst.passfile,
                                             "--json"]))
             cases.setdefault(shown["reply_key"], set()).add(shown["message"])
-        want = sorted(sorted(["test " + c, "follow-up " + c]) for c in CODES)
+        want = sorted(sorted(["test " + c, "follow-up " + c, "answer " + c]) for c in CODES)
         check(sorted(sorted(v) for v in cases.values()) == want,
               "the vault's cases by reply key: %r" % cases)
-        log("vault: six cases, each a first submission and its follow-up after log-in")
+        log("vault: six cases, each a first submission, its follow-up after log-in and the "
+            "answer to the reply")
         out = harness.run([args.server, "check", inst.dir])
         warned = sorted(c for c in CODES if "warning: no [site.%s]" % c in out)
         check(warned == sorted(set(CODES) - set(SITE)), "check warned about %r:\n%s" % (warned, out))
