@@ -144,7 +144,7 @@ struct OutboxInfo {
 constexpr size_t kOutboxHeaderSize = 8 + 1 + 32 + 32 + 8 + 4;
 constexpr size_t kOutboxEntryHead = 16 + 32 + 4;
 constexpr size_t kMaxOutboxReplies = 1000;
-// The longest outbox: every reply at its longest (about 70 MB).
+// The longest outbox: every reply at its longest (about 68 MB).
 size_t MaxOutbox();
 
 // Signs each reply for info.instance and the whole outbox with `key`

@@ -45,7 +45,10 @@ Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
   Put(out, key.pk.data(), 32);
   PutLe(out, info.sequence, 8);
   PutLe(out, replies->size(), 4);
+  std::set<storage::Id> ids;
   for (OutboxReply& r : *replies) {
+    // A reader refuses an outbox that holds one reply twice.
+    if (!ids.insert(r.id).second) return Status::InvalidArgument("one reply given twice");
     if (r.sealed.size() > crypto::MaxSealedReply())
       return Status::TooLarge("a sealed reply is longer than any reply can be");
     std::vector<uint8_t> m = crypto::ReplySignedBytes(info.instance, r.id, r.source.data(),

@@ -1,7 +1,15 @@
-// record_fuzz: storage::DecodeSubmission, which reads submission records
-// from the store and from bundles (storage/storage.cc).
+// record_fuzz: the record decoders of storage/storage.cc that read what the
+// store and bundles hold: storage::DecodeSubmission (submission records, also
+// from bundles), storage::DecodeReply (a reply as the server keeps it) and
+// storage::DecodeQueuedReply (a reply queued in the vault). Every input goes
+// to all three; DecodeReply gets a fixed 48-byte key (reply key, then id),
+// and keys one byte shorter or longer.
 // Oracles besides the sanitizers: a record that decodes re-encodes to the
-// identical bytes, and its chunk sizes add up to its stored size.
+// identical bytes (a reply's key gives back its source and id); a
+// submission's chunk sizes add up to its stored size; a reply holds exactly
+// the bytes after its fixed part; no input decodes as two kinds of record;
+// a reply key of the wrong length is refused.
+#include <cstring>
 #include <string>
 
 #include "fuzz/fuzz_util.h"
@@ -9,12 +17,52 @@
 
 using namespace sealdrop;
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+namespace {
+
+bool SameBytes(const std::string& s, const uint8_t* data, size_t size) {
+  return s.size() == size && s.compare(0, size, reinterpret_cast<const char*>(data), size) == 0;
+}
+
+// A reply record as the server keeps it: 5-byte header, day, signer,
+// signature, length, sealed reply.
+constexpr size_t kReplyFixed = 5 + 4 + 32 + 64 + 4;
+// A queued reply: header, id, submission, source, day, outbox, instance,
+// length, sealed reply.
+constexpr size_t kQueuedFixed = 5 + 16 + 16 + 32 + 4 + 8 + 32 + 4;
+
+bool Reply(const uint8_t* data, size_t size) {
+  uint8_t key[49];
+  for (int i = 0; i < 49; i++) key[i] = uint8_t(0x30 + i);
+  storage::ReplyRec bad;
+  FUZZ_CHECK(!storage::DecodeReply(key, 47, data, size, &bad).ok(), "a 47-byte reply key was taken");
+  FUZZ_CHECK(!storage::DecodeReply(key, 49, data, size, &bad).ok(), "a 49-byte reply key was taken");
+  storage::ReplyRec rec;
+  if (!storage::DecodeReply(key, 48, data, size, &rec).ok()) return false;
+  FUZZ_CHECK(SameBytes(storage::EncodeReply(rec), data, size),
+             "a decoded reply record does not re-encode to the same bytes");
+  FUZZ_CHECK(std::memcmp(rec.source.data(), key, 32) == 0 &&
+                 std::memcmp(rec.id.data(), key + 32, 16) == 0,
+             "a reply's source and id are not its key's");
+  FUZZ_CHECK(size >= kReplyFixed && rec.sealed.size() == size - kReplyFixed,
+             "a reply's sealed bytes are not the rest of its record");
+  return true;
+}
+
+bool Queued(const uint8_t* data, size_t size) {
+  storage::QueuedReply rec;
+  if (!storage::DecodeQueuedReply(data, size, &rec).ok()) return false;
+  FUZZ_CHECK(SameBytes(storage::EncodeQueuedReply(rec), data, size),
+             "a decoded queued reply does not re-encode to the same bytes");
+  FUZZ_CHECK(size >= kQueuedFixed && rec.sealed.size() == size - kQueuedFixed,
+             "a queued reply's sealed bytes are not the rest of its record");
+  return true;
+}
+
+// A submission record.
+bool Submission(const uint8_t* data, size_t size) {
   storage::SubmissionRec rec;
-  if (!storage::DecodeSubmission(data, size, &rec).ok()) return 0;
-  const std::string again = storage::EncodeSubmission(rec);
-  FUZZ_CHECK(again.size() == size && again.compare(0, size, reinterpret_cast<const char*>(data),
-                                                   size) == 0,
+  if (!storage::DecodeSubmission(data, size, &rec).ok()) return false;
+  FUZZ_CHECK(SameBytes(storage::EncodeSubmission(rec), data, size),
              "a decoded submission record does not re-encode to the same bytes");
   FUZZ_CHECK(rec.chunk_size > 0 && !rec.keys.empty() && !rec.items.empty());
   FUZZ_CHECK(rec.version == 1 || rec.version == 2, "a record of an unknown version was accepted");
@@ -38,5 +86,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     total += sum;
   }
   FUZZ_CHECK(total == storage::StoredSize(rec), "chunk sizes do not add up to StoredSize");
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const int kinds = int(Submission(data, size)) + int(Reply(data, size)) + int(Queued(data, size));
+  FUZZ_CHECK(kinds <= 1, "one input decodes as " + std::to_string(kinds) + " kinds of record");
   return 0;
 }

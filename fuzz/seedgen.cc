@@ -1,7 +1,8 @@
 // fuzz_seedgen <out-dir> [docs/FORMAT.md]: writes seed inputs for every fuzz target into
 // <out-dir>/<target>/, made by the product's own code (Form + Store for
 // uploads, BundleWriter as `sealdrop-server export` uses it, SealKeyFile as
-// `sealdrop-review keygen` does, EncodeSubmission, EncodeManifest). Keys are
+// `sealdrop-review keygen` does, EncodeSubmission, EncodeManifest, SealReply,
+// WriteOutbox as `sealdrop-review outbox` uses it, EncodeReply). Keys are
 // fixed seeds except the random ids and content keys of uploads. Given
 // FORMAT.md, its test vectors become seeds too.
 // fuzz/corpus/ was made with it; run it again only to refresh the corpus.
@@ -184,10 +185,19 @@ void VectorSeeds(const std::string& path) {
                                                        {"manifest", "manifest_fuzz"},
                                                        {"submission-record", "record_fuzz"},
                                                        {"submission-record-v2", "record_fuzz"},
-                                                       {"bundle", "bundle_fuzz"}};
+                                                       {"bundle", "bundle_fuzz"},
+                                                       {"outbox", "outbox_fuzz"}};
   std::string line, vec;
   while (std::getline(in, line)) {
     if (line.rfind("vector: ", 0) == 0) vec = line.substr(8);
+    // `reply`: the sealed reply (to reply_fuzz's key, mode 0) and its text (mode 3).
+    if (vec == "reply" && line.rfind("sealed: ", 0) == 0) {
+      std::vector<uint8_t> bin;
+      if (!crypto::FromHex(line.substr(8), &bin)) fuzz::Die("bad hex in FORMAT.md vector", vec);
+      Put("reply_fuzz", "format-md-reply-sealed", std::string(1, '\0') + std::string(bin.begin(), bin.end()));
+    }
+    if (vec == "reply" && line.rfind("expect: ", 0) == 0)
+      Put("reply_fuzz", "format-md-reply-message", "\x03" + line.substr(8));
     if (line.rfind("expect: ", 0) != 0) continue;
     const std::string value = line.substr(8);
     for (const auto& w : kWant) {
@@ -199,6 +209,98 @@ void VectorSeeds(const std::string& path) {
       else fuzz::Die("bad hex in FORMAT.md vector", vec);
     }
   }
+}
+
+// --- replies: outbox_fuzz, reply_fuzz and the reply records of record_fuzz -------
+// The source's reply key is RFC 7748's Alice (reply_fuzz's fixed key); the
+// outboxes are signed by `reviewer` (outbox_fuzz's fixed key, RFC 8032's
+// first seed) for an instance whose key is RFC 8032's second seed.
+std::string Bytes(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
+
+void ReplySeeds(const crypto::SigningKey& reviewer) {
+  std::vector<uint8_t> alice, iseed2;
+  crypto::FromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", &alice);
+  crypto::FromHex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", &iseed2);
+  crypto::RecipientKey source;
+  Must(crypto::RecipientKeyFromSecret(alice.data(), alice.size(), 0, &source), "source key");
+  crypto::SigningKey instance;
+  Must(crypto::SigningKeyFromSeed(iseed2.data(), &instance), "second instance key");
+
+  const std::vector<std::string> texts = {
+      "", "Thank you. Can you send page 5 as well?",
+      "Спасибо — teşekkürler. We read all of it.\nPlease come back in a week."};
+  std::vector<std::vector<uint8_t>> sealed(texts.size());
+  for (size_t i = 0; i < texts.size(); i++) {
+    const std::string& t = texts[i];
+    const auto* m = reinterpret_cast<const uint8_t*>(t.data());
+    Must(crypto::SealReply(m, t.size(), source.pub.pk.data(), &sealed[i]), "SealReply");
+    const std::string n = std::to_string(i);
+    // reply_fuzz: 0 sealed, 1 plaintext as SealReply pads it, 2 unpadded, 3 message.
+    Put("reply_fuzz", "sealed-" + n, std::string(1, '\0') + Bytes(sealed[i]));
+    std::string plain = "SDRP\x01";
+    for (int b = 0; b < 4; b++) plain.push_back(char(uint8_t(t.size() >> (8 * b))));
+    plain += t;
+    Put("reply_fuzz", "plain-unpadded-" + n, "\x02" + plain);
+    plain.resize(size_t(crypto::PaddedSize(plain.size())), '\0');
+    Put("reply_fuzz", "plain-" + n, "\x01" + plain);
+    Put("reply_fuzz", "message-" + n, "\x03" + t);
+  }
+  Put("reply_fuzz", "message-longest", std::string("\x03\xff\x00", 3) + texts[1]);
+  Put("reply_fuzz", "message-one-too-long", std::string("\x03\xff\x01", 3) + texts[1]);
+
+  // outbox_fuzz: outboxes of 0, 1 and 3 replies, numbers 1, 2 and 3, and one
+  // that holds a reply id twice.
+  format::OutboxInfo info;
+  info.instance = instance.pk;
+  std::vector<format::OutboxReply> replies;
+  std::string out;
+  for (size_t k : {0, 1, 3}) {
+    replies.resize(k);
+    for (size_t i = 0; i < k; i++) {
+      for (int b = 0; b < 16; b++) replies[i].id[size_t(b)] = uint8_t(0x10 * (i + 1) + b);
+      replies[i].source = source.pub.pk;
+      replies[i].sealed = sealed[i];
+    }
+    info.sequence = k == 0 ? 1 : k == 1 ? 2 : 3;
+    Must(format::WriteOutbox(reviewer, info, &replies, &out), "WriteOutbox");
+    Put("outbox_fuzz", "replies-" + std::to_string(k), out);
+  }
+  // WriteOutbox does not look for a repeated id; ReadOutbox refuses it.
+  std::vector<format::OutboxReply> twice(2);
+  twice[0] = replies[0];
+  twice[1] = replies[1];
+  twice[1].id = twice[0].id;
+  info.sequence = 4;
+  Must(format::WriteOutbox(reviewer, info, &twice, &out), "WriteOutbox");
+  Put("outbox_fuzz", "repeated-id", out);
+  // The round-trip pass: anything that does not start with the magic.
+  std::string rt;
+  for (int i = 0; i < 400; i++) rt.push_back(char(uint8_t(i * 73 + 11)));
+  Put("outbox_fuzz", "roundtrip-bytes", rt);
+  Put("outbox_fuzz", "roundtrip-texts", texts[2] + texts[1] + texts[2]);
+
+  // record_fuzz: a reply as import-outbox stores it, and queued replies
+  // as the vault keeps them before and after an outbox carries them.
+  for (size_t i = 0; i < replies.size(); i++) {
+    storage::ReplyRec rec;
+    rec.source = replies[i].source;
+    rec.id = replies[i].id;
+    rec.day = 20415;
+    rec.signer = reviewer.pk;
+    rec.sig = replies[i].sig;
+    rec.sealed = replies[i].sealed;
+    Put("record_fuzz", "reply-" + std::to_string(i), storage::EncodeReply(rec));
+  }
+  storage::QueuedReply q;
+  q.id = replies[1].id;
+  for (int b = 0; b < 16; b++) q.submission[size_t(b)] = uint8_t(0xa0 + b);
+  q.source = source.pub.pk;
+  q.day = 20414;
+  q.sealed = sealed[1];
+  Put("record_fuzz", "queued-reply-waiting", storage::EncodeQueuedReply(q));
+  q.outbox = 3;
+  q.instance = instance.pk;
+  Put("record_fuzz", "queued-reply-sent", storage::EncodeQueuedReply(q));
 }
 
 }  // namespace
@@ -320,5 +422,7 @@ int main(int argc, char** argv) {
       "[[recipient]]\nkey = \"" + pk + "\"\nextra = 2024-01-02T03:04:05Z\nlist = [1.5, inf, nan, true]\n");
   Put("config_fuzz", "size-line", "20GiB\n");
   Put("config_fuzz", "size-line-plain", "1048576 B\nlisten = \"unix:x\"\n");
+
+  ReplySeeds(ik);
   return 0;
 }

@@ -583,6 +583,13 @@ class Fibers {
 // thread. Returns non-OK if it could not start.
 Status Serve(const Config& cfg, Writer* writer, storage::Store* store);
 
+// --- Small forms (urlencoded.cc) ---------------------------------------------------
+// The decoded value of field `name` of an application/x-www-form-urlencoded
+// body of `len` bytes, into guarded memory; false if absent. The first field
+// of that name counts; '+' is a space; a '%' not followed by two hex digits
+// stays as it is.
+bool FormField(const uint8_t* body, size_t len, const char* name, crypto::Secret* out);
+
 // --- Replies (replies.cc) -----------------------------------------------------------
 // A reply as a logged-in source sees it: its text, opened with their keys,
 // or unreadable (its signer is no reviewer's now, its signature fails or it

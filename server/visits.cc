@@ -128,43 +128,6 @@ bool ReadSmallBody(const httplib::ContentReader& reader, crypto::Secret* body, s
   return ok && !over;
 }
 
-int Hex(uint8_t c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The decoded value of field `name` of an application/x-www-form-urlencoded
-// body, into guarded memory; false if absent.
-bool Field(const crypto::Secret& body, size_t len, const char* name, crypto::Secret* out) {
-  const size_t nl = std::strlen(name);
-  size_t pos = 0;
-  while (pos < len) {
-    const uint8_t* b = body.data();
-    size_t end = pos;
-    while (end < len && b[end] != '&') end++;
-    if (end - pos > nl && std::memcmp(b + pos, name, nl) == 0 && b[pos + nl] == '=') {
-      *out = crypto::Secret(end - pos - nl - 1);
-      size_t n = 0;
-      for (size_t i = pos + nl + 1; i < end; i++) {
-        uint8_t c = b[i];
-        if (c == '+') {
-          c = ' ';
-        } else if (c == '%' && i + 2 < end && Hex(b[i + 1]) >= 0 && Hex(b[i + 2]) >= 0) {
-          c = uint8_t(Hex(b[i + 1]) * 16 + Hex(b[i + 2]));
-          i += 2;
-        }
-        out->data()[n++] = c;
-      }
-      out->resize_down(n);
-      return true;
-    }
-    pos = end + 1;
-  }
-  return false;
-}
-
 // Word i (0-based) of a codename: its offset and length.
 bool WordAt(const crypto::Secret& codename, size_t i, size_t* off, size_t* len) {
   size_t start = 0, word = 0;
@@ -194,7 +157,7 @@ void HandleLogin(Site& site, const httplib::Request& req, httplib::Response& res
   crypto::Secret body, typed;
   size_t len = 0;
   if (!ReadSmallBody(reader, &body, &len)) return Refuse(req, res, 400, "malformed_request");
-  if (!Field(body, len, "codename", &typed)) typed = crypto::Secret(0);
+  if (!FormField(body.data(), len, "codename", &typed)) typed = crypto::Secret(0);
   crypto::Secret codename = crypto::NormalizeCodename(typed.data(), typed.size());
   // The same work, and the same one lookup, whether the codename exists or
   // not: how long a wrong one takes tells nothing.
@@ -223,8 +186,8 @@ void HandleConfirm(Site& site, const httplib::Request& req, httplib::Response& r
   crypto::Secret body, w1, w2;
   size_t len = 0;
   if (!ReadSmallBody(reader, &body, &len)) return Refuse(req, res, 400, "malformed_request");
-  if (!Field(body, len, "w1", &w1)) w1 = crypto::Secret(0);
-  if (!Field(body, len, "w2", &w2)) w2 = crypto::Secret(0);
+  if (!FormField(body.data(), len, "w1", &w1)) w1 = crypto::Secret(0);
+  if (!FormField(body.data(), len, "w2", &w2)) w2 = crypto::Secret(0);
   const std::string id = LiveSession(site, req);
   if (id.empty()) return Refuse(req, res, 403, "login_needed");
   site.sessions.With(id, [&](Sessions::Session& s) {
@@ -295,7 +258,7 @@ void HandleDeleteReply(Site& site, const httplib::Request& req, httplib::Respons
   if (PendingCodename(site, id, nullptr, nullptr)) return res.set_redirect(Redirect(req, "/codename"), 303);
   std::vector<uint8_t> raw;
   storage::Id reply{};
-  if (!Field(body, len, "id", &hex) ||
+  if (!FormField(body.data(), len, "id", &hex) ||
       !crypto::FromHex(std::string(reinterpret_cast<const char*>(hex.data()), hex.size()), &raw) ||
       raw.size() != reply.size())
     return Refuse(req, res, 400, "malformed_request");

@@ -1073,9 +1073,9 @@ Status Store::ExpireReplies(uint32_t before, uint64_t* removed) {
     MDB_val dk{key.size(), const_cast<char*>(key.data())};
     SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->replies, &dk, nullptr), "expire reply"));
   }
-  *removed = old.size();
-  if (*removed == 0) return Status::OK();
+  if (old.empty()) return Status::OK();
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  *removed = old.size();
   KeepDayTimes();
   return FromMdb(mdb_env_sync(env_, 1), "sync");
 }
@@ -1087,7 +1087,9 @@ Status Store::QueueReply(const QueuedReply& rec) {
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
   const std::string val = EncodeQueuedReply(rec);
   MDB_val k = IdVal(rec.id), v{val.size(), const_cast<char*>(val.data())};
-  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->replies, &k, &v, MDB_NOOVERWRITE), "queue reply"));
+  int rc = mdb_put(txn.get(), dbi_->replies, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) return Status::Exists("a reply with that id is queued already");
+  SD_RETURN_IF_ERROR(FromMdb(rc, "queue reply"));
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
   return FromMdb(mdb_env_sync(env_, 1), "sync");
 }
@@ -1114,6 +1116,7 @@ Status Store::QueuedReplies(std::vector<QueuedReply>* out) {
 Status Store::MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Key32& instance,
                          const std::string& key, const std::string& value) {
   if (!dbi_->has_replies) return Status::InvalidArgument("this store queues no replies");
+  if (key.empty() || key.size() > 256 || key == "format") return Status::InvalidArgument("bad meta key");
   Txn txn(env_, true);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
   for (const Id& id : ids) {

@@ -188,6 +188,14 @@ TEST_CASE("EveryPageRendersWholeInEveryLanguageUnder30KB") {
   ask.ask[1] = 5;
   CodenameAsk wrong = ask;
   wrong.wrong = true;
+  // The conversation with a reply the source can read and one it cannot.
+  std::vector<OpenedReply> replies(2);
+  replies[0].id[0] = 1;
+  replies[0].day = 20500;
+  replies[0].readable = true;
+  replies[1].id[0] = 2;
+  replies[1].day = 20501;
+  replies[1].readable = false;
   for (const Catalog& c : Catalogs()) {
     std::vector<std::pair<std::string, std::string>> pages = {
         {"index", IndexPage(cfg, c, "tok")},
@@ -199,6 +207,7 @@ TEST_CASE("EveryPageRendersWholeInEveryLanguageUnder30KB") {
         {"receipt logged in", ReceiptPage(r, c, "tok", nullptr, true)},
         {"codename wrong", CodenamePage(c, "tok", wrong)},
         {"inbox", InboxPage(cfg, c, "tok")},
+        {"inbox with replies", InboxPage(cfg, c, "tok", replies, true)},
         {"logged out", LoggedOutPage(c)},
     };
     for (const auto& [what, page] : pages) {
@@ -206,6 +215,18 @@ TEST_CASE("EveryPageRendersWholeInEveryLanguageUnder30KB") {
       INFO(c.code() << " " << what);
       CHECK((page.size() + StyleSheet().size()) < 30 * 1024u);
       CHECK((what != "index" || page.find("Red Notice Watch") != std::string::npos));
+      if (what == "inbox with replies") {
+        // Both replies are shown, and only the readable one has a place for its text.
+        size_t shown = 0;
+        for (size_t at = page.find("<article class=\"reply\">"); at != std::string::npos;
+             at = page.find("<article class=\"reply\">", at + 1))
+          shown++;
+        CHECK(shown == 2);
+        const size_t mark = page.find(kReplyMark);
+        CHECK(mark != std::string::npos);
+        CHECK(page.find(kReplyMark, mark + 1) == std::string::npos);
+        CHECK(page.find(HtmlEscape(c.Text("inbox.unreadable"))) != std::string::npos);
+      }
       // Nothing from another origin, no script.
       CHECK(!std::regex_search(page, std::regex(R"((src|href|action)="(https?:)?//)")));
       CHECK(page.find("<script") == std::string::npos);
