@@ -2,6 +2,7 @@
 // instance, numbered and signed with the reviewer's signing key, for
 // `sealdrop-server import-outbox` (FORMAT.md "Outbox").
 #include <cstdio>
+#include <cstdlib>
 
 #include "review/cmd/cmd.h"
 
@@ -90,7 +91,14 @@ int Run(const Args& a) {
     std::string last;
     st = vault->GetMeta(counter, &last);
     if (!st.ok() && !st.Is(Status::Code::kNotFound)) return Fail(st);
-    sequence = (st.ok() ? std::stoull(last) : 0) + 1;
+    uint64_t n = 0;
+    if (st.ok()) {
+      char* end = nullptr;
+      n = std::strtoull(last.c_str(), &end, 10);
+      if (last.empty() || end != last.c_str() + last.size() || n == UINT64_MAX)
+        return Fail(Status::Corruption("the vault's outbox counter is damaged"));
+    }
+    sequence = n + 1;
   }
   format::OutboxInfo info;
   info.instance = instance;
