@@ -38,7 +38,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=a
 cmake --build build-asan -j"$jobs" --target unit_tests sealdrop-server sealdrop-review
 (cd build-asan && SEALDROP_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-   ctest --output-on-failure --timeout 1200 -L 'unit|integration')
+   ctest --output-on-failure --timeout 1200 -j2 -L 'unit|integration')
 
 stage "ThreadSanitizer: the writer, concurrent uploads, fibers, the live server, parallel extract"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=thread -DSEALDROP_TESTS=ON
