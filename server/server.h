@@ -393,6 +393,21 @@ const std::string& StyleSheet();
 const std::string& NoScriptStyle();
 const std::string& NoScriptStyleHash();
 std::string HtmlEscape(const std::string& s);
+// Appends p[0..n) to *out with &, <, >, " and ' escaped for HTML: into any
+// string type, so that a reply's text can be escaped into locked memory.
+template <class S>
+void AppendHtmlEscaped(S* out, const char* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    switch (p[i]) {
+      case '&': *out += "&amp;"; break;
+      case '<': *out += "&lt;"; break;
+      case '>': *out += "&gt;"; break;
+      case '"': *out += "&quot;"; break;
+      case '\'': *out += "&#39;"; break;
+      default: *out += p[i];
+    }
+  }
+}
 
 // --- Counters --------------------------------------------------------------------
 // All the server tells of its traffic. journald stamps every line to the

@@ -121,16 +121,7 @@ std::string Fill(std::string_view tmpl, const Catalog& c, const Vars& vars) {
 std::string HtmlEscape(const std::string& s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
+  AppendHtmlEscaped(&out, s.data(), s.size());
   return out;
 }
 

@@ -97,17 +97,7 @@ void SendWithCodename(httplib::Response& res, const std::string& page, const cry
 crypto::WipedString EscapedText(const crypto::Secret& text) {
   crypto::WipedString out;
   out.reserve(text.size() + text.size() / 8 + 16);
-  for (size_t i = 0; i < text.size(); i++) {
-    const char c = char(text.data()[i]);
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
+  AppendHtmlEscaped(&out, reinterpret_cast<const char*>(text.data()), text.size());
   return out;
 }
 

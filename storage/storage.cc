@@ -64,6 +64,14 @@ void PutBE32(uint8_t* p, uint32_t v) {
   p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
 }
 
+// Lower-case hex, for names in reports and meta keys (storage links no crypto).
+std::string Hex(const uint8_t* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; i++) s += d[p[i] >> 4], s += d[p[i] & 15];
+  return s;
+}
+
 Status FromMdb(int rc, const char* what) {
   if (rc == MDB_SUCCESS) return Status::OK();
   std::string m = std::string(what) + ": " + mdb_strerror(rc);
@@ -959,10 +967,7 @@ std::string ReplyKeyBytes(const Key32& source, const Id& id) {
 }
 
 std::string SequenceKey(const Key32& signer) {
-  static const char* d = "0123456789abcdef";
-  std::string s = "outbox:";
-  for (uint8_t b : signer) s += d[b >> 4], s += d[b & 15];
-  return s;
+  return "outbox:" + Hex(signer.data(), signer.size());
 }
 
 }  // namespace
@@ -1164,19 +1169,13 @@ Status Store::Check(Report* r) {
   *r = Report();
   Txn txn(env_, false);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  auto hex = [](const uint8_t* p, size_t n) {
-    static const char* d = "0123456789abcdef";
-    std::string s;
-    for (size_t i = 0; i < n; i++) s += d[p[i] >> 4], s += d[p[i] & 15];
-    return s;
-  };
   MDB_cursor* c = nullptr;
   MDB_val k, v;
   // Submissions and their chunks.
   SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->subs, &c), "cursor"));
   for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    std::string name = k.mv_size == kIdSize ? hex(static_cast<uint8_t*>(k.mv_data), kIdSize)
+    std::string name = k.mv_size == kIdSize ? Hex(static_cast<uint8_t*>(k.mv_data), kIdSize)
                                             : std::string("(bad key)");
     SubmissionRec rec;
     Status st = DecodeSubmission(static_cast<uint8_t*>(v.mv_data), v.mv_size, &rec);
@@ -1213,7 +1212,7 @@ Status Store::Check(Report* r) {
       last_known = mdb_get(txn.get(), dbi_->subs, &idk, &tmp) == MDB_SUCCESS ||
                    mdb_get(txn.get(), dbi_->pending, &idk, &tmp) == MDB_SUCCESS;
       if (!last_known)
-        r->problems.push_back("chunks of " + hex(last.data(), kIdSize) +
+        r->problems.push_back("chunks of " + Hex(last.data(), kIdSize) +
                               " belong to no submission");
     }
   }
@@ -1234,7 +1233,7 @@ Status Store::Check(Report* r) {
       }
       std::memcpy(lookup.data(), k.mv_data, kLookupSize);
       Status st = DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, &src);
-      if (!st.ok()) r->problems.push_back("source " + hex(lookup.data(), 8) + "...: " + st.message());
+      if (!st.ok()) r->problems.push_back("source " + Hex(lookup.data(), 8) + "...: " + st.message());
     }
     mdb_cursor_close(c);
   }
