@@ -677,7 +677,9 @@ Status Store::TxnPutChunks(MDB_txn* txn, const Id& id, const std::vector<ChunkWr
   if (mdb_get(txn, dbi_->pending, &k, &v) == MDB_NOTFOUND) {
     // The first write of an upload marks it pending, in the same transaction,
     // so the start-up sweep finds whatever a crash leaves.
-    uint8_t rec[kRecHdr] = {'S', 'D', 'P', 'E', kRecordVersion};
+    uint8_t rec[kRecHdr];
+    std::memcpy(rec, kPendMagic, 4);
+    rec[4] = kRecordVersion;
     MDB_val pv{sizeof(rec), rec};
     SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn, dbi_->pending, &k, &pv, 0), "mark pending"));
   }

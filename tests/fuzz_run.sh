@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/, clang + ASan + UBSan) in build-fuzz and
+# Builds the libFuzzer targets (fuzz/, clang + ASan + UBSan) in build-fuzz, or
+# in the tree SEALDROP_FUZZ_BUILD names (configured with -DSEALDROP_FUZZ=ON:
+# tests/run.sh shares its sanitizer build this way), and
 # runs each for a bounded time over a copy of its seed corpus
 # (fuzz/corpus/<target>/, left unmodified) plus fuzz/regressions/<target>/,
 # with fuzz/dict/<target>.dict as dictionary when there is one.
 # Every input in fuzz/regressions/<target>/ is first replayed on its own.
 # Exits non-zero if a regression input fails or fuzzing finds a crash, hang,
 # leak or out-of-memory; the crashing input and the logs are then in
-# build-fuzz/fuzz-run/<target>/. At the end one line per target gives the
+# <build>/fuzz-run/<target>/. At the end one line per target gives the
 # executions and executions per second of its fuzzing run.
 #
 #   tests/fuzz_run.sh [seconds-per-target] [target...]
@@ -36,12 +38,15 @@ fi
 if [ ! -f .deps/cpp-httplib/httplib.h ]; then
   deploy/install-deps.sh  # the top-level CMakeLists needs the patched header
 fi
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DSEALDROP_FUZZ=ON -DSEALDROP_TESTS=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
+build=${SEALDROP_FUZZ_BUILD:-$root/build-fuzz}
+if [ -z "${SEALDROP_FUZZ_BUILD:-}" ]; then
+  CC=clang CXX=clang++ cmake -S . -B "$build" -DSEALDROP_FUZZ=ON -DSEALDROP_TESTS=OFF \
+    -DSEALDROP_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 
 # --- runs ------------------------------------------------------------------------
-work="$root/build-fuzz/fuzz-run"
+work="$build/fuzz-run"
 rm -rf "$work"
 mkdir -p "$work"
 # The targets' scratch files (form_fuzz's store, config_fuzz's config.toml)
@@ -55,7 +60,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 failed=0
 summary=()
 for t in "${targets[@]}"; do
-  bin="$root/build-fuzz/fuzz/$t"
+  bin="$build/fuzz/$t"
   out="$work/$t"
   mkdir -p "$out/corpus" "$out/regressions"
   if [ -d "fuzz/corpus/$t" ]; then cp -R "fuzz/corpus/$t/." "$out/corpus/"; fi

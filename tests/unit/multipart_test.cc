@@ -141,8 +141,8 @@ TEST_CASE("MalformedPartsRefused", "[multipart]") {
       "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--",                 // no name
       "--b\r\nContent-Disposition: form-data; name=\"x\r\n\r\nx\r\n--b--",       // open quote
       "--b\r\nbroken header line\r\n\r\nx\r\n--b--",                             // no colon
-      "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n"
-      "Content-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--b--",             // two dispositions
+      ("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n"
+       "Content-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--b--"),            // two dispositions
       "--bX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--",    // garbage after boundary
   };
   for (const char* b : bodies) {
