@@ -109,7 +109,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
       "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
       "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue",
-      "reply_days"};
+      "reply_days", "store_reserve"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -164,6 +164,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   SD_RETURN_IF_ERROR(num("login_workers", &c.login_workers, 1, 256));
   SD_RETURN_IF_ERROR(num("login_queue", &c.login_queue, 0, 65536));
   SD_RETURN_IF_ERROR(num("reply_days", &c.reply_days, 1, 3650));
+  SD_RETURN_IF_ERROR(num("store_reserve", &c.store_reserve, 0, 50));
 
   if (auto arr = t["recipient"].as_array()) {
     for (const auto& node : *arr) {
@@ -204,8 +205,10 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   if (c.recipients.empty())
     return Status::InvalidArgument(path + ": no [[recipient]]: nobody could read submissions");
   SD_RETURN_IF_ERROR(LoadSite(t, path, &c));
-  if (c.max_upload > c.store_quota)
-    return Status::InvalidArgument(path + ": max_upload is larger than store_quota");
+  // The reserve takes no large upload, so one must fit in the rest.
+  if (c.max_upload > c.store_quota - c.store_quota / 100 * c.store_reserve)
+    return Status::InvalidArgument(path + ": max_upload is larger than store_quota leaves beside "
+                                   "store_reserve (" + std::to_string(c.store_reserve) + "%)");
 
   if (!c.unix_socket()) {
     if (c.tls_cert.empty() || c.tls_key.empty())

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "server/server.h"
@@ -32,6 +33,14 @@ std::string Rounded(uint64_t n) {
   uint64_t scale = 10;
   while (n / scale >= 100) scale *= 10;
   return "~" + std::to_string((n + scale / 2) / scale * scale);
+}
+
+std::string StoreFill(storage::Store* store, const Config& cfg) {
+  uint64_t used = 0;
+  if (!store->Used(&used).ok()) return "store fill unknown";
+  const uint64_t quota = std::max<uint64_t>(store->quota(), 1);
+  return "store " + std::to_string(std::min<uint64_t>(used, quota) * 100 / quota) +
+         "% full, reserve " + std::to_string(cfg.store_reserve) + "%";
 }
 
 void Counters::Answered(int status, bool submit) {

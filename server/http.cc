@@ -421,10 +421,11 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
       if (sig < 0 && storage::Today() == day) continue;
       if (sig == SIGINT || sig == SIGTERM) break;
       if (sig == SIGUSR1) {
-        std::fprintf(stderr, "sealdrop-server: today so far: %s\n", Stats().Report().c_str());
+        std::fprintf(stderr, "sealdrop-server: today so far: %s, %s\n", Stats().Report().c_str(),
+                     StoreFill(store, cfg).c_str());
       } else if (storage::Today() != day) {
-        std::fprintf(stderr, "sealdrop-server: %s: %s\n", storage::DayName(day).c_str(),
-                     Stats().Report().c_str());
+        std::fprintf(stderr, "sealdrop-server: %s: %s, %s\n", storage::DayName(day).c_str(),
+                     Stats().Report().c_str(), StoreFill(store, cfg).c_str());
         Stats().Reset();
         day = storage::Today();
         // Best effort: missed today, the next start or day tries again.

@@ -63,6 +63,8 @@ void RefuseFor(const httplib::Request& req, httplib::Response& res, const Status
       return Refuse(req, res, 413, "too_large",
                     {{"limit", c.Size(cfg.max_upload)}, {"count", std::to_string(cfg.max_files)}});
     case Status::Code::kFull:
+      if (st.message() == storage::kOnlySmall)
+        return Refuse(req, res, 507, "full_large", {{"limit", c.Size(kSmallFiles)}});
       return Refuse(req, res, 507, "full");
     case Status::Code::kInvalidArgument:
     case Status::Code::kCorruption:

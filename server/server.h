@@ -57,6 +57,7 @@ struct Config {
   uint32_t login_workers = 2;        // codenames derived at once (Argon2id)
   uint32_t login_queue = 8;          // waiting for a derivation; more are told to retry
   uint32_t reply_days = 30;          // replies are deleted this many days after they arrive
+  uint32_t store_reserve = 5;        // percent of store_quota kept for messages and small files
   // codename.params (FORMAT.md "Codenames"); absent in an instance made
   // before codenames, until serve writes it.
   crypto::CodenameParams codename;
@@ -137,8 +138,10 @@ class Writer {
 
   // Queues chunk writes; `data` holds the bytes the ChunkWrites point into.
   // Returns at once unless the queue is over budget. Failures land in *t.
-  void PutChunks(const storage::Id& id, Bytes data,
-                 std::vector<storage::ChunkWrite> chunks, std::shared_ptr<Tracker> t);
+  // `small`: the upload so far is a message and at most kSmallFiles of
+  // files, so its chunks may use the store's reserve.
+  void PutChunks(const storage::Id& id, Bytes data, std::vector<storage::ChunkWrite> chunks,
+                 bool small, std::shared_ptr<Tracker> t);
   // An empty buffer for the next batch, reused from written jobs when one is
   // free (fresh allocations cost page faults on every MiB).
   Bytes Buffer();
@@ -188,6 +191,11 @@ struct Receipt {
 // Upload::AppendMessage's refusal of a message over format::kMaxMessage: the
 // page for it states the limit in bytes (http.cc).
 extern const char kMessageTooLong[];
+
+// Uploads with at most this much in files (and any message) may use the
+// store's reserve (Config::store_reserve), so that a text tip gets through
+// when large uploads have filled the rest.
+constexpr uint64_t kSmallFiles = uint64_t(1) << 20;
 
 // One submission being received. Plaintext goes straight into secretstream;
 // ciphertext goes to the store in small transactions. Destroying an Upload
@@ -239,6 +247,7 @@ class Upload {
   std::vector<format::FileEntry, crypto::WipingAllocator<format::FileEntry>> files_;
   crypto::StreamWriter stream_;
   bool in_file_ = false;
+  uint64_t file_bytes_ = 0;  // of every file so far: small uploads may use the reserve
   bool has_source_ = false;
   storage::SourceRec source_;
   bool begun_ = false;
@@ -451,6 +460,10 @@ Counters& Stats();
 // count rounded to tens, or to two significant figures from 1000 on ("~10",
 // "~120", "~4700").
 std::string Rounded(uint64_t n);
+// How full the store is, for the daily line and check: "store 37% full,
+// reserve 5%" (the last 5% of the quota takes only messages and small
+// files). The store's file size tells as much to whoever holds the disk.
+std::string StoreFill(storage::Store* store, const Config& cfg);
 
 // --- Sources who come back: codenames and sessions -------------------------------
 // Deriving a codename's keys costs Argon2id's memory and time, so at most

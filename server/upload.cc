@@ -112,7 +112,8 @@ Status Upload::Flush() {
     writes.push_back({c.item, c.index, batch_.data() + c.off, c.len});
   // The writer owns the bytes from here; the pointers stay valid because a
   // moved vector keeps its buffer.
-  writer_->PutChunks(rec_.id, std::move(batch_), std::move(writes), tracker_);
+  writer_->PutChunks(rec_.id, std::move(batch_), std::move(writes), file_bytes_ <= kSmallFiles,
+                     tracker_);
   wrote_ = true;
   batch_ = writer_->Buffer();
   batch_.reserve(kBatchBytes + crypto::kChunkSize + crypto::kChunkOverhead);
@@ -138,6 +139,7 @@ Status Upload::StartFile(std::string_view name, std::string_view type) {
 
 Status Upload::Write(const uint8_t* p, size_t n) {
   if (!in_file_) return Status::InvalidArgument("no file open");
+  file_bytes_ += n;
   uint32_t item = files_.back().item;
   return stream_.Write(p, n, [&](const uint8_t* c, size_t cn) { return OnChunk(item, c, cn); });
 }

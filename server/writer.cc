@@ -36,6 +36,7 @@ struct Writer::Job {
   storage::Id id{};
   Bytes data;
   std::vector<storage::ChunkWrite> chunks;
+  bool small = false;
   storage::SubmissionRec rec;
   bool has_source = false;
   storage::SourceRec source;
@@ -69,13 +70,14 @@ void Writer::Enqueue(std::unique_ptr<Job> job) {
   work_.notify_one();
 }
 
-void Writer::PutChunks(const storage::Id& id, Bytes data,
-                       std::vector<storage::ChunkWrite> chunks, std::shared_ptr<Tracker> t) {
+void Writer::PutChunks(const storage::Id& id, Bytes data, std::vector<storage::ChunkWrite> chunks,
+                       bool small, std::shared_ptr<Tracker> t) {
   auto job = std::make_unique<Job>();
   job->kind = Job::kChunks;
   job->id = id;
   job->data = std::move(data);
   job->chunks = std::move(chunks);
+  job->small = small;
   job->tracker = std::move(t);
   Enqueue(std::move(job));
 }
@@ -192,7 +194,7 @@ void Writer::Run() {
       }
     }
     auto add = [](storage::WriteBatch* b, Job& j) {
-      if (j.kind == Job::kChunks) b->PutChunks(j.id, j.chunks);
+      if (j.kind == Job::kChunks) b->PutChunks(j.id, j.chunks, j.small);
       else b->Commit(j.rec, j.has_source ? &j.source : nullptr);
     };
     const bool drop = !dropping_.empty() && !drop_blocked_;

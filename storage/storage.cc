@@ -15,6 +15,9 @@
 
 namespace sealdrop {
 namespace storage {
+
+const char kOnlySmall[] = "the store keeps its last room for messages and small submissions";
+
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
@@ -221,6 +224,7 @@ Store::~Store() {
 
 Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<Store>* out) {
   out->reset();
+  if (opt.reserve > opt.quota) return Status::InvalidArgument("the reserve is larger than the quota");
   std::unique_ptr<Store> s(new Store());
   s->opt_ = opt;
   s->dir_ = dir;
@@ -361,7 +365,7 @@ Status Store::Used(uint64_t* used) {
   mdb_env_info(env_, &info);
   mdb_env_stat(env_, &st);
   uint64_t high = uint64_t(info.me_last_pgno + 1) * st.ms_psize;
-  if (high + kHeadroom / 2 < opt_.quota) {
+  if (high + kHeadroom / 2 < opt_.quota - opt_.reserve) {
     *used = high;
     return Status::OK();
   }
@@ -561,8 +565,11 @@ Status VerifyChunks(MDB_txn* txn, MDB_dbi chunks, const SubmissionRec& rec, bool
 
 }  // namespace
 
-void WriteBatch::PutChunks(const Id& id, std::vector<ChunkWrite> chunks) {
-  for (const auto& c : chunks) bytes_ += c.size + kRecHdr + 64;
+void WriteBatch::PutChunks(const Id& id, std::vector<ChunkWrite> chunks, bool small) {
+  uint64_t n = 0;
+  for (const auto& c : chunks) n += c.size + kRecHdr + 64;
+  bytes_ += n;
+  if (!small) large_bytes_ += n;
   Op op;
   op.kind = Op::kChunks;
   op.id = id;
@@ -773,6 +780,8 @@ Status Store::Write(const WriteBatch& batch) {
     uint64_t used = 0;
     SD_RETURN_IF_ERROR(Used(&used));
     if (used + batch.bytes() > opt_.quota) return Status::Full("the store has reached its quota");
+    if (batch.large_bytes() > 0 && used + batch.bytes() > opt_.quota - opt_.reserve)
+      return Status::Full(kOnlySmall);
   }
   Txn txn(env_, true);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));

@@ -123,8 +123,10 @@ class WriteBatch {
     SourceRec source;
     int max_chunks = 0;  // kDrop
   };
-  // Writes chunks of an upload, marking it pending if it is not yet.
-  void PutChunks(const Id& id, std::vector<ChunkWrite> chunks);
+  // Writes chunks of an upload, marking it pending if it is not yet. Only
+  // chunks of a small upload (`small`) may go into the quota's reserve
+  // (Options::reserve).
+  void PutChunks(const Id& id, std::vector<ChunkWrite> chunks, bool small = false);
   // Publishes a pending submission (its chunks may be earlier in this batch);
   // with `source`, files the source's record too unless it is there already,
   // in the same transaction: a codename exists exactly when its first
@@ -139,11 +141,14 @@ class WriteBatch {
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
   uint64_t bytes() const { return bytes_; }
+  // Bytes of chunks that may not use the reserve.
+  uint64_t large_bytes() const { return large_bytes_; }
   size_t commits() const { return commits_; }
 
  private:
   std::vector<Op> ops_;
   uint64_t bytes_ = 0;
+  uint64_t large_bytes_ = 0;
   size_t commits_ = 0;
 };
 
@@ -160,12 +165,19 @@ void SetDayTimes(const std::string& path);
 
 enum class Role : uint8_t { kServer = 1, kVault = 2 };
 
+// Status::Full's message when only the reserve is left (Options::reserve).
+extern const char kOnlySmall[];
+
 struct Options {
   Role role = Role::kServer;
   // Bytes the store may use. Writes beyond it fail with Status::Full and
   // change nothing; the LMDB map is made somewhat larger so that removing
   // an upload can always proceed.
   uint64_t quota = uint64_t(16) << 30;
+  // The last `reserve` bytes of the quota take only chunks written as small
+  // (WriteBatch::PutChunks): when large uploads have filled the rest, a
+  // message still gets through. Such a refusal is Full with kOnlySmall.
+  uint64_t reserve = 0;
   bool read_only = false;
   // For processes that read whole submissions (export, the vault): keep the
   // kernel's readahead. The server, which writes, turns it off.
@@ -269,6 +281,7 @@ class Store {
 
   // Bytes of the quota in use, counting reusable free pages as free.
   Status Used(uint64_t* used);
+  uint64_t quota() const { return opt_.quota; }
 
   // Reserves disk blocks for the next `ahead` bytes the file will grow by
   // (fallocate, file size unchanged), so that writes do not pay for growing

@@ -57,6 +57,7 @@ int Run(const std::string& dir) {
               static_cast<unsigned long long>(r.bytes),
               static_cast<unsigned long long>(r.pending),
               r.pending ? " (in progress, or removed at the next start)" : "");
+  std::printf("%s\n", StoreFill(store.get(), cfg).c_str());
   for (const auto& p : problems) std::printf("problem: %s\n", p.c_str());
   if (!problems.empty()) {
     std::fprintf(stderr, "%s: error: %zu problems found\n", kTool, problems.size());

@@ -45,6 +45,7 @@ inline storage::Options StoreOptions(const Config& cfg) {
   storage::Options o;
   o.role = storage::Role::kServer;
   o.quota = cfg.store_quota;
+  o.reserve = cfg.store_quota / 100 * cfg.store_reserve;
   o.cache_writes = false;
   return o;
 }

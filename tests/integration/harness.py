@@ -339,9 +339,14 @@ SANITIZER_RE = re.compile(r"==\d+==")
 
 
 def parse_counts(text):
-    """'requests ~20, sealed <10, refused <10 (malformed <10, ...), received <10 MiB, faults <10'
-    -> {'requests': '~20', 'sealed': '<10', 'refused': '<10', 'refused malformed': '<10', ...}"""
+    """'requests ~20, sealed <10, refused <10 (malformed <10, ...), received <10 MiB, faults <10,
+    store 3% full, reserve 5%' -> {'requests': '~20', 'sealed': '<10', 'refused': '<10',
+    'refused malformed': '<10', ..., 'store': '3%', 'reserve': '5%'}"""
     out = {}
+    fill = re.search(r", store (\d+)% full, reserve (\d+)%$", text)
+    check(fill, "a counts line without the store's fill: " + text)
+    out["store"], out["reserve"] = fill.group(1) + "%", fill.group(2) + "%"
+    text = text[:fill.start()]
     m = re.match(r"(.*)refused (\S+) \((.*)\), (.*)$", text)
     check(m, "a counts line of an unexpected shape: " + text)
     head, refused, reasons, tail = m.groups()
@@ -356,6 +361,8 @@ def parse_counts(text):
         value = next(w for w in words if COUNT_RE.fullmatch(w))
         out[words[0]] = value
     for k, v in out.items():
+        if k in ("store", "reserve"):
+            continue
         check(COUNT_RE.fullmatch(v), "count %s is not rounded: %r in %s" % (k, v, text))
     return out
 

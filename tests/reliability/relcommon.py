@@ -62,6 +62,9 @@ def run_check(h, inst):
         m = re.search(r"^%s: (\d+)" % label, r.stdout, re.M)
         check(m, "check printed no '%s:' line (exit %d):\n%s" % (label, r.returncode, out))
         d[key] = int(m.group(1))
+    m = re.search(r"^store (\d+)% full, reserve (\d+)%$", r.stdout, re.M)
+    check(m, "check printed no 'store N%% full' line (exit %d):\n%s" % (r.returncode, out))
+    d["fill"], d["reserve"] = int(m.group(1)), int(m.group(2))
     return d
 
 

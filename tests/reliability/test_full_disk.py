@@ -3,10 +3,12 @@
 
 (a) quota first: a 96 MiB tmpfs holds the instance, store_quota = "48MiB".
     4 MiB uploads until one is refused: it must get 507 and a "Not sent" page
-    that says there is no room, while the tmpfs still has free space (the
-    quota, not the disk, refused it). The server keeps serving; check is ok
-    with nothing unfinished; export/import/extract gives back every confirmed
-    submission byte for byte, and none of the refused ones.
+    that says there is no room for large uploads, while the tmpfs still has
+    free space (the quota, not the disk, refused it). The server keeps
+    serving; a message and a 512 KiB file still get through (the reserve);
+    check is ok with nothing unfinished and the store at least 90% full;
+    export/import/extract gives back every confirmed submission byte for
+    byte, and none of the refused ones.
 (b) disk first: a fresh 96 MiB tmpfs, store_quota = "1GiB" (far beyond the
     disk), and a ballast file taking part of the tmpfs. Uploads past the
     space must get an error page (507 or 500), never a 200; the server keeps
@@ -99,7 +101,7 @@ class Filler:
         self.n = 0
         self.blob = os.urandom(UPLOAD_MIB << 20)
 
-    def upload(self, url, mib=UPLOAD_MIB, message_only=False):
+    def upload(self, url, mib=UPLOAD_MIB, message_only=False, size=None):
         self.n += 1
         marker = relcommon.new_marker()
         message = "full disk %s upload %d marker %s" % (self.tag, self.n, marker)
@@ -108,7 +110,7 @@ class Filler:
         if not message_only:
             name = "%s-%03d.bin" % (self.tag, self.n)
             path = self.h.path(name)
-            files[name] = relcommon.write_payload(path, marker, mib << 20, self.blob)
+            files[name] = relcommon.write_payload(path, marker, size or (mib << 20), self.blob)
             paths.append((path, name))
         s = relcommon.Sent(marker, message, files)
         self.sent[marker] = s
@@ -182,8 +184,11 @@ def part_a(h, rv, mnt):
     used, free = settled_df_mib(mnt)
     fsz, falloc = store_file_mib(inst)
     msg = refusal_ok(up, (507,), "(a) the upload past the quota")
-    check(re.search(r"no room", msg, re.I), "(a) the 507 page does not say there is no room: %r" %
-          msg)
+    # What is left is the reserve, which takes no large upload; the page
+    # says what can still be sent.
+    check(re.search(r"no room for large uploads.*files up to 1(\.0)? MiB", msg, re.I),
+          "(a) the 507 page does not say there is no room for large uploads but for small "
+          "files: %r" % msg)
     # Blocks reserved ahead (allocated beyond the file's end) are room too.
     room = free + max(0.0, falloc - fsz)
     check(room >= UPLOAD_MIB + 4, "(a) the tmpfs was full (%.1f MiB free, %.1f MiB reserved by "
@@ -204,12 +209,19 @@ def part_a(h, rv, mnt):
           (c["submissions"], len(confirmed)))
     s2, up2 = filler.upload(srv.url)
     refusal_ok(up2, (507,), "(a) a second upload past the quota")
+    # A store filled with large uploads must not silence sources: a message
+    # and a small file still get through, into the reserve.
     s3, up3 = filler.upload(srv.url, message_only=True)
-    check(up3.status == 200 or up3.status == 507,
-          "(a) a message-only upload at the quota: HTTP %d" % up3.status)
-    if up3.status == 507:
-        refusal_ok(up3, (507,), "(a) a message-only upload at the quota")
-    h.note("(a) a message-only upload at the quota", "HTTP %d" % up3.status)
+    check(up3.status == 200 and s3.confirmed,
+          "(a) a message-only upload at the quota: HTTP %d, not received" % up3.status)
+    s4, up4 = filler.upload(srv.url, size=512 << 10)
+    check(up4.status == 200 and s4.confirmed,
+          "(a) a 512 KiB upload at the quota: HTTP %d, not received" % up4.status)
+    h.note("(a) at the quota, into the reserve", "a message: HTTP %d; a 512 KiB file: HTTP %d" %
+           (up3.status, up4.status))
+    c = relcommon.check_clean(h, inst, "(a) after the reserve took small uploads", wait=10)
+    check(c["fill"] >= 90, "(a) check says the store is %d%% full at the quota" % c["fill"])
+    h.note("(a) check's fill level", "store %d%% full, reserve %d%%" % (c["fill"], c["reserve"]))
     fsz, falloc = store_file_mib(inst)
     h.note("(a) store file", "%.1f MiB long, %.1f MiB allocated" % (fsz, falloc))
     srv.stop()

@@ -194,6 +194,28 @@ TEST_CASE("ConfigFloatWhereIntegerExpectedRefused", "[server]") {
   }
 }
 
+// A max_upload that only the reserve could hold would be refused every time.
+TEST_CASE("ConfigReserveLeavingNoRoomForTheLargestUploadRefused", "[server]") {
+  Fixture fx;
+  crypto::RecipientKey k;
+  REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
+  auto write = [&](const std::string& extra) { WriteConfig(fx.dir, k.pub, extra, ""); };
+  Config c;
+  write("store_quota = \"100MiB\"\nmax_upload = \"95MiB\"");
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  REQUIRE(c.store_reserve == 5);
+  write("store_quota = \"100MiB\"\nmax_upload = \"96MiB\"");
+  Status st = LoadConfig(fx.dir, &c);
+  REQUIRE(st.message().find("store_reserve (5%)") != std::string::npos);
+  write("store_quota = \"100MiB\"\nmax_upload = \"96MiB\"\nstore_reserve = 0");
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  for (const char* bad : {"store_reserve = 51", "store_reserve = -1", "store_reserve = 5.0"}) {
+    INFO(bad);
+    write(bad);
+    REQUIRE(LoadConfig(fx.dir, &c).message().find("store_reserve must be") != std::string::npos);
+  }
+}
+
 TEST_CASE("ConfigUnknownKeyInRecipientRefused", "[server]") {
   Fixture fx;
   crypto::RecipientKey k;

@@ -400,6 +400,72 @@ TEST_CASE("ServerWritesDoNotStayInPageCache", "[storage]") {
 
 // --- Quota ---------------------------------------------------------------------------
 
+// A flood of large uploads fills the quota up to the reserve and no further:
+// the reserve is left for small writes, which then fill it up to the quota.
+TEST_CASE("LargeUploadsCannotTakeTheReserveLeftForMessages", "[storage]") {
+  TempDir dir;
+  Options o = Opt(Role::kServer, uint64_t(8) << 20);
+  o.reserve = uint64_t(2) << 20;
+  auto s = OpenOk(dir.path(), o);
+  auto chunk = Bytes(1024 + 17, 78);
+  auto fill = [&](const Id& id, bool small, uint32_t* written) {
+    Status st;
+    for (int round = 0; round < 10000; round++) {
+      std::vector<ChunkWrite> w;
+      for (uint32_t j = 0; j < 16; j++)
+        w.push_back(ChunkWrite{1, *written + j, chunk.data(), chunk.size()});
+      WriteBatch b;
+      b.PutChunks(id, w, small);
+      st = s->Write(b);
+      if (!st.ok()) break;
+      *written += 16;
+    }
+    return st;
+  };
+  uint32_t large = 0;
+  Status st = fill(MakeId(1), false, &large);
+  INFO(st.ToString());
+  REQUIRE(st.Is(Status::Code::kFull));
+  REQUIRE(st.message() == kOnlySmall);
+  uint64_t used = 0;
+  REQUIRE(s->Used(&used).ok());
+  REQUIRE(used <= o.quota - o.reserve);
+  REQUIRE(uint64_t(large) * chunk.size() > (uint64_t(3) << 20));
+
+  // A batch mixing small and large writes is refused whole: the large ones
+  // may not ride in with the small.
+  std::vector<ChunkWrite> w16;
+  for (uint32_t j = 0; j < 16; j++) w16.push_back(ChunkWrite{1, j, chunk.data(), chunk.size()});
+  WriteBatch mixed;
+  mixed.PutChunks(MakeId(3), w16, true);
+  mixed.PutChunks(MakeId(4), w16, false);
+  st = s->Write(mixed);
+  REQUIRE(st.message() == kOnlySmall);
+  REQUIRE_FALSE(s->Pending(MakeId(3)));
+  REQUIRE_FALSE(s->Pending(MakeId(4)));
+
+  // Small writes still go in, a MiB and more, until the quota itself.
+  uint32_t small = 0;
+  st = fill(MakeId(2), true, &small);
+  REQUIRE(st.Is(Status::Code::kFull));
+  REQUIRE(st.message() != kOnlySmall);
+  REQUIRE(uint64_t(small) * chunk.size() > (uint64_t(1) << 20));
+  REQUIRE(s->Used(&used).ok());
+  REQUIRE(used <= o.quota);
+  Store::Report r = CheckOk(s.get());
+  REQUIRE(r.problems.empty());
+  REQUIRE(r.chunks == uint64_t(large) + small);
+}
+
+TEST_CASE("ReserveLargerThanQuotaIsRefused", "[storage]") {
+  TempDir dir;
+  Options o = Opt(Role::kServer, uint64_t(8) << 20);
+  o.reserve = o.quota + 1;
+  std::unique_ptr<Store> s;
+  REQUIRE(Store::Open(dir.path(), o, &s).Is(Status::Code::kInvalidArgument));
+  REQUIRE(s == nullptr);
+}
+
 TEST_CASE("MapFullGivesErrorAndKeepsEarlierSubmissions", "[storage]") {
   TempDir dir;
   auto s = OpenOk(dir.path(), Opt(Role::kServer, uint64_t(4) << 20));
