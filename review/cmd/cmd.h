@@ -65,6 +65,7 @@ Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec
 struct Opened {
   std::unique_ptr<storage::Store> vault;
   storage::SubmissionRec rec;
+  crypto::KeyId key_id{};  // of the key that opened it
   crypto::Secret ck;
   format::Manifest m;
 };

@@ -26,12 +26,20 @@ std::string SourceLabel(const format::Manifest& m) {
   return ReplyKeyHex(m).substr(0, 16) + " (reply key " + ReplyKeyHex(m) + ")";
 }
 
+// The recipient keys its content key was sealed to: who else can read it.
+std::vector<std::string> KeyIds(const storage::SubmissionRec& rec) {
+  std::vector<std::string> out;
+  for (const auto& k : rec.keys) out.push_back(crypto::ToHex(k.key_id.data(), k.key_id.size()));
+  return out;
+}
+
 int Run(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
         const std::string& passfile, bool json) {
   Opened o;
   if (int rc = OpenSubmission(id, vault_dir, keyfile, passfile, &o)) return rc;
   const storage::SubmissionRec& rec = o.rec;
   const format::Manifest& m = o.m;
+  const std::string mine = crypto::ToHex(o.key_id.data(), o.key_id.size());
   if (json) {
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : m.files)
@@ -39,13 +47,19 @@ int Run(const std::string& id, const std::string& vault_dir, const std::string& 
     nlohmann::json j = {{"id", IdHex(rec.id)},
                         {"received", storage::DayName(rec.day)},
                         {"reply_key", m.has_reply_key ? nlohmann::json(ReplyKeyHex(m)) : nlohmann::json()},
+                        {"keys", KeyIds(rec)},
+                        {"opened_with", mine},
                         {"message", m.message},
                         {"files", files}};
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  std::printf("id:       %s\nreceived: %s\nsource:   %s\nfiles:    %zu\n", IdHex(rec.id).c_str(),
-              storage::DayName(rec.day).c_str(), SourceLabel(m).c_str(), m.files.size());
+  std::string keys;
+  for (const std::string& k : KeyIds(rec))
+    keys += (keys.empty() ? "" : ", ") + k + (k == mine ? " (yours)" : "");
+  std::printf("id:       %s\nreceived: %s\nsource:   %s\nkeys:     %s\nfiles:    %zu\n",
+              IdHex(rec.id).c_str(), storage::DayName(rec.day).c_str(), SourceLabel(m).c_str(),
+              keys.c_str(), m.files.size());
   for (size_t i = 0; i < m.files.size(); i++)
     std::printf("  %zu. %s  (%llu bytes, %s)\n", i + 1, review::SafeName(m.files[i].name).c_str(),
                 static_cast<unsigned long long>(m.files[i].size),

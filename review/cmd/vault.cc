@@ -258,7 +258,16 @@ int OpenSubmission(const std::string& id, const std::string& vault_dir, const st
   st = UnlockKey(keyfile, passfile, &key);
   if (!st.ok()) return Fail(st);
   st = OpenManifest(o->vault.get(), o->rec, key, &o->ck, &o->m);
+  if (st.Is(Status::Code::kNotFound)) {
+    std::string ids;
+    for (const auto& k : o->rec.keys)
+      ids += (ids.empty() ? "" : ", ") + crypto::ToHex(k.key_id.data(), k.key_id.size());
+    return Fail(st, "it is sealed to key " + ids +
+                        ": only those reviewers can open it (sealdrop-server check names whose "
+                        "keys new submissions are sealed to)");
+  }
   if (!st.ok()) return Fail(st);
+  o->key_id = key.pub.id;
   return 0;
 }
 

@@ -33,6 +33,12 @@ int Run(const std::string& dir) {
     std::printf("warning: no %s: the next serve writes it\n", cfg.codename_params().c_str());
   st = CheckServable(cfg);
   if (!st.ok()) problems.push_back(st.message());
+  // Whom new submissions are sealed to, by the key ids that keygen and the
+  // reviewers' show print.
+  for (const Recipient& r : cfg.recipients)
+    std::printf("recipient %s: key %s%s\n", r.name.empty() ? "(no name)" : r.name.c_str(),
+                crypto::ToHex(r.key.id.data(), r.key.id.size()).c_str(),
+                r.has_signing ? ", signs replies" : "");
   // The reviewers check bundles against it (import --instance-fingerprint).
   crypto::SigningKey key;
   st = LoadInstanceKey(cfg, &key);

@@ -564,8 +564,10 @@ class Instance:
         self.dir = os.path.join(harness.tmp, name)
         # A cheap Argon2id for the codenames every first submission derives
         # (the default is 3 passes over 16 MiB): tests bound the server's memory.
-        args = [harness.server_bin, "init", self.dir, "--recipient", pub,
-                "--listen", "127.0.0.1:0"] + list(CHEAP_CODENAMES)
+        args = [harness.server_bin, "init", self.dir, "--listen", "127.0.0.1:0"]
+        for p in ([pub] if isinstance(pub, str) else pub):  # one reviewer's .pub, or a list
+            args += ["--recipient", p]
+        args += list(CHEAP_CODENAMES)
         if max_upload:
             args += ["--max-upload", max_upload]
         self.init_output = harness.run(args, expect=0).stdout

@@ -348,21 +348,6 @@ TEST_CASE("SealedContentKeyOpensOnlyForItsRecipient", "[crypto]") {
   REQUIRE(OpenContentKey(sealed, b, &out).Is(Status::Code::kAuthFailed));
 }
 
-TEST_CASE("RevokingOneRecipientLeavesOthersAbleToOpen", "[crypto]") {
-  REQUIRE(Init().ok());
-  RecipientKey a, b;
-  REQUIRE(GenerateRecipientKey(1, &a).ok());
-  REQUIRE(GenerateRecipientKey(2, &b).ok());
-  Secret ck = NewContentKey();
-  std::vector<SealedKey> sealed(2);
-  REQUIRE(SealContentKey(ck, a.pub, &sealed[0]).ok());
-  REQUIRE(SealContentKey(ck, b.pub, &sealed[1]).ok());
-  sealed.erase(sealed.begin());
-  Secret out;
-  REQUIRE(OpenContentKey(sealed, b, &out).ok());
-  REQUIRE(Equal(out.data(), ck.data(), kContentKeySize));
-}
-
 TEST_CASE("KeyFileWrongPassphraseRefused", "[crypto]") {
   REQUIRE(Init().ok());
   RecipientKey k;

@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""A team of reviewers, each with their own key.
+
+An instance made for two reviewers seals every submission to both: each
+opens it with their own key in their own vault, and `show` names both key
+ids and which one is theirs. Removing a reviewer from config.toml and
+restarting the server affects new submissions only: those open for the one
+left and are refused to the one removed, who still reads everything sealed
+before. `check` lists the recipients by key id."""
+import re
+
+import harness
+from harness import check
+
+
+def remove_recipient(inst, pub):
+    """Drops the [[recipient]] table holding the key in `pub` from config.toml."""
+    with open(pub) as f:
+        key = f.read().strip()
+    with open(inst.config_path) as f:
+        config = f.read()
+    head, *tables = config.split("[[recipient]]")
+    kept = [t for t in tables if key not in t]
+    check(len(kept) == len(tables) - 1, "config.toml has no [[recipient]] for %s" % pub)
+    with open(inst.config_path, "w") as f:
+        f.write(head + "".join("[[recipient]]" + t for t in kept))
+
+
+def recipients(h, inst):
+    """check's 'recipient <name>: key <id>' lines, as {id: line}."""
+    r = h.run([h.server_bin, "check", inst.dir], expect=0)
+    return {m.group(2): m.group(0)
+            for m in re.finditer(r"^recipient (.+): key ([0-9a-f]{16}).*$", r.stdout, re.M)}
+
+
+def show_text(h, rv, sid, vault, expect=0):
+    return h.run([h.review_bin, "show", sid, "--vault", vault, "--key", rv.key,
+                  "--passphrase-file", rv.passfile], expect=expect)
+
+
+def test(h):
+    alice = harness.Reviewer(h, "alice")
+    bob = harness.Reviewer(h, "bob")
+    inst = harness.Instance(h, "instance", [alice.pub, bob.pub])
+    both = recipients(h, inst)
+    check(len(both) == 2, "check lists %d recipients, not 2:\n%s" % (len(both), both))
+    fp = ["--instance-fingerprint", inst.fingerprint]
+    vault_a, vault_b = h.path("vault-alice"), h.path("vault-bob")
+
+    h.step("one submission, sealed to both reviewers")
+    srv = inst.server().start()
+    h.submit_ok(srv.url, "for the whole team")
+    srv.stop()
+    check(inst.export(h.path("one.sdb")) == 1, "the first export did not take 1 submission")
+    alice.import_(h.path("one.sdb"), vault_a, extra=fp, expect=0)
+    bob.import_(h.path("one.sdb"), vault_b, extra=fp, expect=0)
+    first = alice.list(vault_a)[0]["id"]
+    sa, sb = alice.show(first, vault_a), bob.show(first, vault_b)
+    check(sa["message"] == sb["message"] == "for the whole team",
+          "the two reviewers read %r and %r" % (sa["message"], sb["message"]))
+    check(sorted(sa["keys"]) == sorted(both), "show lists keys %s, check %s" %
+          (sa["keys"], sorted(both)))
+    check(sa["opened_with"] != sb["opened_with"] and {sa["opened_with"], sb["opened_with"]} ==
+          set(both), "show names %s and %s as the keys that opened it" %
+          (sa["opened_with"], sb["opened_with"]))
+    text = show_text(h, alice, first, vault_a).stdout
+    check(re.search(r"^keys: +%s \(yours\), %s$|^keys: +%s, %s \(yours\)$" %
+                    (sa["opened_with"], sb["opened_with"], sb["opened_with"], sa["opened_with"]),
+                    text, re.M), "show's keys line does not mark alice's key:\n" + text)
+
+    h.step("bob is removed from config.toml; the server restarts")
+    remove_recipient(inst, bob.pub)
+    left = recipients(h, inst)
+    check(list(left) == [sa["opened_with"]], "check lists %s after removing bob" % list(left))
+    srv = inst.server("after").start()
+    h.submit_ok(srv.url, "after bob left")
+    srv.stop()
+    check(inst.export(h.path("two.sdb")) == 1, "the second export did not take 1 submission")
+    alice.import_(h.path("two.sdb"), vault_a, extra=fp, expect=0)
+    second = [s["id"] for s in alice.list(vault_a) if s["id"] != first][0]
+    s2 = alice.show(second, vault_a)
+    check(s2["message"] == "after bob left" and s2["keys"] == [sa["opened_with"]],
+          "the new submission: %r sealed to %s" % (s2["message"], s2["keys"]))
+
+    h.step("bob cannot open the new submission, and still opens the old one")
+    r = bob.import_(h.path("two.sdb"), vault_b, extra=fp)
+    if r.returncode == 0:
+        r = show_text(h, bob, second, vault_b, expect=None)
+    else:
+        r = show_text(h, bob, second, vault_a, expect=None)
+    check(r.returncode != 0 and "after bob left" not in r.stdout,
+          "bob opened a submission sealed after he was removed (exit %d):\n%s" %
+          (r.returncode, r.stdout))
+    check(re.search(r"^sealdrop-review: error: .+", r.stderr, re.M) and "hint:" in r.stderr,
+          "bob's refusal has no error and hint:\n" + r.stderr)
+    check(bob.show(first, vault_b)["message"] == "for the whole team",
+          "bob can no longer read what was sealed to him before")
+    h.note("team", "2 reviewers: the first submission opens for both; after removing one, "
+           "the next opens for the other only (refused to the removed: %s)" %
+           r.stderr.strip().splitlines()[0])
+
+
+if __name__ == "__main__":
+    harness.Harness("team", __doc__).main(test)
