@@ -66,6 +66,9 @@ uint64_t GetLE(const uint8_t* p, int n) {
 void PutBE32(uint8_t* p, uint32_t v) {
   p[0] = uint8_t(v >> 24), p[1] = uint8_t(v >> 16), p[2] = uint8_t(v >> 8), p[3] = uint8_t(v);
 }
+uint32_t GetBE32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
 
 // Lower-case hex, for names in reports and meta keys (storage links no crypto).
 std::string Hex(const uint8_t* p, size_t n) {
@@ -357,6 +360,29 @@ Status Store::Newest(size_t limit, std::vector<SubmissionRec>* out, uint64_t* to
   }
   mdb_cursor_close(c);
   return s;
+}
+
+Status Store::ByDay(std::vector<DayCount>* out) {
+  out->clear();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->byday, &c), "cursor"));
+  MDB_val k, v;
+  int rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 4 + kIdSize) continue;
+    const uint8_t* p = static_cast<const uint8_t*>(k.mv_data);
+    const uint32_t day = GetBE32(p);
+    if (out->empty() || out->back().day != day) out->push_back(DayCount{day, 0, 0});
+    out->back().held++;
+    MDB_val idk{kIdSize, const_cast<uint8_t*>(p + 4)}, uv;
+    if (opt_.role == Role::kServer && mdb_get(txn.get(), dbi_->unexported, &idk, &uv) == MDB_SUCCESS)
+      out->back().unexported++;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? Status::OK() : FromMdb(rc, "read day index");
 }
 
 Status Store::Used(uint64_t* used) {

@@ -234,6 +234,14 @@ class Store {
                   const std::function<Status(uint32_t index, const uint8_t* p, size_t n)>& fn,
                   const std::function<Status()>& release = nullptr);
 
+  // Committed submissions by the day they were received, oldest first, and
+  // how many of each day were never exported (server).
+  struct DayCount {
+    uint32_t day = 0;
+    uint64_t held = 0, unexported = 0;
+  };
+  Status ByDay(std::vector<DayCount>* out);
+
   // Server: ids committed but not yet exported; and marking them exported.
   Status Unexported(std::vector<Id>* out);
   Status MarkExported(const std::vector<Id>& ids);

@@ -64,6 +64,18 @@ int Run(const std::string& dir) {
               static_cast<unsigned long long>(r.pending),
               r.pending ? " (in progress, or removed at the next start)" : "");
   std::printf("%s\n", StoreFill(store.get(), cfg).c_str());
+  // Nothing leaves the server in this version: every submission waits here.
+  std::vector<storage::Store::DayCount> days;
+  st = store->ByDay(&days);
+  if (!st.ok()) return Fail(st);
+  if (!days.empty()) std::printf("held, by day received:\n");
+  const uint32_t today = storage::Today();
+  for (const auto& d : days) {
+    std::string age = d.day >= today ? "today" : std::to_string(today - d.day) + " days";
+    std::string waiting = d.unexported ? ", " + std::to_string(d.unexported) + " not exported" : "";
+    std::printf("  %s: %llu%s (%s)\n", storage::DayName(d.day).c_str(),
+                static_cast<unsigned long long>(d.held), waiting.c_str(), age.c_str());
+  }
   for (const auto& p : problems) std::printf("problem: %s\n", p.c_str());
   if (!problems.empty()) {
     std::fprintf(stderr, "%s: error: %zu problems found\n", kTool, problems.size());

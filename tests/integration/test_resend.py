@@ -7,9 +7,19 @@ submissions stay on the server with no way to send them again. `export
 acknowledge imports, that is everything exported but not acknowledged); the
 vault skips what it already has."""
 import os
+import re
+import time
 
 import harness
 from harness import check
+
+
+def held(h, inst):
+    """check's 'held, by day received' lines, as [(day, count, not exported, age)]."""
+    r = h.run([h.server_bin, "check", inst.dir], expect=0)
+    return [(m.group(1), int(m.group(2)), int(m.group(3) or 0), m.group(4))
+            for m in re.finditer(r"^  (\d{4}-\d\d-\d\d): (\d+)(?:, (\d+) not exported)? \((.+)\)$",
+                                 r.stdout, re.M)]
 
 
 def test(h):
@@ -23,10 +33,17 @@ def test(h):
     for i in range(3):
         h.submit_ok(srv.url, "submission %d" % i, [(doc, "evidence.bin")])
 
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    got = held(h, inst)
+    check(got == [(today, 3, 3, "today")], "check before the export says %s" % got)
+
     h.step("the first bundle is exported, then lost")
     check(inst.export(h.path("lost.sdb")) == 3, "the first export did not take all 3")
     os.unlink(h.path("lost.sdb"))
     check(inst.export(h.path("empty.sdb")) == 0, "a plain export repeated what was exported")
+    # Exported is not gone: all three still wait on the server.
+    got = held(h, inst)
+    check(got == [(today, 3, 0, "today")], "check after the export says %s" % got)
 
     h.step("export --resend, damaged on the way")
     r = h.run([h.server_bin, "export", inst.dir, "--out", h.path("damaged.sdb"), "--resend"],

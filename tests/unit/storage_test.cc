@@ -398,6 +398,28 @@ TEST_CASE("ServerWritesDoNotStayInPageCache", "[storage]") {
   REQUIRE(dropped < (2u << 20));
 }
 
+// check's "held, by day received": a day's count, and what of it was never
+// exported, from the day index.
+TEST_CASE("HeldByDayCountsEachDayAndWhatWasNeverExported", "[storage]") {
+  TempDir dir;
+  auto s = OpenOk(dir.path());
+  std::vector<Store::DayCount> days;
+  REQUIRE(s->ByDay(&days).ok());
+  REQUIRE(days.empty());
+  const uint32_t day_of[] = {19802, 19800, 19802, 19801, 19802};
+  for (uint8_t i = 0; i < 5; i++) {
+    SubmissionRec rec = MakeRec(MakeId(uint8_t(10 + i)), {1024});
+    rec.day = day_of[i];
+    StoreOk(s.get(), rec, MakeChunks(rec));
+  }
+  REQUIRE(s->MarkExported({MakeId(10), MakeId(11)}).ok());
+  REQUIRE(s->ByDay(&days).ok());
+  REQUIRE(days.size() == 3);
+  REQUIRE((days[0].day == 19800 && days[0].held == 1 && days[0].unexported == 0));
+  REQUIRE((days[1].day == 19801 && days[1].held == 1 && days[1].unexported == 1));
+  REQUIRE((days[2].day == 19802 && days[2].held == 3 && days[2].unexported == 2));
+}
+
 // --- Quota ---------------------------------------------------------------------------
 
 // A flood of large uploads fills the quota up to the reserve and no further:
