@@ -61,18 +61,32 @@ Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec
                  uint64_t size, uint32_t index, const uint8_t* p, size_t n, uint8_t* plain,
                  size_t* keep);
 
+// The vault and the reviewer's key, unlocked once for every submission a
+// command reads (the unlock costs half a second).
+struct Reading {
+  std::string dir;
+  std::unique_ptr<storage::Store> vault;
+  crypto::RecipientKey key;
+  std::vector<storage::SubmissionRec> recs;  // the submissions asked for, in order
+};
+
+// Opens the vault, finds every id (each a unique prefix of at least 6 hex
+// digits) before asking for the passphrase, then unlocks the key. Returns 0,
+// or the exit status after reporting the error.
+int BeginReading(const std::vector<std::string>& ids, const std::string& vault_dir,
+                 const std::string& keyfile, const std::string& passfile, Reading* r);
+
 // A submission found, its content key unsealed and its manifest read.
 struct Opened {
-  std::unique_ptr<storage::Store> vault;
+  storage::Store* vault = nullptr;  // the Reading's
   storage::SubmissionRec rec;
   crypto::KeyId key_id{};  // of the key that opened it
   crypto::Secret ck;
   format::Manifest m;
 };
 
-// Returns 0, or the exit status after reporting the error.
-int OpenSubmission(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
-                   const std::string& passfile, Opened* o);
+// Opens r.recs[i]. Returns 0, or the exit status after reporting the error.
+int OpenSubmission(Reading& r, size_t i, Opened* o);
 
 }  // namespace cmd
 }  // namespace review

@@ -1,5 +1,5 @@
-// sealdrop-review extract: decrypts a submission's message and files into a
-// directory, replacing nothing there.
+// sealdrop-review extract: decrypts submissions' messages and files into a
+// directory, replacing nothing there; one unlock for all of them.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,7 +22,8 @@ namespace cmd {
 namespace {
 
 struct Args {
-  std::string id, vault, key, passfile, out;
+  std::vector<std::string> ids;
+  std::string vault, key, passfile, out;
 };
 
 // Creates a new file in dirfd named after `name`, adding " (2)" etc. rather
@@ -230,16 +231,24 @@ Status DecryptToFile(storage::Store* vault, const storage::SubmissionRec& rec, u
   return write_st;
 }
 
-int Run(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
-        const std::string& passfile, const std::string& out) {
+// Creates `dir` and any missing parents, mode 0700.
+Status MakeDirs(const std::string& dir) {
+  for (size_t at = 1; at <= dir.size(); at++) {
+    if (at < dir.size() && dir[at] != '/') continue;
+    const std::string part = dir.substr(0, at);
+    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status::IOError("cannot create " + part + ": " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+int ExtractOne(Reading& rd, size_t i, const std::string& out) {
   Opened o;
-  if (int rc = OpenSubmission(id, vault_dir, keyfile, passfile, &o)) return rc;
+  if (int rc = OpenSubmission(rd, i, &o)) return rc;
   const storage::SubmissionRec& rec = o.rec;
   const format::Manifest& m = o.m;
-  Status st;
-
-  if (::mkdir(out.c_str(), 0700) != 0 && errno != EEXIST)
-    return Fail(Status::IOError("cannot create " + out + ": " + std::strerror(errno)));
+  Status st = MakeDirs(out);
+  if (!st.ok()) return Fail(st);
   int dirfd = ::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) return Fail(Status::IOError("cannot open " + out + ": " + std::strerror(errno)));
 
@@ -265,11 +274,23 @@ int Run(const std::string& id, const std::string& vault_dir, const std::string& 
   for (size_t i = 0; st.ok() && i < m.files.size(); i++) {
     const auto& f = m.files[i];
     st = write_one(review::SafeName(f.name), [&](int fd) {
-      return DecryptToFile(o.vault.get(), rec, f.item, o.ck, f.size, fd);
+      return DecryptToFile(o.vault, rec, f.item, o.ck, f.size, fd);
     });
   }
   ::close(dirfd);
   if (!st.ok()) return Fail(st);
+  return 0;
+}
+
+// One id goes into --out; several, each into --out/<id>, with one unlock.
+int Run(const Args& a) {
+  Reading rd;
+  if (int rc = BeginReading(a.ids, a.vault, a.key, a.passfile, &rd)) return rc;
+  for (size_t i = 0; i < rd.recs.size(); i++) {
+    const std::string out = rd.recs.size() == 1 ? a.out : a.out + "/" + IdHex(rd.recs[i].id);
+    if (int rc = ExtractOne(rd, i, out)) return rc;
+    std::fflush(stdout);
+  }
   return 0;
 }
 
@@ -278,14 +299,16 @@ int Run(const std::string& id, const std::string& vault_dir, const std::string& 
 Command AddExtract(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* c =
-      app.add_subcommand("extract", "decrypt a submission's message and files to a directory");
-  c->add_option("id", a->id, "submission id (or a unique prefix)")->required();
+      app.add_subcommand("extract", "decrypt submissions' messages and files to a directory");
+  c->add_option("ids", a->ids, "submission ids (or unique prefixes); several go to --out/<id>")
+      ->required();
   c->add_option("--vault", a->vault, "vault directory")->required();
   c->add_option("--key", a->key, "your secret key file")->required();
   c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");
-  c->add_option("--out", a->out, "directory to write into (nothing in it is ever replaced)")
+  c->add_option("--out", a->out,
+                 "directory to write into, made if missing (nothing in it is ever replaced)")
       ->required();
-  return {c, [a] { return Run(a->id, a->vault, a->key, a->passfile, a->out); }};
+  return {c, [a] { return Run(*a); }};
 }
 
 }  // namespace cmd

@@ -41,8 +41,10 @@ int Run(const Args& a) {
   if (!ValidUtf8(text))
     return Fail(Status::InvalidArgument("the message file is not UTF-8 text"),
                 "save it as UTF-8 (iconv -t UTF-8 converts it)");
+  Reading rd;
+  if (int rc = BeginReading({a.id}, a.vault, a.key, a.passfile, &rd)) return rc;
   Opened o;
-  if (int rc = OpenSubmission(a.id, a.vault, a.key, a.passfile, &o)) return rc;
+  if (int rc = OpenSubmission(rd, 0, &o)) return rc;
   if (!o.m.has_reply_key)
     return Fail(Status::InvalidArgument("submission " + IdHex(o.rec.id) +
                                         " was sent without a codename: its source cannot receive "

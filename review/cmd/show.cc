@@ -1,5 +1,5 @@
-// sealdrop-review show: prints a submission's message and what its files are,
-// without writing them anywhere.
+// sealdrop-review show: prints submissions' messages and what their files
+// are, without writing them anywhere; one unlock for all of them.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -11,7 +11,8 @@ namespace cmd {
 namespace {
 
 struct Args {
-  std::string id, vault, key, passfile;
+  std::vector<std::string> ids;
+  std::string vault, key, passfile;
   bool json = false;
 };
 
@@ -33,27 +34,23 @@ std::vector<std::string> KeyIds(const storage::SubmissionRec& rec) {
   return out;
 }
 
-int Run(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
-        const std::string& passfile, bool json) {
-  Opened o;
-  if (int rc = OpenSubmission(id, vault_dir, keyfile, passfile, &o)) return rc;
+nlohmann::json Json(const Opened& o, const std::string& mine) {
+  const format::Manifest& m = o.m;
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : m.files)
+    files.push_back({{"name", review::SafeName(f.name)}, {"type", f.type}, {"size", f.size}});
+  return {{"id", IdHex(o.rec.id)},
+          {"received", storage::DayName(o.rec.day)},
+          {"reply_key", m.has_reply_key ? nlohmann::json(ReplyKeyHex(m)) : nlohmann::json()},
+          {"keys", KeyIds(o.rec)},
+          {"opened_with", mine},
+          {"message", m.message},
+          {"files", files}};
+}
+
+void PrintText(const Opened& o, const std::string& mine) {
   const storage::SubmissionRec& rec = o.rec;
   const format::Manifest& m = o.m;
-  const std::string mine = crypto::ToHex(o.key_id.data(), o.key_id.size());
-  if (json) {
-    nlohmann::json files = nlohmann::json::array();
-    for (const auto& f : m.files)
-      files.push_back({{"name", review::SafeName(f.name)}, {"type", f.type}, {"size", f.size}});
-    nlohmann::json j = {{"id", IdHex(rec.id)},
-                        {"received", storage::DayName(rec.day)},
-                        {"reply_key", m.has_reply_key ? nlohmann::json(ReplyKeyHex(m)) : nlohmann::json()},
-                        {"keys", KeyIds(rec)},
-                        {"opened_with", mine},
-                        {"message", m.message},
-                        {"files", files}};
-    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return 0;
-  }
   std::string keys;
   for (const std::string& k : KeyIds(rec))
     keys += (keys.empty() ? "" : ", ") + k + (k == mine ? " (yours)" : "");
@@ -65,6 +62,30 @@ int Run(const std::string& id, const std::string& vault_dir, const std::string& 
                 static_cast<unsigned long long>(m.files[i].size),
                 review::Printable(m.files[i].type).c_str());
   std::printf("message:\n%s\n", review::Printable(m.message).c_str());
+}
+
+// Several ids share one unlock: text blocks one after another, or for
+// --json an array (one id alone gives one object).
+int Run(const Args& a) {
+  Reading rd;
+  if (int rc = BeginReading(a.ids, a.vault, a.key, a.passfile, &rd)) return rc;
+  const std::string mine = crypto::ToHex(rd.key.pub.id.data(), rd.key.pub.id.size());
+  nlohmann::json all = nlohmann::json::array();
+  for (size_t i = 0; i < rd.recs.size(); i++) {
+    Opened o;
+    if (int rc = OpenSubmission(rd, i, &o)) return rc;
+    if (!a.json) {
+      if (i > 0) std::printf("\n");
+      PrintText(o, mine);
+      std::fflush(stdout);
+    } else {
+      all.push_back(Json(o, mine));
+    }
+  }
+  if (a.json) {
+    const nlohmann::json& j = all.size() == 1 ? all[0] : all;
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  }
   return 0;
 }
 
@@ -72,13 +93,14 @@ int Run(const std::string& id, const std::string& vault_dir, const std::string& 
 
 Command AddShow(CLI::App& app) {
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand("show", "decrypt and print a submission's message and files");
-  c->add_option("id", a->id, "submission id (or a unique prefix)")->required();
+  CLI::App* c =
+      app.add_subcommand("show", "decrypt and print submissions' messages and files, one unlock");
+  c->add_option("ids", a->ids, "submission ids (or unique prefixes)")->required();
   c->add_option("--vault", a->vault, "vault directory")->required();
   c->add_option("--key", a->key, "your secret key file")->required();
   c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");
   c->add_flag("--json", a->json, "print JSON");
-  return {c, [a] { return Run(a->id, a->vault, a->key, a->passfile, a->json); }};
+  return {c, [a] { return Run(*a); }};
 }
 
 }  // namespace cmd

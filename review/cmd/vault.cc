@@ -248,16 +248,25 @@ Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec
   return any == 0 ? Status::OK() : Status::Corruption("padding is not zero");
 }
 
-int OpenSubmission(const std::string& id, const std::string& vault_dir, const std::string& keyfile,
-                   const std::string& passfile, Opened* o) {
-  Status st = OpenVault(vault_dir, false, &o->vault);
+int BeginReading(const std::vector<std::string>& ids, const std::string& vault_dir,
+                 const std::string& keyfile, const std::string& passfile, Reading* r) {
+  r->dir = vault_dir;
+  Status st = OpenVault(vault_dir, false, &r->vault);
   if (!st.ok()) return Fail(st);
-  st = FindSubmission(o->vault.get(), id, &o->rec);
-  if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
-  crypto::RecipientKey key;
-  st = UnlockKey(keyfile, passfile, &key);
+  r->recs.resize(ids.size());
+  for (size_t i = 0; i < ids.size(); i++) {
+    st = FindSubmission(r->vault.get(), ids[i], &r->recs[i]);
+    if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
+  }
+  st = UnlockKey(keyfile, passfile, &r->key);
   if (!st.ok()) return Fail(st);
-  st = OpenManifest(o->vault.get(), o->rec, key, &o->ck, &o->m);
+  return 0;
+}
+
+int OpenSubmission(Reading& r, size_t i, Opened* o) {
+  o->vault = r.vault.get();
+  o->rec = r.recs[i];
+  Status st = OpenManifest(o->vault, o->rec, r.key, &o->ck, &o->m);
   if (st.Is(Status::Code::kNotFound)) {
     std::string ids;
     for (const auto& k : o->rec.keys)
@@ -267,7 +276,7 @@ int OpenSubmission(const std::string& id, const std::string& vault_dir, const st
                         "keys new submissions are sealed to)");
   }
   if (!st.ok()) return Fail(st);
-  o->key_id = key.pub.id;
+  o->key_id = r.key.pub.id;
   return 0;
 }
 

@@ -5,6 +5,7 @@ repeated imports, a second server instance, repeated extraction, a hostile
 file name, a key file others can read, and usage errors.
 """
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -211,6 +212,33 @@ def test(h):
     check(set(by_msg) == {"first: files", "second: traversal", "third: for bundle 2",
                           "fourth: for bundle 2", "from instance B"},
           "unexpected messages in the vault: %s" % sorted(by_msg))
+
+    h.step("show and extract of several ids, one unlock")
+    three = [by_msg[m] for m in ("first: files", "third: for bundle 2", "from instance B")]
+    base = [h.review_bin, "--vault", vault, "--key", rv.key, "--passphrase-file", rv.passfile]
+    r = h.run([h.review_bin, "show"] + [i[:8] for i in three] + base[1:] + ["--json"], expect=0)
+    got = json.loads(r.stdout)
+    check(isinstance(got, list) and [g["message"] for g in got] ==
+          ["first: files", "third: for bundle 2", "from instance B"],
+          "show of three ids gave %s" % r.stdout[:500])
+    r = h.run([h.review_bin, "show"] + three + base[1:], expect=0)
+    check(r.stdout.count("\nkeys:") == 3 and "from instance B" in r.stdout,
+          "show of three ids as text:\n" + r.stdout)
+    # An unknown id among them: refused before the passphrase, nothing shown.
+    r = h.run([h.review_bin, "show", three[0], "0123456789ab"] + base[1:], expect=2)
+    check(r.stdout == "" and "list --vault" in r.stderr,
+          "show with an unknown id printed %r / %r" % (r.stdout, r.stderr))
+    nested = h.path("new", "nested", "cases")
+    r = h.run([h.review_bin, "extract"] + three[:2] + base[1:] + ["--out", nested], expect=0)
+    check(sorted(os.listdir(nested)) == sorted(three[:2]),
+          "extract of two ids into a new nested directory made %s" % os.listdir(nested))
+    check(sorted(os.listdir(os.path.join(nested, three[0]))) ==
+          ["message.txt", "notes.txt", "report.pdf"],
+          "the first of two extracted holds %s" % os.listdir(os.path.join(nested, three[0])))
+    check(harness.sha256_file(os.path.join(nested, three[0], "report.pdf")) ==
+          harness.sha256_file(report), "report.pdf differs after a batch extraction")
+    check(os.stat(h.path("new")).st_mode & 0o777 == 0o700, "a made parent of --out is not 0700")
+    results.append("show/extract of several ids: one passphrase, --out parents made")
 
     h.step("extract twice into one directory")
     out = h.path("out-twice")
