@@ -30,6 +30,7 @@ Command AddShow(CLI::App& app);     // show.cc
 Command AddExtract(CLI::App& app);  // extract.cc
 Command AddReply(CLI::App& app);    // reply.cc
 Command AddOutbox(CLI::App& app);   // outbox.cc
+Command AddShell(CLI::App& app);    // shell.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);
@@ -66,13 +67,14 @@ Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec
 struct Reading {
   std::string dir;
   std::unique_ptr<storage::Store> vault;
-  crypto::RecipientKey key;
+  std::shared_ptr<const crypto::RecipientKey> key;
   std::vector<storage::SubmissionRec> recs;  // the submissions asked for, in order
 };
 
 // Opens the vault, finds every id (each a unique prefix of at least 6 hex
-// digits) before asking for the passphrase, then unlocks the key. Returns 0,
-// or the exit status after reporting the error.
+// digits) before asking for the passphrase, then unlocks the key, or takes
+// the one `shell` holds for that key file. Returns 0, or the exit status
+// after reporting the error.
 int BeginReading(const std::vector<std::string>& ids, const std::string& vault_dir,
                  const std::string& keyfile, const std::string& passfile, Reading* r);
 
@@ -87,6 +89,11 @@ struct Opened {
 
 // Opens r.recs[i]. Returns 0, or the exit status after reporting the error.
 int OpenSubmission(Reading& r, size_t i, Opened* o);
+
+// shell.cc: while it runs, the key it unlocked serves every command given
+// the same key file; null lets it go.
+void HoldKey(const std::string& keyfile, std::shared_ptr<const crypto::RecipientKey> key);
+std::shared_ptr<const crypto::RecipientKey> HeldKey(const std::string& keyfile);
 
 }  // namespace cmd
 }  // namespace review

@@ -69,7 +69,7 @@ void PrintText(const Opened& o, const std::string& mine) {
 int Run(const Args& a) {
   Reading rd;
   if (int rc = BeginReading(a.ids, a.vault, a.key, a.passfile, &rd)) return rc;
-  const std::string mine = crypto::ToHex(rd.key.pub.id.data(), rd.key.pub.id.size());
+  const std::string mine = crypto::ToHex(rd.key->pub.id.data(), rd.key->pub.id.size());
   nlohmann::json all = nlohmann::json::array();
   for (size_t i = 0; i < rd.recs.size(); i++) {
     Opened o;

@@ -258,15 +258,19 @@ int BeginReading(const std::vector<std::string>& ids, const std::string& vault_d
     st = FindSubmission(r->vault.get(), ids[i], &r->recs[i]);
     if (!st.ok()) return Fail(st, "sealdrop-review list --vault " + vault_dir + " shows the ids");
   }
-  st = UnlockKey(keyfile, passfile, &r->key);
+  r->key = HeldKey(keyfile);
+  if (r->key) return 0;
+  auto key = std::make_shared<crypto::RecipientKey>();
+  st = UnlockKey(keyfile, passfile, key.get());
   if (!st.ok()) return Fail(st);
+  r->key = std::move(key);
   return 0;
 }
 
 int OpenSubmission(Reading& r, size_t i, Opened* o) {
   o->vault = r.vault.get();
   o->rec = r.recs[i];
-  Status st = OpenManifest(o->vault, o->rec, r.key, &o->ck, &o->m);
+  Status st = OpenManifest(o->vault, o->rec, *r.key, &o->ck, &o->m);
   if (st.Is(Status::Code::kNotFound)) {
     std::string ids;
     for (const auto& k : o->rec.keys)
@@ -276,7 +280,7 @@ int OpenSubmission(Reading& r, size_t i, Opened* o) {
                         "keys new submissions are sealed to)");
   }
   if (!st.ok()) return Fail(st);
-  o->key_id = r.key.pub.id;
+  o->key_id = r.key->pub.id;
   return 0;
 }
 
