@@ -389,5 +389,18 @@ std::vector<uint8_t> ReplySignedBytes(const SignPublic& instance, const Id& id,
                                       const uint8_t source[kPublicKeySize],
                                       const uint8_t* sealed, size_t n);
 
+// The team's notes on a submission (status, notes; format/triage.cc),
+// sealed with XChaCha20-Poly1305 under BLAKE2b-256(key = content key,
+// "sealdrop-triage-1"), with that string and the id as associated data:
+// whoever can open the submission can read and change its notes, no one
+// else. Sealed: nonce (24) || ciphertext || tag (16) (FORMAT.md "Triage
+// record").
+constexpr size_t kMaxTriage = 4u << 20;  // plaintext bytes
+Status SealTriage(const Secret& content_key, const Id& id, const uint8_t* plain, size_t n,
+                  std::vector<uint8_t>* sealed);
+// AuthFailed if altered, or sealed for another submission.
+Status OpenTriage(const Secret& content_key, const Id& id, const uint8_t* sealed, size_t n,
+                  Secret* plain);
+
 }  // namespace crypto
 }  // namespace sealdrop

@@ -160,5 +160,34 @@ Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info);
 // malformed bytes, Version for a newer format.
 Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out);
 
+// --- Triage: the team's notes on a submission (FORMAT.md "Triage record") --------
+// Kept in the vault only, sealed with crypto::SealTriage.
+enum class CaseStatus : uint8_t { kNew = 0, kInProgress = 1, kClosed = 2 };
+const char* StatusName(CaseStatus s);  // "new", "in-progress", "closed"
+bool ParseStatusName(const std::string& name, CaseStatus* out);
+
+struct Note {
+  uint32_t day = 0;  // storage::Today() when it was written
+  std::string text;
+};
+
+struct Triage {
+  CaseStatus status = CaseStatus::kNew;
+  bool starred = false;
+  std::string assignee;  // free text: a name the team uses
+  std::string outcome;   // free text
+  std::vector<Note> notes;
+};
+
+constexpr size_t kMaxAssignee = 256;
+constexpr size_t kMaxOutcome = 4096;
+constexpr size_t kMaxNote = 64u << 10;
+constexpr size_t kMaxNotes = 1000;
+
+// Into guarded memory, padded (crypto::PaddedSize). TooLarge past a limit.
+Status EncodeTriage(const Triage& t, crypto::Secret* out);
+// Corruption for malformed bytes, Version for a newer record.
+Status DecodeTriage(const uint8_t* p, size_t n, Triage* out);
+
 }  // namespace format
 }  // namespace sealdrop

@@ -1,6 +1,6 @@
 // sealdrop-review: the air-gapped reviewer's tool, as a table of subcommands
-// (keygen, import, list, show, extract, reply, outbox, shell). Each lives in
-// review/cmd/.
+// (keygen, import, list, show, extract, reply, outbox, triage, shell). Each
+// lives in review/cmd/.
 // Exit status: 0 success, 1 authentication failed (wrong passphrase, altered
 // bundle or ciphertext, untrusted or unexpected instance), 2 usage or I/O error.
 #include <vector>
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       cmd::AddExtract(app),
       cmd::AddReply(app),
       cmd::AddOutbox(app),
+      cmd::AddTriage(app),
       cmd::AddShell(app),
   };
   return cli::Run(cmd::kTool, app, commands, argc, argv);

@@ -6,8 +6,12 @@
 #include <cstdint>
 #include <string>
 
+#include <vector>
+
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "format/format.h"
+#include "storage/storage.h"
 
 namespace sealdrop {
 namespace review {
@@ -27,6 +31,18 @@ std::string Printable(const std::string& text);
 // digits in *out. InvalidArgument for anything else, such as a shortened key:
 // a prefix would be easier to match by a key made to look alike.
 Status NormaliseFingerprint(const std::string& text, std::string* out);
+
+// The EU whistleblowing directive's deadlines: an acknowledgement within 7
+// days of receipt, feedback within 3 months (91 days) of the acknowledgement
+// or of those 7 days. The first reply acknowledges; a later reply, or
+// closing the case, is the feedback.
+struct Deadlines {
+  uint32_t ack_due = 0, feedback_due = 0;  // days
+  bool acknowledged = false, fed_back = false;
+  bool ack_overdue = false, feedback_overdue = false;
+};
+Deadlines DeadlinesOf(const storage::SubmissionRec& rec, const format::Triage& t,
+                      const std::vector<storage::QueuedReply>& replies, uint32_t today);
 
 // Reads a passphrase from `file` (first line) or, if file is empty, from the
 // terminal with echo off. `confirm` asks twice.

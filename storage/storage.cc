@@ -35,6 +35,9 @@ constexpr size_t kSourceSize = 4 + 1 + 1 + 32 + 4;
 constexpr size_t kRecHdr = 5;
 constexpr char kReplyMagic[4] = {'S', 'D', 'R', 'E'};
 constexpr char kQueuedMagic[4] = {'S', 'D', 'R', 'Q'};
+constexpr char kTriageMagic[4] = {'S', 'D', 'T', 'R'};
+// crypto::kMaxTriage of padded plaintext, sealed (nonce and tag).
+constexpr size_t kMaxTriageRecord = (4u << 20) + 24 + 16;
 constexpr size_t kReplyFixed = kRecHdr + 4 + 32 + 64 + 4;
 constexpr size_t kQueuedFixed = kRecHdr + 16 + 16 + 32 + 4 + 8 + 32 + 4;
 // Above the longest sealed reply (crypto::MaxSealedReply, about 69 KiB).
@@ -216,9 +219,10 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 
 struct Store::Dbis {
   MDB_dbi meta, subs, chunks, pending, unexported, byday;
-  MDB_dbi sources, replies;
+  MDB_dbi sources, replies, triage;
   bool has_sources = false;  // a store from before codenames, opened read-only, has none
   bool has_replies = false;  // nor one from before replies
+  bool has_triage = false;   // a vault's, nor one from before triage
 };
 
 Store::~Store() {
@@ -278,6 +282,11 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
   rc = mdb_dbi_open(txn.get(), "replies", create, &d.replies);
   if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
   d.has_replies = rc == MDB_SUCCESS;
+  if (opt.role == Role::kVault) {
+    rc = mdb_dbi_open(txn.get(), "triage", create, &d.triage);
+    if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+    d.has_triage = rc == MDB_SUCCESS;
+  }
   MDB_val k{6, const_cast<char*>("format")}, v;
   rc = mdb_get(txn.get(), d.meta, &k, &v);
   if (rc == MDB_NOTFOUND) {
@@ -1176,6 +1185,39 @@ Status Store::MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Ke
   SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &mk, &mv, 0), "write meta"));
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
   return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::PutTriage(const Id& id, const std::vector<uint8_t>& sealed) {
+  if (!dbi_->has_triage) return Status::InvalidArgument("this store keeps no triage records");
+  if (sealed.empty() || sealed.size() > kMaxTriageRecord)
+    return Status::InvalidArgument("a triage record has an impossible length");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k = IdVal(id), v;
+  if (mdb_get(txn.get(), dbi_->subs, &k, &v) != MDB_SUCCESS)
+    return Status::InvalidArgument("no such submission");
+  std::string rec(kTriageMagic, 4);
+  rec.push_back(char(kRecordVersion));
+  rec.append(reinterpret_cast<const char*>(sealed.data()), sealed.size());
+  MDB_val rv{rec.size(), const_cast<char*>(rec.data())};
+  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->triage, &k, &rv, 0), "write triage"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::GetTriage(const Id& id, std::vector<uint8_t>* sealed) {
+  sealed->clear();
+  if (!dbi_->has_triage) return Status::NotFound("no triage record");
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k = IdVal(id), v;
+  int rc = mdb_get(txn.get(), dbi_->triage, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::NotFound("no triage record");
+  SD_RETURN_IF_ERROR(FromMdb(rc, "read triage"));
+  SD_RETURN_IF_ERROR(CheckHeader(v, kTriageMagic, "triage"));
+  const uint8_t* p = static_cast<const uint8_t*>(v.mv_data);
+  sealed->assign(p + kRecHdr, p + v.mv_size);
+  return Status::OK();
 }
 
 Status Store::PutMeta(const std::string& key, const std::string& value) {

@@ -271,6 +271,13 @@ class Store {
   Status MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Key32& instance,
                     const std::string& key, const std::string& value);
 
+  // Vault: the team's notes on a submission, as crypto::SealTriage sealed
+  // them (the store sees only bytes), replacing what was there, synced.
+  // InvalidArgument if no such submission.
+  Status PutTriage(const Id& id, const std::vector<uint8_t>& sealed);
+  // NotFound if the submission has none.
+  Status GetTriage(const Id& id, std::vector<uint8_t>* sealed);
+
   // Small named values (instance pins in the vault). Key must be short.
   Status PutMeta(const std::string& key, const std::string& value);
   Status GetMeta(const std::string& key, std::string* value);  // NotFound if absent

@@ -31,6 +31,7 @@ Command AddExtract(CLI::App& app);  // extract.cc
 Command AddReply(CLI::App& app);    // reply.cc
 Command AddOutbox(CLI::App& app);   // outbox.cc
 Command AddShell(CLI::App& app);    // shell.cc
+Command AddTriage(CLI::App& app);   // triage.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);
@@ -89,6 +90,13 @@ struct Opened {
 
 // Opens r.recs[i]. Returns 0, or the exit status after reporting the error.
 int OpenSubmission(Reading& r, size_t i, Opened* o);
+
+// triage.cc: the team's notes on a submission, and its deadlines.
+// A submission without a record is new, unstarred, with no notes.
+Status LoadTriage(storage::Store* vault, const storage::SubmissionRec& rec,
+                  const crypto::Secret& ck, format::Triage* t);
+Status SaveTriage(storage::Store* vault, const storage::SubmissionRec& rec,
+                  const crypto::Secret& ck, const format::Triage& t);
 
 // shell.cc: while it runs, the key it unlocked serves every command given
 // the same key file; null lets it go.

@@ -2,7 +2,7 @@
 // guarded memory while commands are read from standard input, one per line,
 // and is wiped at quit, at the end of input, or after --idle seconds without
 // a line. Each line runs the subcommand of the same name (list, show,
-// extract, reply), with the shell's --vault and --key added.
+// extract, reply, triage), with the shell's --vault and --key added.
 #include <poll.h>
 #include <unistd.h>
 
@@ -116,10 +116,13 @@ class Lines {
 void Help() {
   std::printf(
       "commands (each as the sealdrop-review subcommand, with this shell's --vault and --key):\n"
-      "  list [--limit N | --all] [--json]\n"
+      "  list [--limit N | --all] [--status S] [--starred] [--assignee NAME] [--overdue]\n"
+      "       [--from DAY] [--to DAY] [--json]\n"
       "  show <id>... [--json]\n"
       "  extract <id>... --out DIR\n"
       "  reply <id> --message-file FILE\n"
+      "  triage <id>... [--status S] [--star | --unstar] [--assign NAME | --unassign]\n"
+      "         [--outcome TEXT] [--note TEXT | --note-file FILE] [--json]\n"
       "  help, quit (or the end of input)\n");
 }
 
@@ -128,12 +131,11 @@ int RunLine(const Args& a, const std::vector<std::string>& words) {
   const std::string& verb = words[0];
   std::vector<std::string> argv = {kTool};
   argv.insert(argv.end(), words.begin(), words.end());
-  argv.insert(argv.end(), {"--vault", a.vault});
-  if (verb != "list") argv.insert(argv.end(), {"--key", a.key});
+  argv.insert(argv.end(), {"--vault", a.vault, "--key", a.key});
   CLI::App app{"sealdrop-review shell"};
   app.require_subcommand(1);
   const std::vector<Command> commands = {AddList(app), AddShow(app), AddExtract(app),
-                                         AddReply(app)};
+                                         AddReply(app), AddTriage(app)};
   std::vector<char*> ptrs;
   for (auto& s : argv) ptrs.push_back(s.data());
   int rc = cli::Run(kTool, app, commands, int(ptrs.size()), ptrs.data());
@@ -181,7 +183,8 @@ int Run(const Args& a) {
     if (verb == "quit" || verb == "exit") break;
     if (verb == "help") {
       Help();
-    } else if (verb == "list" || verb == "show" || verb == "extract" || verb == "reply") {
+    } else if (verb == "list" || verb == "show" || verb == "extract" || verb == "reply" ||
+               verb == "triage") {
       RunLine(a, words);
     } else {
       Fail(Status::InvalidArgument("unknown command '" + verb + "'"), "help lists the commands");
@@ -208,7 +211,8 @@ std::shared_ptr<const crypto::RecipientKey> HeldKey(const std::string& keyfile) 
 Command AddShell(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand(
-      "shell", "unlock the key once and read commands (list, show, extract, reply) from input");
+      "shell",
+      "unlock the key once and read commands (list, show, extract, reply, triage) from input");
   c->add_option("--vault", a->vault, "vault directory")->required();
   c->add_option("--key", a->key, "your secret key file")->required();
   c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");

@@ -420,6 +420,29 @@ TEST_CASE("HeldByDayCountsEachDayAndWhatWasNeverExported", "[storage]") {
   REQUIRE((days[2].day == 19802 && days[2].held == 3 && days[2].unexported == 2));
 }
 
+// The vault keeps the team's sealed notes only for submissions it holds, and
+// a server store keeps none.
+TEST_CASE("TriageKeptOnlyForHeldSubmissionsInAVault", "[storage]") {
+  TempDir dir, sdir;
+  auto v = OpenOk(dir.path(), Opt(Role::kVault));
+  SubmissionRec rec = MakeRec(MakeId(21), {1024});
+  StoreOk(v.get(), rec, MakeChunks(rec));
+  const std::vector<uint8_t> sealed(100, 0x5a);
+  std::vector<uint8_t> got;
+  REQUIRE(v->GetTriage(rec.id, &got).Is(Status::Code::kNotFound));
+  REQUIRE(v->PutTriage(MakeId(22), sealed).Is(Status::Code::kInvalidArgument));
+  REQUIRE(v->PutTriage(rec.id, {}).Is(Status::Code::kInvalidArgument));
+  REQUIRE(v->PutTriage(rec.id, sealed).ok());
+  REQUIRE(v->GetTriage(rec.id, &got).ok());
+  REQUIRE(got == sealed);
+  REQUIRE(v->PutTriage(rec.id, std::vector<uint8_t>(40, 1)).ok());  // replaced
+  REQUIRE(v->GetTriage(rec.id, &got).ok());
+  REQUIRE(got == std::vector<uint8_t>(40, 1));
+  auto s = OpenOk(sdir.path());
+  StoreOk(s.get(), rec, MakeChunks(rec));
+  REQUIRE(s->PutTriage(rec.id, sealed).Is(Status::Code::kInvalidArgument));
+}
+
 // --- Quota ---------------------------------------------------------------------------
 
 // A flood of large uploads fills the quota up to the reserve and no further:

@@ -497,6 +497,32 @@ TEST_CASE("OutboxMatchesVectorAndVerifies", "[vectors]") {
   REQUIRE(back[0].sealed == sealed);
 }
 
+// The vector was sealed with libsodium outside this code base, from the
+// layout in FORMAT.md: it checks the spec, not only the code.
+TEST_CASE("TriageVectorOpensAndEncodesAlike", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors().at("triage-record");
+  auto ckb = Hex(v["content-key"]), idb = Hex(v["id"]), sealed = Hex(v["sealed"]);
+  crypto::Secret ck = SecretOf(ckb.data(), ckb.size());
+  crypto::Id id{};
+  std::memcpy(id.data(), idb.data(), id.size());
+  crypto::Secret plain;
+  REQUIRE(crypto::OpenTriage(ck, id, sealed.data(), sealed.size(), &plain).ok());
+  REQUIRE(crypto::ToHex(plain.data(), plain.size()) == v["plain"]);
+  format::Triage t;
+  REQUIRE(format::DecodeTriage(plain.data(), plain.size(), &t).ok());
+  REQUIRE(format::StatusName(t.status) == v["status"]);
+  REQUIRE(t.starred == (v["starred"] == "yes"));
+  REQUIRE(t.assignee == v["assignee"]);
+  REQUIRE(t.outcome == v["outcome"]);
+  REQUIRE(t.notes.size() == 1);
+  REQUIRE(t.notes[0].day == std::stoul(v["note-day"]));
+  REQUIRE(t.notes[0].text == v["note"]);
+  crypto::Secret again;
+  REQUIRE(format::EncodeTriage(t, &again).ok());
+  REQUIRE(crypto::ToHex(again.data(), again.size()) == v["plain"]);
+}
+
 TEST_CASE("PrintReplyVectors", "[.generate]") {
   REQUIRE(crypto::Init().ok());
   crypto::SigningKey key = FixedSigner();
