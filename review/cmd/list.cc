@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "review/cmd/cmd.h"
+#include "review/cmd/json.h"
 
 namespace sealdrop {
 namespace review {
@@ -143,7 +144,7 @@ int Run(const Args& a) {
     }
     std::printf("\n");
   }
-  if (a.json) std::printf("%s\n", arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  if (a.json) PrintJson(arr);
   const uint64_t of = filtered ? matched : total;
   if (shown.size() < of)
     std::fprintf(stderr, "%s: showing %zu of %llu; --all lists every one\n", kTool, shown.size(),

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "review/cmd/cmd.h"
+#include "review/cmd/json.h"
 
 namespace sealdrop {
 namespace review {
@@ -82,10 +83,7 @@ int Run(const Args& a) {
       all.push_back(Json(o, mine));
     }
   }
-  if (a.json) {
-    const nlohmann::json& j = all.size() == 1 ? all[0] : all;
-    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  }
+  if (a.json) PrintJsonItems(all);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "review/cmd/cmd.h"
+#include "review/cmd/json.h"
 
 namespace sealdrop {
 namespace review {
@@ -119,10 +120,7 @@ int Run(const Args& a) {
     if (a.json) all.push_back(Json(rec, t, d));
     else Print(rec, t, d);
   }
-  if (a.json) {
-    const nlohmann::json& j = all.size() == 1 ? all[0] : all;
-    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  }
+  if (a.json) PrintJsonItems(all);
   return 0;
 }
 
