@@ -174,6 +174,7 @@ struct Note {
 struct Triage {
   CaseStatus status = CaseStatus::kNew;
   bool starred = false;
+  uint32_t extracted = 0;  // the day it was first extracted; 0: never (extract --all-new)
   std::string assignee;  // free text: a name the team uses
   std::string outcome;   // free text
   std::vector<Note> notes;

@@ -10,7 +10,7 @@ namespace {
 
 constexpr char kTriageMagic[4] = {'S', 'D', 'T', 'G'};
 constexpr uint8_t kTriageVersion = 1;
-constexpr size_t kTriageHead = 4 + 1 + 1 + 1;
+constexpr size_t kTriageHead = 4 + 1 + 1 + 1 + 4;
 
 void PutLe(uint8_t* p, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; i++) p[i] = uint8_t(v >> (8 * i));
@@ -59,6 +59,7 @@ Status EncodeTriage(const Triage& t, crypto::Secret* out) {
   p[4] = kTriageVersion;
   p[5] = uint8_t(t.status);
   p[6] = t.starred ? 1 : 0;
+  PutLe(p + 7, t.extracted, 4);
   p += kTriageHead;
   auto put_text = [&](const std::string& s, int width) {
     PutLe(p, s.size(), width);
@@ -90,6 +91,7 @@ Status DecodeTriage(const uint8_t* p, size_t n, Triage* out) {
   if (p[6] > 1) return Status::Corruption("unknown triage flags");
   out->status = CaseStatus(p[5]);
   out->starred = p[6] == 1;
+  out->extracted = uint32_t(GetLe(p + 7, 4));
   size_t at = kTriageHead;
   auto get_len = [&](int width, uint64_t max, uint64_t* v) -> Status {
     if (n - at < size_t(width)) return Status::Corruption("triage record is cut short");

@@ -1188,19 +1188,25 @@ Status Store::MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Ke
 }
 
 Status Store::PutTriage(const Id& id, const std::vector<uint8_t>& sealed) {
+  return PutTriageMany({{id, sealed}});
+}
+
+Status Store::PutTriageMany(const std::vector<std::pair<Id, std::vector<uint8_t>>>& records) {
   if (!dbi_->has_triage) return Status::InvalidArgument("this store keeps no triage records");
-  if (sealed.empty() || sealed.size() > kMaxTriageRecord)
-    return Status::InvalidArgument("a triage record has an impossible length");
   Txn txn(env_, true);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  MDB_val k = IdVal(id), v;
-  if (mdb_get(txn.get(), dbi_->subs, &k, &v) != MDB_SUCCESS)
-    return Status::InvalidArgument("no such submission");
-  std::string rec(kTriageMagic, 4);
-  rec.push_back(char(kRecordVersion));
-  rec.append(reinterpret_cast<const char*>(sealed.data()), sealed.size());
-  MDB_val rv{rec.size(), const_cast<char*>(rec.data())};
-  SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->triage, &k, &rv, 0), "write triage"));
+  for (const auto& [id, sealed] : records) {
+    if (sealed.empty() || sealed.size() > kMaxTriageRecord)
+      return Status::InvalidArgument("a triage record has an impossible length");
+    MDB_val k = IdVal(id), v;
+    if (mdb_get(txn.get(), dbi_->subs, &k, &v) != MDB_SUCCESS)
+      return Status::InvalidArgument("no such submission");
+    std::string rec(kTriageMagic, 4);
+    rec.push_back(char(kRecordVersion));
+    rec.append(reinterpret_cast<const char*>(sealed.data()), sealed.size());
+    MDB_val rv{rec.size(), const_cast<char*>(rec.data())};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->triage, &k, &rv, 0), "write triage"));
+  }
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
   return FromMdb(mdb_env_sync(env_, 1), "sync");
 }

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -275,6 +276,8 @@ class Store {
   // them (the store sees only bytes), replacing what was there, synced.
   // InvalidArgument if no such submission.
   Status PutTriage(const Id& id, const std::vector<uint8_t>& sealed);
+  // As PutTriage for many, in one transaction: all or none.
+  Status PutTriageMany(const std::vector<std::pair<Id, std::vector<uint8_t>>>& records);
   // NotFound if the submission has none.
   Status GetTriage(const Id& id, std::vector<uint8_t>* sealed);
 

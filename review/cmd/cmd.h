@@ -95,6 +95,9 @@ int OpenSubmission(Reading& r, size_t i, Opened* o);
 // A submission without a record is new, unstarred, with no notes.
 Status LoadTriage(storage::Store* vault, const storage::SubmissionRec& rec,
                   const crypto::Secret& ck, format::Triage* t);
+// The sealed record SaveTriage stores, for a caller that stores many at once.
+Status SealTriageOf(const storage::SubmissionRec& rec, const crypto::Secret& ck,
+                    const format::Triage& t, std::vector<uint8_t>* sealed);
 Status SaveTriage(storage::Store* vault, const storage::SubmissionRec& rec,
                   const crypto::Secret& ck, const format::Triage& t);
 

@@ -24,6 +24,7 @@ namespace {
 struct Args {
   std::vector<std::string> ids;
   std::string vault, key, passfile, out;
+  bool all_new = false;
 };
 
 // Creates a new file in dirfd named after `name`, adding " (2)" etc. rather
@@ -242,7 +243,10 @@ Status MakeDirs(const std::string& dir) {
   return Status::OK();
 }
 
-int ExtractOne(Reading& rd, size_t i, const std::string& out) {
+// Marks for the triage records of what was extracted, stored together.
+using Marks = std::vector<std::pair<storage::Id, std::vector<uint8_t>>>;
+
+int ExtractOne(Reading& rd, size_t i, const std::string& out, Marks* marks) {
   Opened o;
   if (int rc = OpenSubmission(rd, i, &o)) return rc;
   const storage::SubmissionRec& rec = o.rec;
@@ -279,19 +283,71 @@ int ExtractOne(Reading& rd, size_t i, const std::string& out) {
   }
   ::close(dirfd);
   if (!st.ok()) return Fail(st);
+  // The first extract is recorded, so that --all-new passes over it.
+  format::Triage t;
+  st = LoadTriage(o.vault, rec, o.ck, &t);
+  if (st.ok() && t.extracted == 0) {
+    t.extracted = storage::Today();
+    marks->emplace_back(rec.id, std::vector<uint8_t>());
+    st = SealTriageOf(rec, o.ck, t, &marks->back().second);
+  }
+  if (!st.ok()) return Fail(st);
   return 0;
 }
 
-// One id goes into --out; several, each into --out/<id>, with one unlock.
+// The submissions sealed to this key that were never extracted, oldest
+// first.
+Status NewOnes(Reading* rd, size_t* others) {
+  std::vector<storage::SubmissionRec> all;
+  uint64_t total = 0;
+  SD_RETURN_IF_ERROR(rd->vault->Newest(SIZE_MAX, &all, &total));
+  *others = 0;
+  rd->recs.clear();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    crypto::Secret ck;
+    Status st = crypto::OpenContentKey(SealedKeys(*it), *rd->key, &ck);
+    if (st.Is(Status::Code::kNotFound)) {
+      ++*others;
+      continue;
+    }
+    SD_RETURN_IF_ERROR(st);
+    format::Triage t;
+    SD_RETURN_IF_ERROR(LoadTriage(rd->vault.get(), *it, ck, &t));
+    if (t.extracted == 0) rd->recs.push_back(*it);
+  }
+  return Status::OK();
+}
+
+// One id goes into --out; several, or --all-new, each into --out/<id>, with
+// one unlock. The files are synced before the extracts are recorded: a crash
+// between the two extracts those again, beside the first copies.
 int Run(const Args& a) {
+  if (a.all_new == !a.ids.empty())
+    return Fail(Status::InvalidArgument("give submission ids or --all-new"),
+                "sealdrop-review list --vault " + a.vault + " shows the ids");
   Reading rd;
   if (int rc = BeginReading(a.ids, a.vault, a.key, a.passfile, &rd)) return rc;
-  for (size_t i = 0; i < rd.recs.size(); i++) {
-    const std::string out = rd.recs.size() == 1 ? a.out : a.out + "/" + IdHex(rd.recs[i].id);
-    if (int rc = ExtractOne(rd, i, out)) return rc;
+  size_t others = 0;
+  if (a.all_new) {
+    Status st = NewOnes(&rd, &others);
+    if (!st.ok()) return Fail(st);
+  }
+  Marks marks;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < rd.recs.size(); i++) {
+    const bool alone = rd.recs.size() == 1 && !a.all_new;
+    rc = ExtractOne(rd, i, alone ? a.out : a.out + "/" + IdHex(rd.recs[i].id), &marks);
     std::fflush(stdout);
   }
-  return 0;
+  // What came out before a failure is recorded too.
+  Status st = rd.vault->PutTriageMany(marks);
+  if (!st.ok() && rc == 0) return Fail(st);
+  if (a.all_new)
+    std::fprintf(stderr, "%s: extracted %zu new submissions%s\n", kTool, marks.size(),
+                 others ? (", " + std::to_string(others) + " not sealed to your key left alone")
+                              .c_str()
+                        : "");
+  return rc;
 }
 
 }  // namespace
@@ -300,8 +356,9 @@ Command AddExtract(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* c =
       app.add_subcommand("extract", "decrypt submissions' messages and files to a directory");
-  c->add_option("ids", a->ids, "submission ids (or unique prefixes); several go to --out/<id>")
-      ->required();
+  c->add_option("ids", a->ids, "submission ids (or unique prefixes); several go to --out/<id>");
+  c->add_flag("--all-new", a->all_new,
+              "every submission sealed to your key that was never extracted, each to --out/<id>");
   c->add_option("--vault", a->vault, "vault directory")->required();
   c->add_option("--key", a->key, "your secret key file")->required();
   c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");

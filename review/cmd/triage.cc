@@ -23,12 +23,17 @@ Status LoadTriage(storage::Store* vault, const storage::SubmissionRec& rec,
   return format::DecodeTriage(plain.data(), plain.size(), t);
 }
 
-Status SaveTriage(storage::Store* vault, const storage::SubmissionRec& rec,
-                  const crypto::Secret& ck, const format::Triage& t) {
+Status SealTriageOf(const storage::SubmissionRec& rec, const crypto::Secret& ck,
+                    const format::Triage& t, std::vector<uint8_t>* sealed) {
   crypto::Secret plain;
   SD_RETURN_IF_ERROR(format::EncodeTriage(t, &plain));
+  return crypto::SealTriage(ck, rec.id, plain.data(), plain.size(), sealed);
+}
+
+Status SaveTriage(storage::Store* vault, const storage::SubmissionRec& rec,
+                  const crypto::Secret& ck, const format::Triage& t) {
   std::vector<uint8_t> sealed;
-  SD_RETURN_IF_ERROR(crypto::SealTriage(ck, rec.id, plain.data(), plain.size(), &sealed));
+  SD_RETURN_IF_ERROR(SealTriageOf(rec, ck, t, &sealed));
   return vault->PutTriage(rec.id, sealed);
 }
 
@@ -58,6 +63,8 @@ void Print(const storage::SubmissionRec& rec, const format::Triage& t, const Dea
               t.starred ? ", starred" : "",
               t.assignee.empty() ? "" : (", assigned to " + review::Printable(t.assignee)).c_str(),
               DueText(d).c_str());
+  std::printf("  %s\n", t.extracted ? ("extracted " + storage::DayName(t.extracted)).c_str()
+                                     : "never extracted");
   if (!t.outcome.empty()) std::printf("  outcome: %s\n", review::Printable(t.outcome).c_str());
   for (const auto& n : t.notes)
     std::printf("  %s  %s\n", storage::DayName(n.day).c_str(), review::Printable(n.text).c_str());
@@ -70,6 +77,7 @@ nlohmann::json Json(const storage::SubmissionRec& rec, const format::Triage& t,
   return {{"id", IdHex(rec.id)},
           {"status", format::StatusName(t.status)},
           {"starred", t.starred},
+          {"extracted", t.extracted ? nlohmann::json(storage::DayName(t.extracted)) : nlohmann::json()},
           {"assignee", t.assignee},
           {"outcome", t.outcome},
           {"notes", notes},

@@ -5,8 +5,9 @@ A case is new until a reviewer changes it; `triage` changes several at once
 and adds dated notes; `list --key` shows status, star, assignee and the next
 deadline, and filters by them (and by day, without the key); filters that
 read the triage without --key are refused. A reply acknowledges: the
-deadline moves from "ack by" to "feedback by". The notes are sealed in the
-vault: none of their text is in its files."""
+deadline moves from "ack by" to "feedback by". `extract --all-new` takes
+each case once. The notes are sealed in the vault: none of their text is in
+its files."""
 import json
 import os
 import re
@@ -89,6 +90,20 @@ def test(h):
     check(re.search(r"^%s .* new +feedback by \d{4}-\d\d-\d\d$" % ids[2], r.stdout, re.M),
           "after a reply the case is not acknowledged:\n" + r.stdout)
 
+    h.step("extract --all-new takes each case once")
+    out = h.path("new", "cases")
+    r = review(h, rv, ["extract", "--all-new", "--out", out], vault)
+    check(sorted(os.listdir(out)) == ids and "extracted 3 new submissions" in r.stderr,
+          "the first --all-new made %s:\n%s" % (sorted(os.listdir(out)), r.stderr))
+    check(open(os.path.join(out, ids[0], "message.txt")).read() in ("case 0", "case 1", "case 2"),
+          "--all-new wrote no message")
+    r = review(h, rv, ["extract", "--all-new", "--out", out], vault)
+    check("extracted 0 new submissions" in r.stderr and sorted(os.listdir(out)) == ids,
+          "a second --all-new extracted again:\n" + r.stderr)
+    t = json.loads(review(h, rv, ["triage", ids[2], "--json"], vault).stdout)
+    check(t["extracted"] == today, "triage does not say the case was extracted today: %s" % t)
+    review(h, rv, ["extract", "--out", out], vault, expect=2)  # neither ids nor --all-new
+
     h.step("the notes are sealed at rest")
     leaked = []
     for root, _, files in os.walk(vault):
@@ -100,7 +115,8 @@ def test(h):
                     leaked.append("%s in %s" % (needle, name))
     check(not leaked, "triage text in the vault's files: %s" % leaked)
     h.note("triage", "status, star, assignee, outcome and notes on 2 cases at once; list "
-           "filters by each; a reply moves 'ack by' to 'feedback by'; nothing in clear on disk")
+           "filters by each; a reply moves 'ack by' to 'feedback by'; --all-new takes each case "
+           "once; nothing in clear on disk")
 
 
 if __name__ == "__main__":

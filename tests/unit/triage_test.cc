@@ -18,6 +18,7 @@ format::Triage Sample() {
   format::Triage t;
   t.status = format::CaseStatus::kInProgress;
   t.starred = true;
+  t.extracted = 20791;
   t.assignee = "Amina";
   t.outcome = "notice deleted by the CCF";
   t.notes = {{20790, "called the lawyer"}, {20791, std::string(3000, 'x')}};
@@ -40,6 +41,7 @@ TEST_CASE("TriageRecordRoundTripsWithPaddedLength", "[triage]") {
   REQUIRE(format::DecodeTriage(plain.data(), plain.size(), &back).ok());
   REQUIRE(back.status == format::CaseStatus::kInProgress);
   REQUIRE(back.starred);
+  REQUIRE(back.extracted == 20791);
   REQUIRE(back.assignee == "Amina");
   REQUIRE(back.outcome == "notice deleted by the CCF");
   REQUIRE(back.notes.size() == 2);
@@ -86,7 +88,7 @@ TEST_CASE("TriageFieldPastItsLimitRefusedWrittenOrRead", "[triage]") {
   REQUIRE(format::EncodeTriage(t, &plain).Is(Status::Code::kTooLarge));
   // A record claiming a longer assignee than any written is refused on read.
   REQUIRE(format::EncodeTriage(format::Triage(), &plain).ok());
-  plain.data()[7] = 0xff, plain.data()[8] = 0xff;
+  plain.data()[11] = 0xff, plain.data()[12] = 0xff;
   format::Triage back;
   REQUIRE(format::DecodeTriage(plain.data(), plain.size(), &back).Is(Status::Code::kCorruption));
 }
@@ -107,7 +109,7 @@ TEST_CASE("TriageRecordMalformedRefusedByName", "[triage]") {
   b[b.size() - 1] = 1;  // padding not zero
   REQUIRE(format::DecodeTriage(b.data(), b.size(), &back).Is(Status::Code::kCorruption));
   // Every shorter prefix is refused, none read past its end.
-  for (size_t n = 0; n < 40; n++)
+  for (size_t n = 0; n < 44; n++)
     REQUIRE_FALSE(format::DecodeTriage(plain.data(), n, &back).ok());
 }
 

@@ -513,6 +513,7 @@ TEST_CASE("TriageVectorOpensAndEncodesAlike", "[vectors]") {
   REQUIRE(format::DecodeTriage(plain.data(), plain.size(), &t).ok());
   REQUIRE(format::StatusName(t.status) == v["status"]);
   REQUIRE(t.starred == (v["starred"] == "yes"));
+  REQUIRE(t.extracted == std::stoul(v["extracted"]));
   REQUIRE(t.assignee == v["assignee"]);
   REQUIRE(t.outcome == v["outcome"]);
   REQUIRE(t.notes.size() == 1);
