@@ -137,7 +137,7 @@ def summarise(rows):
         }
     # Scale: median seconds per (command, n).
     scale = {}
-    for name in ("scale_export", "scale_list", "scale_export_all", "scale_import"):
+    for name in ("scale_export", "scale_list", "scale_export_all", "scale_import", "scale_all_new"):
         for r in by.get(name, []):
             scale.setdefault(name, {}).setdefault(str(r["n"]), []).append(r["seconds"])
     if scale:
@@ -215,6 +215,10 @@ def targets(meta, res):
             ratio = b / a if a > 0 else float("inf")
             rows.append(("%s: %s vs %s stored (median of %d)" % (what, big, small, len(d[big]["runs_seconds"])),
                          "%.3f s vs %.3f s = %.2fx" % (b, a, ratio), "<= 1.5x", ratio <= 1.5))
+    for n, r in sorted(sc.get("scale_all_new", {}).items(), key=lambda kv: int(kv[0])):
+        per = int(n) / r["median_seconds"] if r["median_seconds"] > 0 else float("inf")
+        rows.append(("extract --all-new of %s small submissions, one unlock" % n,
+                     "%.0f items/s" % per, ">= 1000 items/s", per >= 1000))
     return rows
 
 

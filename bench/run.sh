@@ -21,7 +21,8 @@
 #     100,000 small sealed submissions by bench/populate (the server's Form +
 #     Writer, no HTTP), spread over 365 days, exported and imported into a vault;
 #     then 5 times each: 100 new submissions + timed `sealdrop-server export`,
-#     and timed `sealdrop-review list --vault V` (newest 100); plus the Argon2id
+#     and timed `sealdrop-review list --vault V` (newest 100) and
+#     `extract --all-new` of all of them after one unlock; plus the Argon2id
 #     key unlock, timed as `extract` of one 2 KiB submission;
 #   - single-core ceilings of secretstream, AES-256-GCM and memcpy (crypto_speed).
 # Prints a table (medians) and writes bench/out/results.{json,md} and
@@ -315,6 +316,15 @@ scale() {
     rec scale_list "$r" "$t" 0 "\"n\":$n"
   done
   say "  scale $n: export of 100 new and list timed $SCALE_REPS times each"
+  # After one unlock, every submission out: extract --all-new of all n.
+  settle
+  timed t "$REVIEW" extract --all-new --vault "$v" --key "$work/k1" \
+    --passphrase-file "$work/pass" --out "$work/all-new" >"$logs/all-new-$n.log" 2>&1
+  grep -q "extracted $n new submissions" "$logs/all-new-$n.log" ||
+    { tail -3 "$logs/all-new-$n.log" >&2; die "extract --all-new did not extract $n"; }
+  rec scale_all_new 1 "$t" 0 "\"n\":$n"
+  say "  extract --all-new of $n (one unlock): $t s"
+  rm -rf "$work/all-new"
   if [ "$n" = "$SCALE_SMALL" ]; then
     # The Argon2id key unlock: extract of one 2 KiB submission, SCALE_REPS times.
     local id
