@@ -2,6 +2,7 @@
 // it runs on the air-gapped laptop and cannot talk to a network.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -43,6 +44,28 @@ struct Deadlines {
 };
 Deadlines DeadlinesOf(const storage::SubmissionRec& rec, const format::Triage& t,
                       const std::vector<storage::QueuedReply>& replies, uint32_t today);
+
+// A progress line on standard error for long imports and extractions, shown
+// only when standard error is a terminal, at most five times a second, and
+// erased when done: output meant for scripts stays as it is.
+class Progress {
+ public:
+  // `bytes`: the amounts are bytes, shown in MiB; otherwise counts. With
+  // `show` false it stays silent (a command whose own lines show progress).
+  Progress(std::string what, uint64_t total, bool bytes, bool show = true);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  void Update(uint64_t done);
+  void Done();
+
+ private:
+  std::string Amount(uint64_t n) const;
+  std::string what_;
+  uint64_t total_;
+  bool bytes_, on_, shown_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
 
 // Reads a passphrase from `file` (first line) or, if file is empty, from the
 // terminal with echo off. `confirm` asks twice.

@@ -334,11 +334,15 @@ int Run(const Args& a) {
   }
   Marks marks;
   int rc = 0;
+  // On a terminal the paths it prints show the progress already.
+  Progress progress("extracting", rd.recs.size(), false, ::isatty(1) != 1);
   for (size_t i = 0; rc == 0 && i < rd.recs.size(); i++) {
+    progress.Update(i);
     const bool alone = rd.recs.size() == 1 && !a.all_new;
     rc = ExtractOne(rd, i, alone ? a.out : a.out + "/" + IdHex(rd.recs[i].id), &marks);
     std::fflush(stdout);
   }
+  progress.Done();
   // What came out before a failure is recorded too.
   Status st = rd.vault->PutTriageMany(marks);
   if (!st.ok() && rc == 0) return Fail(st);

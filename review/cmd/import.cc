@@ -14,6 +14,7 @@
 #include <set>
 
 #include "review/cmd/cmd.h"
+#include "review/cmd/json.h"
 
 namespace sealdrop {
 namespace review {
@@ -116,7 +117,7 @@ int ImportFailed(const Status& st) {
 
 struct Args {
   std::string bundle, vault, key, passfile;
-  bool trust_new = false;
+  bool trust_new = false, json = false;
   std::vector<std::string> fingerprints;  // --instance-fingerprint, as typed
 };
 
@@ -155,6 +156,10 @@ int Run(const Args& a) {
     if (r == 0) break;
     head_len += size_t(r);
   }
+  struct stat bst;
+  Progress progress("importing " + a.bundle, ::fstat(fd, &bst) == 0 ? uint64_t(bst.st_size) : 0,
+                    true);
+  uint64_t read_so_far = 0;
   format::Source source = [&](uint8_t* p, size_t n, size_t* got) -> Status {
     if (replayed < head_len) {
       *got = std::min(n, head_len - replayed);
@@ -167,6 +172,8 @@ int Run(const Args& a) {
     while (r < 0 && errno == EINTR);
     if (r < 0) return Status::IOError("cannot read " + a.bundle + ": " + std::strerror(errno));
     *got = size_t(r);
+    read_so_far += *got;
+    progress.Update(read_so_far);
     return Status::OK();
   };
   format::BundleInfo info;
@@ -210,9 +217,11 @@ int Run(const Args& a) {
                   "compare it with the instance key that sealdrop-server init or check "
                   "printed; if they are the same, run import again with "
                   "--instance-fingerprint <that key>");
-    std::printf("trusting instance %s without checking it; it should be the instance key that "
-                "sealdrop-server init or check printed\n",
-                signer.c_str());
+    // A warning, so to standard error with --json.
+    std::fprintf(a.json ? stderr : stdout,
+                 "trusting instance %s without checking it; it should be the instance key that "
+                 "sealdrop-server init or check printed\n",
+                 signer.c_str());
     std::fflush(stdout);
     pin = true;
   }
@@ -281,21 +290,31 @@ int Run(const Args& a) {
   std::vector<storage::SubmissionRec> recs;
   for (auto& kv : staged) recs.push_back(kv.second);
   if (st.ok()) st = vault->CommitMany(recs);
+  progress.Done();
   if (!st.ok()) {
     for (auto& kv : staged) (void)vault->Abort(kv.first);
     return ImportFailed(st);
   }
-  if (pin)
-    std::printf("the vault now trusts instance %s: its later bundles need no flag\n",
-                signer.c_str());
   size_t readable = 0;
   for (const auto& r : recs) {
     crypto::Secret ck;
     if (crypto::OpenContentKey(SealedKeys(r), key, &ck).ok()) readable++;
   }
+  const std::string key_id = crypto::ToHex(key.pub.id.data(), key.pub.id.size());
+  if (a.json) {
+    PrintJson({{"imported", recs.size()},
+               {"already_in_vault", skipped.size()},
+               {"open_with_key", readable},
+               {"key", key_id},
+               {"instance", signer},
+               {"newly_trusted", pin}});
+    return 0;
+  }
+  if (pin)
+    std::printf("the vault now trusts instance %s: its later bundles need no flag\n",
+                signer.c_str());
   std::printf("imported %zu submissions (%zu already in the vault); %zu of them open with key %s\n",
-              recs.size(), skipped.size(), readable,
-              crypto::ToHex(key.pub.id.data(), key.pub.id.size()).c_str());
+              recs.size(), skipped.size(), readable, key_id.c_str());
   return 0;
 }
 
@@ -315,6 +334,7 @@ Command AddImport(CLI::App& app) {
                            "bundle must be signed by it, and the vault trusts it from then "
                            "on (repeatable)")
                  ->allow_extra_args(false);
+  c->add_flag("--json", a->json, "print the outcome as one JSON object");
   c->add_flag("--trust-new-instance", a->trust_new,
               "trust the bundle's signer without checking its fingerprint (it is printed)")
       ->excludes(fp);

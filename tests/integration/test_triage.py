@@ -10,7 +10,9 @@ each case once. The notes are sealed in the vault: none of their text is in
 its files."""
 import json
 import os
+import pty
 import re
+import subprocess
 import time
 
 import harness
@@ -36,9 +38,34 @@ def test(h):
     srv.stop()
     check(inst.export(h.path("b.sdb")) == 3, "the export did not take 3 submissions")
     vault = h.path("vault")
-    rv.import_(h.path("b.sdb"), vault, extra=["--instance-fingerprint", inst.fingerprint],
-               expect=0)
+    r = rv.import_(h.path("b.sdb"), vault, extra=["--instance-fingerprint", inst.fingerprint,
+                                                   "--json"], expect=0)
+    got = json.loads(r.stdout)
+    check(got["imported"] == 3 and got["open_with_key"] == 3 and got["newly_trusted"] and
+          got["instance"] == inst.fingerprint, "import --json said %s" % got)
+    # Not a terminal: no progress line.
+    check("\r" not in r.stderr and "importing" not in r.stderr,
+          "import drew a progress line on a pipe: %r" % r.stderr)
     ids = sorted(s["id"] for s in rv.list(vault))
+    # On a terminal, import draws a progress line on standard error.
+    master, slave = pty.openpty()
+    r = subprocess.run([h.review_bin, "import", h.path("b.sdb"), "--vault", h.path("vault-tty"),
+                        "--key", rv.key, "--passphrase-file", rv.passfile,
+                        "--instance-fingerprint", inst.fingerprint],
+                       stdout=subprocess.PIPE, stderr=slave, timeout=120)
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    check(r.returncode == 0 and re.search(rb"\rimporting .*: +\d+% \(", drawn),
+          "import on a terminal drew no progress line: %r" % drawn[:300])
     today = time.strftime("%Y-%m-%d", time.gmtime())
     ack_by = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86400))
 
@@ -93,6 +120,7 @@ def test(h):
     h.step("extract --all-new takes each case once")
     out = h.path("new", "cases")
     r = review(h, rv, ["extract", "--all-new", "--out", out], vault)
+    check("\r" not in r.stderr, "extract drew a progress line on a pipe: %r" % r.stderr)
     check(sorted(os.listdir(out)) == ids and "extracted 3 new submissions" in r.stderr,
           "the first --all-new made %s:\n%s" % (sorted(os.listdir(out)), r.stderr))
     check(open(os.path.join(out, ids[0], "message.txt")).read() in ("case 0", "case 1", "case 2"),
