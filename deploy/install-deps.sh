@@ -18,7 +18,7 @@ pkgs=(build-essential cmake pkg-config ca-certificates openssl dpkg-dev patch
       nlohmann-json3-dev)
 if [ "$want_tests" = 1 ]; then
   pkgs+=(catch2 curl lmdb-utils python3 python3-selenium chromium chromium-driver
-        clang libclang-rt-14-dev debootstrap fonts-dejavu-core)
+        clang libclang-rt-14-dev debootstrap fonts-dejavu-core faketime)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -430,6 +430,15 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
         day = storage::Today();
         // Best effort: missed today, the next start or day tries again.
         (void)ExpireOldReplies(cfg, store);
+        std::vector<storage::Id> expired;
+        if (ExpireSubmissions(cfg, store, day, &expired).ok()) {
+          // Their chunks go a round at a time, between uploads; a stop
+          // first leaves them to the sweep at the next start.
+          for (const storage::Id& id : expired) (void)writer->Abort(id);
+          if (!expired.empty())
+            std::fprintf(stderr, "sealdrop-server: deleted %zu exported submissions received %u "
+                         "days ago or earlier\n", expired.size(), cfg.expire_days);
+        }
       }
       std::fflush(stderr);
     }

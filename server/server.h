@@ -58,6 +58,7 @@ struct Config {
   uint32_t login_queue = 8;          // waiting for a derivation; more are told to retry
   uint32_t reply_days = 30;          // replies are deleted this many days after they arrive
   uint32_t store_reserve = 5;        // percent of store_quota kept for messages and small files
+  uint32_t expire_days = 0;          // exported submissions are deleted after this many days; 0 never
   // codename.params (FORMAT.md "Codenames"); absent in an instance made
   // before codenames, until serve writes it.
   crypto::CodenameParams codename;
@@ -635,6 +636,14 @@ Status ReadReplies(const Config& cfg, storage::Store* store, const crypto::Sourc
                    std::vector<OpenedReply>* out);
 // Deletes the replies that arrived reply_days ago or earlier.
 Status ExpireOldReplies(const Config& cfg, storage::Store* store);
+
+// With expire_days set (the operator's choice; 0, the default, keeps
+// everything): withdraws the submissions received expire_days days before
+// `today` or earlier that were exported at least once, and gives their ids,
+// whose chunks the caller removes (Store::Sweep, or Writer::Abort while
+// serving). A submission never exported is kept whatever its age.
+Status ExpireSubmissions(const Config& cfg, storage::Store* store, uint32_t today,
+                         std::vector<storage::Id>* ids);
 
 }  // namespace server
 }  // namespace sealdrop

@@ -96,6 +96,16 @@ bool HasHeader(const MDB_val& v, const char magic[4]) {
   return v.mv_size >= kRecHdr && std::memcmp(v.mv_data, magic, 4) == 0;
 }
 
+// Marks an id pending (an upload under way, or a submission withdrawn): the
+// start-up sweep removes whatever chunks a crash leaves under it.
+Status PutPending(MDB_txn* txn, MDB_dbi pending, MDB_val* k) {
+  uint8_t rec[kRecHdr];
+  std::memcpy(rec, kPendMagic, 4);
+  rec[4] = kRecordVersion;
+  MDB_val pv{sizeof(rec), rec};
+  return FromMdb(mdb_put(txn, pending, k, &pv, 0), "mark pending");
+}
+
 Status CheckHeader(const MDB_val& v, const char magic[4], const char* what,
                    uint8_t min = kRecordVersion, uint8_t max = kRecordVersion) {
   if (!HasHeader(v, magic)) return Status::Corruption(std::string(what) + " has a bad magic");
@@ -719,11 +729,7 @@ Status Store::TxnPutChunks(MDB_txn* txn, const Id& id, const std::vector<ChunkWr
   if (mdb_get(txn, dbi_->pending, &k, &v) == MDB_NOTFOUND) {
     // The first write of an upload marks it pending, in the same transaction,
     // so the start-up sweep finds whatever a crash leaves.
-    uint8_t rec[kRecHdr];
-    std::memcpy(rec, kPendMagic, 4);
-    rec[4] = kRecordVersion;
-    MDB_val pv{sizeof(rec), rec};
-    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn, dbi_->pending, &k, &pv, 0), "mark pending"));
+    SD_RETURN_IF_ERROR(PutPending(txn, dbi_->pending, &k));
   }
   for (const auto& c : chunks) {
     ChunkKey ck(id, c.item, c.index);
@@ -989,6 +995,57 @@ Status Store::KeysOf(unsigned dbi, std::vector<Id>* out) {
   }
   mdb_cursor_close(c);
   return Status::OK();
+}
+
+Status Store::ExportedBefore(uint32_t before, std::vector<Id>* out) {
+  out->clear();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->byday, &c), "cursor"));
+  MDB_val k, v;
+  int rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 4 + kIdSize) continue;
+    const uint8_t* p = static_cast<const uint8_t*>(k.mv_data);
+    if (GetBE32(p) >= before) break;
+    MDB_val idk{kIdSize, const_cast<uint8_t*>(p + 4)}, uv;
+    if (mdb_get(txn.get(), dbi_->unexported, &idk, &uv) == MDB_SUCCESS) continue;
+    Id id;
+    std::memcpy(id.data(), p + 4, kIdSize);
+    out->push_back(id);
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? Status::OK() : FromMdb(rc, "read day index");
+}
+
+Status Store::Withdraw(const std::vector<Id>& ids) {
+  if (opt_.role != Role::kServer) return Status::InvalidArgument("only a server store withdraws");
+  if (ids.empty()) return Status::OK();
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  for (const Id& id : ids) {
+    MDB_val k = IdVal(id), v;
+    int rc = mdb_get(txn.get(), dbi_->subs, &k, &v);
+    if (rc == MDB_NOTFOUND) continue;
+    SD_RETURN_IF_ERROR(FromMdb(rc, "read submission"));
+    SubmissionRec rec;
+    SD_RETURN_IF_ERROR(DecodeSubmission(static_cast<const uint8_t*>(v.mv_data), v.mv_size, &rec));
+    uint8_t day_key[4 + kIdSize];
+    PutBE32(day_key, rec.day);
+    std::memcpy(day_key + 4, id.data(), kIdSize);
+    MDB_val dk{sizeof(day_key), day_key};
+    rc = mdb_del(txn.get(), dbi_->byday, &dk, nullptr);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "unindex by day");
+    rc = mdb_del(txn.get(), dbi_->unexported, &k, nullptr);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "clear export mark");
+    SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->subs, &k, nullptr), "withdraw"));
+    SD_RETURN_IF_ERROR(PutPending(txn.get(), dbi_->pending, &k));
+  }
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
 }
 
 Status Store::MarkExported(const std::vector<Id>& ids) {

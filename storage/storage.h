@@ -243,6 +243,16 @@ class Store {
   };
   Status ByDay(std::vector<DayCount>* out);
 
+  // Server: the ids of submissions received before day `before` that were
+  // exported at least once, oldest first.
+  Status ExportedBefore(uint32_t before, std::vector<Id>* out);
+  // Server: takes committed submissions back out of sight, in one synced
+  // transaction: their records, day-index entries and export marks go, and
+  // each is marked pending, so that its chunks are removed as an unfinished
+  // upload's are (WriteBatch::Drop, or Sweep at the next start). Ids not
+  // held are passed over.
+  Status Withdraw(const std::vector<Id>& ids);
+
   // Server: ids committed but not yet exported; and marking them exported.
   Status Unexported(std::vector<Id>* out);
   Status MarkExported(const std::vector<Id>& ids);

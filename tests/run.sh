@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2. As root on Debian 12 it installs what the tests need
 # (deploy/install-deps.sh --test: the build packages, Catch2, curl, Python
-# with Selenium, Chromium and its driver, clang for the fuzz targets, and
-# debootstrap), builds, and runs every test, in stages:
+# with Selenium, Chromium and its driver, clang for the fuzz targets,
+# faketime for the retention test, and debootstrap), builds, and runs every
+# test, in stages:
 #   1. a Release build and the whole suite: unit, integration, browser and
 #      reliability tests (`SEALDROP_QUICK=1` stops after this stage);
 #   2. README command 1 on a bare Debian 12: tests/fresh_machine.sh makes a

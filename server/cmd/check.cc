@@ -64,7 +64,10 @@ int Run(const std::string& dir) {
               static_cast<unsigned long long>(r.pending),
               r.pending ? " (in progress, or removed at the next start)" : "");
   std::printf("%s\n", StoreFill(store.get(), cfg).c_str());
-  // Nothing leaves the server in this version: every submission waits here.
+  // Without expire_days nothing leaves the server: every submission waits.
+  if (cfg.expire_days > 0)
+    std::printf("exported submissions are deleted %u days after the day they were received\n",
+                cfg.expire_days);
   std::vector<storage::Store::DayCount> days;
   st = store->ByDay(&days);
   if (!st.ok()) return Fail(st);

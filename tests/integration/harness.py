@@ -388,11 +388,12 @@ class Server:
     def url(self):
         return "https://127.0.0.1:%d" % self.port
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, prefix=()):
+        """prefix: a command the server runs under (faketime)."""
         self._form_auth = None  # a new process signs tokens with a new key
         self._log = open(self.log_path, "ab")
         self._log_start = self._log.tell()
-        self.proc = subprocess.Popen([self.h.server_bin, "serve", self.instance.dir],
+        self.proc = subprocess.Popen(list(prefix) + [self.h.server_bin, "serve", self.instance.dir],
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=self._log, preexec_fn=_die_with_parent)
         self.h.servers.append(self)

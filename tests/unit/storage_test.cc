@@ -443,6 +443,51 @@ TEST_CASE("TriageKeptOnlyForHeldSubmissionsInAVault", "[storage]") {
   REQUIRE(s->PutTriage(rec.id, sealed).Is(Status::Code::kInvalidArgument));
 }
 
+// Expiry (expire_days): only exported submissions older than the day are
+// found; withdrawing one takes it out of sight at once, marks it pending,
+// and the sweep then removes its chunks, leaving the store consistent.
+TEST_CASE("WithdrawnSubmissionGoesAtOnceAndItsChunksWithTheSweep", "[storage]") {
+  TempDir dir;
+  auto s = OpenOk(dir.path());
+  const uint32_t day_of[] = {19800, 19801, 19805, 19790};
+  std::map<uint8_t, ChunkData> data;
+  for (uint8_t i = 0; i < 4; i++) {
+    SubmissionRec rec = MakeRec(MakeId(uint8_t(30 + i)), {1024, 40000});
+    rec.day = day_of[i];
+    data[i] = MakeChunks(rec);
+    StoreOk(s.get(), rec, data[i]);
+  }
+  // 33 (day 19790) is never exported: it is not found, however old.
+  REQUIRE(s->MarkExported({MakeId(30), MakeId(31), MakeId(32)}).ok());
+  std::vector<Id> old;
+  REQUIRE(s->ExportedBefore(19802, &old).ok());
+  REQUIRE(old == std::vector<Id>{MakeId(30), MakeId(31)});
+  REQUIRE(s->Withdraw({MakeId(30), MakeId(31), MakeId(99)}).ok());
+  REQUIRE_FALSE(s->Contains(MakeId(30)));
+  REQUIRE(s->Pending(MakeId(30)));
+  std::vector<Store::DayCount> days;
+  REQUIRE(s->ByDay(&days).ok());
+  REQUIRE(days.size() == 2);  // 19790 and 19805 are left
+  Store::Report r = CheckOk(s.get());
+  REQUIRE(r.problems.empty());
+  REQUIRE(r.submissions == 2);
+  REQUIRE(r.pending == 2);
+  uint64_t swept = 0;
+  REQUIRE(s->Sweep(&swept).ok());
+  REQUIRE(swept == 2);
+  r = CheckOk(s.get());
+  REQUIRE(r.problems.empty());
+  REQUIRE(r.pending == 0);
+  REQUIRE(r.chunks == data[2].size() + data[3].size());
+  SubmissionRec kept;
+  REQUIRE(s->Get(MakeId(33), &kept).ok());
+  RequireReadsBack(s.get(), kept, data[3]);
+  // A vault never withdraws.
+  TempDir vdir;
+  auto v = OpenOk(vdir.path(), Opt(Role::kVault));
+  REQUIRE(v->Withdraw({MakeId(30)}).Is(Status::Code::kInvalidArgument));
+}
+
 // --- Quota ---------------------------------------------------------------------------
 
 // A flood of large uploads fills the quota up to the reserve and no further:
