@@ -381,8 +381,10 @@ Status Store::Newest(size_t limit, std::vector<SubmissionRec>* out, uint64_t* to
   return s;
 }
 
-Status Store::ByDay(std::vector<DayCount>* out) {
-  out->clear();
+// Walks the day index, oldest first, until fn returns false: each
+// submission's day, id, and (server) whether it was never exported.
+Status Store::WalkByDay(
+    const std::function<bool(uint32_t day, const uint8_t* id, bool unexported)>& fn) {
   Txn txn(env_, false);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
   MDB_cursor* c = nullptr;
@@ -393,15 +395,23 @@ Status Store::ByDay(std::vector<DayCount>* out) {
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 4 + kIdSize) continue;
     const uint8_t* p = static_cast<const uint8_t*>(k.mv_data);
-    const uint32_t day = GetBE32(p);
-    if (out->empty() || out->back().day != day) out->push_back(DayCount{day, 0, 0});
-    out->back().held++;
     MDB_val idk{kIdSize, const_cast<uint8_t*>(p + 4)}, uv;
-    if (opt_.role == Role::kServer && mdb_get(txn.get(), dbi_->unexported, &idk, &uv) == MDB_SUCCESS)
-      out->back().unexported++;
+    const bool unexported = opt_.role == Role::kServer &&
+                            mdb_get(txn.get(), dbi_->unexported, &idk, &uv) == MDB_SUCCESS;
+    if (!fn(GetBE32(p), p + 4, unexported)) break;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? Status::OK() : FromMdb(rc, "read day index");
+  return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? Status::OK() : FromMdb(rc, "read day index");
+}
+
+Status Store::ByDay(std::vector<DayCount>* out) {
+  out->clear();
+  return WalkByDay([&](uint32_t day, const uint8_t*, bool unexported) {
+    if (out->empty() || out->back().day != day) out->push_back(DayCount{day, 0, 0});
+    out->back().held++;
+    if (unexported) out->back().unexported++;
+    return true;
+  });
 }
 
 Status Store::Used(uint64_t* used) {
@@ -999,25 +1009,14 @@ Status Store::KeysOf(unsigned dbi, std::vector<Id>* out) {
 
 Status Store::ExportedBefore(uint32_t before, std::vector<Id>* out) {
   out->clear();
-  Txn txn(env_, false);
-  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  MDB_cursor* c = nullptr;
-  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->byday, &c), "cursor"));
-  MDB_val k, v;
-  int rc;
-  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != 4 + kIdSize) continue;
-    const uint8_t* p = static_cast<const uint8_t*>(k.mv_data);
-    if (GetBE32(p) >= before) break;
-    MDB_val idk{kIdSize, const_cast<uint8_t*>(p + 4)}, uv;
-    if (mdb_get(txn.get(), dbi_->unexported, &idk, &uv) == MDB_SUCCESS) continue;
-    Id id;
-    std::memcpy(id.data(), p + 4, kIdSize);
-    out->push_back(id);
-  }
-  mdb_cursor_close(c);
-  return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? Status::OK() : FromMdb(rc, "read day index");
+  return WalkByDay([&](uint32_t day, const uint8_t* id, bool unexported) {
+    if (day >= before) return false;
+    if (!unexported) {
+      out->emplace_back();
+      std::memcpy(out->back().data(), id, kIdSize);
+    }
+    return true;
+  });
 }
 
 Status Store::Withdraw(const std::vector<Id>& ids) {

@@ -334,6 +334,7 @@ class Store {
   // would otherwise tell the second of the latest submission.
   void KeepDayTimes();
   Status KeysOf(unsigned dbi, std::vector<Id>* out);
+  Status WalkByDay(const std::function<bool(uint32_t day, const uint8_t* id, bool unexported)>& fn);
   struct Dbis;
   MDB_env* env_ = nullptr;
   std::string dir_;

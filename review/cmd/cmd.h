@@ -50,6 +50,8 @@ Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::S
 std::string IdHex(const storage::Id& id);
 
 std::vector<crypto::SealedKey> SealedKeys(const storage::SubmissionRec& rec);
+// The ids (hex) of the recipient keys a submission is sealed to: who can read it.
+std::vector<std::string> KeyIds(const storage::SubmissionRec& rec);
 
 // Opens the stream of an item whose first `size` bytes are the file's.
 Status InitReader(const storage::SubmissionRec& rec, uint32_t item, const crypto::Secret& ck,

@@ -128,7 +128,6 @@ void Help() {
 
 // Runs one line's command; its exit status, as the subcommand would give.
 int RunLine(const Args& a, const std::vector<std::string>& words) {
-  const std::string& verb = words[0];
   std::vector<std::string> argv = {kTool};
   argv.insert(argv.end(), words.begin(), words.end());
   argv.insert(argv.end(), {"--vault", a.vault, "--key", a.key});

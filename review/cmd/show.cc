@@ -28,12 +28,6 @@ std::string SourceLabel(const format::Manifest& m) {
   return ReplyKeyHex(m).substr(0, 16) + " (reply key " + ReplyKeyHex(m) + ")";
 }
 
-// The recipient keys its content key was sealed to: who else can read it.
-std::vector<std::string> KeyIds(const storage::SubmissionRec& rec) {
-  std::vector<std::string> out;
-  for (const auto& k : rec.keys) out.push_back(crypto::ToHex(k.key_id.data(), k.key_id.size()));
-  return out;
-}
 
 nlohmann::json Json(const Opened& o, const std::string& mine) {
   const format::Manifest& m = o.m;

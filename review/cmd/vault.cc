@@ -267,14 +267,19 @@ int BeginReading(const std::vector<std::string>& ids, const std::string& vault_d
   return 0;
 }
 
+std::vector<std::string> KeyIds(const storage::SubmissionRec& rec) {
+  std::vector<std::string> out;
+  for (const auto& k : rec.keys) out.push_back(crypto::ToHex(k.key_id.data(), k.key_id.size()));
+  return out;
+}
+
 int OpenSubmission(Reading& r, size_t i, Opened* o) {
   o->vault = r.vault.get();
   o->rec = r.recs[i];
   Status st = OpenManifest(o->vault, o->rec, *r.key, &o->ck, &o->m);
   if (st.Is(Status::Code::kNotFound)) {
     std::string ids;
-    for (const auto& k : o->rec.keys)
-      ids += (ids.empty() ? "" : ", ") + crypto::ToHex(k.key_id.data(), k.key_id.size());
+    for (const std::string& k : KeyIds(o->rec)) ids += (ids.empty() ? "" : ", ") + k;
     return Fail(st, "it is sealed to key " + ids +
                         ": only those reviewers can open it (sealdrop-server check names whose "
                         "keys new submissions are sealed to)");
