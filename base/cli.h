@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,18 +108,39 @@ inline Status WriteAll(int fd, const void* data, size_t n, const std::string& wh
   return Status::OK();
 }
 
-// Creates `path` with `mode`, refusing to replace anything, and syncs it.
+// Creates `path` with `mode`, refusing to replace anything, and syncs it. The
+// bytes go to a temporary name beside it first: a file under `path` is always
+// whole, and a crash leaves at most a `<path>.partial-XXXXXX`.
 inline Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
-  ::fchmod(fd, mode);
-  Status st = WriteAll(fd, data.data(), data.size(), path);
-  if (!st.ok()) {
-    ::close(fd);
-    ::unlink(path.c_str());
-    return st;
+  std::string tmp = path + ".partial-XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
+  Status st;
+  if (::fchmod(fd, mode) != 0) st = Status::IOError("cannot set the mode of " + tmp);
+  if (st.ok()) st = WriteAll(fd, data.data(), data.size(), tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + tmp);
+  if (::close(fd) != 0 && st.ok()) st = Status::IOError("cannot write " + tmp);
+  // A rename that refuses to replace; USB sticks' FAT has no hard links but
+  // supports this. Where the file system has no such rename, a hard link.
+  bool moved = false;
+  if (st.ok()) {
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
+      moved = true;
+    else if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+      st = Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+    else if (::link(tmp.c_str(), path.c_str()) != 0)
+      st = Status::IOError("cannot create " + path + ": " + std::strerror(errno));
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return Status::IOError("cannot sync " + path);
+  if (!moved) ::unlink(tmp.c_str());
+  if (!st.ok()) return st;
+  // The new name, on disk too.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
   return Status::OK();
 }
 

@@ -4,11 +4,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "base/cli.h"
 #include "review/review.h"
 
 using sealdrop::review::NormaliseFingerprint;
@@ -137,4 +143,47 @@ TEST_CASE("ExtractWriterLosesNoByteDirectOrBuffered", "[review]") {
     got.resize(size_t(r));
     CHECK(got == expect);
   }
+}
+
+namespace {
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+}  // namespace
+
+TEST_CASE("WriteNewFileNeverReplacesAFileNorLeavesAPartialOne", "[review]") {
+  char tmpl[] = "/tmp/sealdrop-newfile-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl, path = dir + "/outbox-1.sdo";
+  using sealdrop::cli::WriteNewFile;
+
+  REQUIRE(WriteNewFile(path, std::string("first\0bytes", 11), 0600).ok());
+  CHECK(Slurp(path) == std::string("first\0bytes", 11));
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+
+  // A second write under the same name fails and keeps the first.
+  CHECK_FALSE(WriteNewFile(path, "second", 0644).ok());
+  CHECK(Slurp(path) == std::string("first\0bytes", 11));
+  CHECK(Entries(dir) == std::vector<std::string>{"outbox-1.sdo"});
+
+  // Nor does it follow a symbolic link planted under the name.
+  const std::string link = dir + "/planted";
+  REQUIRE(symlink((dir + "/target").c_str(), link.c_str()) == 0);
+  CHECK_FALSE(WriteNewFile(link, "x", 0600).ok());
+  CHECK_FALSE(std::filesystem::exists(dir + "/target"));
+  CHECK(Entries(dir) == std::vector<std::string>{"outbox-1.sdo", "planted"});
+  std::filesystem::remove_all(dir);
 }
