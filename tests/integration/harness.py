@@ -595,8 +595,9 @@ class Instance:
         return os.path.join(self.dir, "config.toml")
 
     def set_config(self, key, value):
-        """Replaces the line `key = ...` (top-level keys only) with `key = value`.
-        `value` is written verbatim (quote strings yourself)."""
+        """Replaces the line `key = ...` (top-level keys only) with `key = value`,
+        or adds that line before the first table if there is none. `value` is
+        written verbatim (quote strings yourself)."""
         with open(self.config_path) as f:
             lines = f.read().split("\n")
         done = False
@@ -605,7 +606,10 @@ class Instance:
                 lines[i] = "%s = %s" % (key, value)
                 done = True
                 break
-        check(done, "config.toml has no line for %s" % key)
+        if not done:
+            # Top-level keys must come before the first table.
+            at = next(i for i, line in enumerate(lines) if line.startswith("["))
+            lines[at:at] = ["%s = %s" % (key, value), ""]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines))
 

@@ -25,12 +25,7 @@ def confirm(v, words, asked):
 def test(h):
     rv = harness.Reviewer(h)
     inst = harness.Instance(h, "instance", rv.pub)
-    with open(inst.config_path) as f:
-        config = f.read()
-    # Top-level keys go before the first table.
-    at = config.index("[[recipient]]")
-    with open(inst.config_path, "w") as f:
-        f.write(config[:at] + "session_idle = %d\n\n" % IDLE + config[at:])
+    inst.set_config("session_idle", str(IDLE))
     srv = inst.server().start()
     doc = h.path("doc.bin")
     with open(doc, "wb") as f:

@@ -48,11 +48,7 @@ def test(h):
     check(counts(h, inst)[0] == 3, "submissions went without expire_days")
 
     h.step("11 days later, with expire_days = 10")
-    with open(inst.config_path) as f:
-        config = f.read()
-    at = config.index("[[recipient]]")
-    with open(inst.config_path, "w") as f:
-        f.write(config[:at] + "expire_days = 10\n\n" + config[at:])
+    inst.set_config("expire_days", "10")
     srv = inst.server("later").start(prefix=LATER)
     srv.stop()
     check(re.search(r"^sealdrop-server: deleted 2 exported submissions received 10 days ago or "
