@@ -509,6 +509,10 @@ bool Verify(const uint8_t pk[kSignPublicSize], const uint8_t* msg, size_t n,
   return crypto_sign_verify_detached(sig, msg, n, pk) == 0;
 }
 
+void Hash256(const uint8_t* p, size_t n, uint8_t out[kHashSize]) {
+  crypto_generichash(out, kHashSize, p, n, nullptr, 0);
+}
+
 Hasher::Hasher() {
   crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr, 0, kSize);
 }

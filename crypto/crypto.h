@@ -177,6 +177,11 @@ void Sign(const SigningKey& key, const uint8_t* msg, size_t n, uint8_t sig[kSign
 bool Verify(const uint8_t pk[kSignPublicSize], const uint8_t* msg, size_t n,
             const uint8_t sig[kSignatureSize]);
 
+// BLAKE2b-256 of p[0..n), unkeyed: the record hash of an acknowledgement
+// (FORMAT.md "Outbox").
+constexpr size_t kHashSize = 32;
+void Hash256(const uint8_t* p, size_t n, uint8_t out[kHashSize]);
+
 // Streaming BLAKE2b-512.
 class Hasher {
  public:

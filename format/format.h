@@ -126,7 +126,8 @@ Status ReadBundleHeader(const uint8_t* hdr, size_t n, BundleInfo* info);
 // Version for a newer format.
 Status ReadBundle(const Source& src, const BundleHandler& h, BundleInfo* info);
 
-// --- Outbox: replies from the vault to one instance (FORMAT.md "Outbox") ---------
+// --- Outbox: replies and acknowledgements from the vault to one instance -------
+// (FORMAT.md "Outbox")
 struct OutboxReply {
   storage::Id id{};
   ReplyKey source{};                // the reply key it is sealed to
@@ -134,31 +135,48 @@ struct OutboxReply {
   std::array<uint8_t, crypto::kSignatureSize> sig{};  // over crypto::ReplySignedBytes
 };
 
+// "The vault holds this submission": its id and the hash of its record.
+using RecordDigest = std::array<uint8_t, crypto::kHashSize>;
+struct OutboxAck {
+  storage::Id id{};
+  RecordDigest hash{};  // RecordHash of the record the vault imported
+};
+// BLAKE2b-256 of the submission record as stored and as a bundle carries it.
+RecordDigest RecordHash(const storage::SubmissionRec& rec);
+
 struct OutboxInfo {
   crypto::SignPublic instance{};  // the instance it is meant for
   crypto::SignPublic signer{};    // the reviewer's signing key
   uint64_t sequence = 0;          // 1, 2, ... per signer and instance
-  uint32_t count = 0;
+  uint32_t count = 0;             // replies
+  uint8_t version = 0;            // as read: 1 (replies only) or 2
 };
 
 constexpr size_t kOutboxHeaderSize = 8 + 1 + 32 + 32 + 8 + 4;
 constexpr size_t kOutboxEntryHead = 16 + 32 + 4;
+constexpr size_t kOutboxAckSize = 16 + crypto::kHashSize;
 constexpr size_t kMaxOutboxReplies = 1000;
-// The longest outbox: every reply at its longest (about 68 MB).
+constexpr size_t kMaxOutboxAcks = 100000;
+// The longest outbox: every reply at its longest and every acknowledgement
+// (about 73 MB).
 size_t MaxOutbox();
 
 // Signs each reply for info.instance and the whole outbox with `key`
 // (info.signer and info.count are taken from the key and the replies).
+// Writes version 2.
 Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
-                   std::vector<OutboxReply>* replies, std::string* out);
+                   std::vector<OutboxReply>* replies, const std::vector<OutboxAck>& acks,
+                   std::string* out);
 // The header's word only: who signed, for which instance, which number; so
 // that a caller can name what is wrong before reading on. ReadOutbox proves it.
 Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info);
 // Parses a whole outbox and checks its signature and every reply's with the
 // signer its header names (whether that signer is trusted is the caller's
 // judgement). AuthFailed for a bad or missing signature, Corruption for
-// malformed bytes, Version for a newer format.
-Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out);
+// malformed bytes, Version for a newer format. A version 1 outbox has no
+// acknowledgements.
+Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out,
+                  std::vector<OutboxAck>* acks);
 
 // --- Triage: the team's notes on a submission (FORMAT.md "Triage record") --------
 // Kept in the vault only, sealed with crypto::SealTriage.

@@ -1,5 +1,6 @@
-// The outbox: replies the team wrote on the air-gapped laptop, carried to one
-// instance, signed by a reviewer (FORMAT.md "Outbox").
+// The outbox: replies the team wrote on the air-gapped laptop, and the
+// submissions its vault holds, carried to one instance, signed by a reviewer
+// (FORMAT.md "Outbox").
 #include <cstring>
 #include <set>
 
@@ -10,7 +11,7 @@ namespace format {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'D', 'O', 'U', 'T', 'B', 'O', 'X'};
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;  // 1 is still read: replies only
 
 void Put(std::string* s, const void* p, size_t n) { s->append(static_cast<const char*>(p), n); }
 
@@ -29,14 +30,25 @@ uint64_t GetLe(const uint8_t* p, int bytes) {
 size_t MaxOutbox() {
   return kOutboxHeaderSize +
          kMaxOutboxReplies * (kOutboxEntryHead + crypto::MaxSealedReply() + crypto::kSignatureSize) +
-         crypto::kSignatureSize;
+         4 + kMaxOutboxAcks * kOutboxAckSize + crypto::kSignatureSize;
+}
+
+RecordDigest RecordHash(const storage::SubmissionRec& rec) {
+  const std::string bytes = storage::EncodeSubmission(rec);
+  RecordDigest h;
+  crypto::Hash256(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), h.data());
+  return h;
 }
 
 Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
-                   std::vector<OutboxReply>* replies, std::string* out) {
+                   std::vector<OutboxReply>* replies, const std::vector<OutboxAck>& acks,
+                   std::string* out) {
   if (replies->size() > kMaxOutboxReplies)
     return Status::TooLarge("an outbox holds at most " + std::to_string(kMaxOutboxReplies) +
                             " replies");
+  if (acks.size() > kMaxOutboxAcks)
+    return Status::TooLarge("an outbox holds at most " + std::to_string(kMaxOutboxAcks) +
+                            " acknowledgements");
   if (info.sequence == 0) return Status::InvalidArgument("outbox numbers start at 1");
   out->clear();
   Put(out, kMagic, 8);
@@ -60,6 +72,13 @@ Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
     Put(out, r.sealed.data(), r.sealed.size());
     Put(out, r.sig.data(), r.sig.size());
   }
+  PutLe(out, acks.size(), 4);
+  std::set<storage::Id> acked;
+  for (const OutboxAck& a : acks) {
+    if (!acked.insert(a.id).second) return Status::InvalidArgument("one submission acknowledged twice");
+    Put(out, a.id.data(), a.id.size());
+    Put(out, a.hash.data(), a.hash.size());
+  }
   uint8_t sig[crypto::kSignatureSize];
   crypto::Sign(key, reinterpret_cast<const uint8_t*>(out->data()), out->size(), sig);
   Put(out, sig, sizeof sig);
@@ -70,20 +89,22 @@ Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info) {
   if (n < 8 || std::memcmp(p, kMagic, 8) != 0)
     return Status::Corruption("not a sealdrop outbox (bad magic)");
   if (n < 9) return Status::Corruption("outbox is truncated");
-  if (p[8] != kVersion)
+  if (p[8] != 1 && p[8] != kVersion)
     return Status::Version("outbox version " + std::to_string(p[8]) +
-                           " is not supported by this build (supports 1)");
+                           " is not supported by this build (supports 1 and 2)");
   if (n < kOutboxHeaderSize) return Status::Corruption("outbox is truncated");
   std::memcpy(info->instance.data(), p + 9, 32);
   std::memcpy(info->signer.data(), p + 41, 32);
   info->sequence = GetLe(p + 73, 8);
   info->count = uint32_t(GetLe(p + 81, 4));
+  info->version = p[8];
   if (info->sequence == 0) return Status::Corruption("outbox number 0");
   if (info->count > kMaxOutboxReplies) return Status::Corruption("outbox holds too many replies");
   return Status::OK();
 }
 
-Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out) {
+Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out,
+                  std::vector<OutboxAck>* acks) {
   SD_RETURN_IF_ERROR(ReadOutboxHeader(p, n, info));
   if (n > MaxOutbox()) return Status::Corruption("outbox is longer than any outbox can be");
   // Nothing past the header is read until the whole outbox is proven.
@@ -93,6 +114,7 @@ Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<Outb
   if (!crypto::Verify(info->signer.data(), p, body, p + body))
     return Status::AuthFailed("outbox signature does not verify: it was altered or cut short");
   out->clear();
+  acks->clear();
   std::set<storage::Id> seen;
   size_t off = kOutboxHeaderSize;
   for (uint32_t i = 0; i < info->count; i++) {
@@ -115,7 +137,24 @@ Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<Outb
     if (!seen.insert(r.id).second) return Status::Corruption("outbox holds one reply twice");
     out->push_back(std::move(r));
   }
-  if (off != body) return Status::Corruption("outbox has bytes after its last reply");
+  if (info->version >= 2) {
+    if (body - off < 4) return Status::Corruption("outbox ends before its acknowledgements");
+    const uint64_t count = GetLe(p + off, 4);
+    off += 4;
+    if (count > kMaxOutboxAcks || (body - off) / kOutboxAckSize < count)
+      return Status::Corruption("outbox has an impossible number of acknowledgements");
+    std::set<storage::Id> acked;
+    for (uint64_t i = 0; i < count; i++) {
+      OutboxAck a;
+      std::memcpy(a.id.data(), p + off, a.id.size());
+      std::memcpy(a.hash.data(), p + off + a.id.size(), a.hash.size());
+      off += kOutboxAckSize;
+      if (!acked.insert(a.id).second)
+        return Status::Corruption("outbox acknowledges one submission twice");
+      acks->push_back(a);
+    }
+  }
+  if (off != body) return Status::Corruption("outbox has bytes after its last entry");
   return Status::OK();
 }
 

@@ -217,6 +217,13 @@ void VectorSeeds(const std::string& path) {
 // first seed) for an instance whose key is RFC 8032's second seed.
 std::string Bytes(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
 
+// Signs an outbox again (its last 64 bytes) after a change made here.
+void ResignOutbox(const crypto::SigningKey& reviewer, std::string* out) {
+  const size_t body = out->size() - crypto::kSignatureSize;
+  crypto::Sign(reviewer, reinterpret_cast<const uint8_t*>(out->data()), body,
+               reinterpret_cast<uint8_t*>(&(*out)[body]));
+}
+
 void ReplySeeds(const crypto::SigningKey& reviewer) {
   std::vector<uint8_t> alice, iseed2;
   crypto::FromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", &alice);
@@ -248,8 +255,11 @@ void ReplySeeds(const crypto::SigningKey& reviewer) {
   Put("reply_fuzz", "message-longest", std::string("\x03\xff\x00", 3) + texts[1]);
   Put("reply_fuzz", "message-one-too-long", std::string("\x03\xff\x01", 3) + texts[1]);
 
-  // outbox_fuzz: outboxes of 0, 1 and 3 replies, numbers 1, 2 and 3, and one
-  // that holds a reply id twice.
+  // outbox_fuzz: outboxes of 0, 1 and 3 replies, numbers 1, 2 and 3; one of
+  // a reply and two acknowledgements, one of three acknowledgements only;
+  // and, changed here and signed again, one that holds a reply id twice, one
+  // that acknowledges an id twice (WriteOutbox refuses both; ReadOutbox
+  // must too) and one of version 1 (replies only, still read).
   format::OutboxInfo info;
   info.instance = instance.pk;
   std::vector<format::OutboxReply> replies;
@@ -262,16 +272,59 @@ void ReplySeeds(const crypto::SigningKey& reviewer) {
       replies[i].sealed = sealed[i];
     }
     info.sequence = k == 0 ? 1 : k == 1 ? 2 : 3;
-    Must(format::WriteOutbox(reviewer, info, &replies, &out), "WriteOutbox");
+    Must(format::WriteOutbox(reviewer, info, &replies, {}, &out), "WriteOutbox");
     Put("outbox_fuzz", "replies-" + std::to_string(k), out);
+    if (k == 1) {
+      // Version 1: no acknowledgement count before the signature.
+      std::string v1 = out.substr(0, out.size() - crypto::kSignatureSize - 4);
+      v1[8] = char(1);
+      v1.append(crypto::kSignatureSize, '\0');
+      ResignOutbox(reviewer, &v1);
+      Put("outbox_fuzz", "replies-1-v1", v1);
+    }
   }
-  // WriteOutbox does not look for a repeated id; ReadOutbox refuses it.
+  // Acknowledgements of records as the vault holds them: a submission
+  // record (ids a0.., b0.., c0..) and its RecordHash.
+  std::vector<format::OutboxAck> acks(3);
+  for (size_t i = 0; i < acks.size(); i++) {
+    storage::SubmissionRec rec;
+    for (int b = 0; b < 16; b++) rec.id[size_t(b)] = uint8_t(0xa0 + 0x10 * i + b);
+    rec.day = uint32_t(20414 + i);
+    rec.chunk_size = uint32_t(crypto::kChunkSize);
+    rec.keys.resize(1);
+    rec.items.resize(1);
+    rec.items[0].padded = 256, rec.items[0].chunks = 1;
+    acks[i].id = rec.id;
+    acks[i].hash = format::RecordHash(rec);
+  }
+  std::vector<format::OutboxReply> one(replies.begin() + 1, replies.begin() + 2);
+  info.sequence = 5;
+  Must(format::WriteOutbox(reviewer, info, &one, {acks[0], acks[1]}, &out), "WriteOutbox");
+  Put("outbox_fuzz", "reply-and-2-acks", out);
+  std::vector<format::OutboxReply> none;
+  info.sequence = 6;
+  Must(format::WriteOutbox(reviewer, info, &none, acks, &out), "WriteOutbox");
+  Put("outbox_fuzz", "acks-3", out);
+  // The second acknowledgement's id made the first's.
+  const size_t second = format::kOutboxHeaderSize + 4 + format::kOutboxAckSize;
+  std::memcpy(&out[second], acks[0].id.data(), acks[0].id.size());
+  ResignOutbox(reviewer, &out);
+  Put("outbox_fuzz", "repeated-ack-id", out);
+  // The second reply's id made the first's, its own signature made again.
   std::vector<format::OutboxReply> twice(2);
   twice[0] = replies[0];
   twice[1] = replies[1];
-  twice[1].id = twice[0].id;
   info.sequence = 4;
-  Must(format::WriteOutbox(reviewer, info, &twice, &out), "WriteOutbox");
+  Must(format::WriteOutbox(reviewer, info, &twice, {}, &out), "WriteOutbox");
+  const size_t at = format::kOutboxHeaderSize + format::kOutboxEntryHead + twice[0].sealed.size() +
+                    crypto::kSignatureSize;
+  twice[1].id = twice[0].id;
+  std::memcpy(&out[at], twice[1].id.data(), twice[1].id.size());
+  const std::vector<uint8_t> m = crypto::ReplySignedBytes(
+      info.instance, twice[1].id, twice[1].source.data(), twice[1].sealed.data(), twice[1].sealed.size());
+  crypto::Sign(reviewer, m.data(), m.size(),
+               reinterpret_cast<uint8_t*>(&out[at + format::kOutboxEntryHead + twice[1].sealed.size()]));
+  ResignOutbox(reviewer, &out);
   Put("outbox_fuzz", "repeated-id", out);
   // The round-trip pass: anything that does not start with the magic.
   std::string rt;

@@ -109,7 +109,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
       "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
       "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue",
-      "reply_days", "store_reserve", "expire_days"};
+      "reply_days", "store_reserve", "expire_days", "ack_grace_days"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -166,6 +166,7 @@ Status LoadConfig(const std::string& dir_in, Config* out) {
   SD_RETURN_IF_ERROR(num("reply_days", &c.reply_days, 1, 3650));
   SD_RETURN_IF_ERROR(num("store_reserve", &c.store_reserve, 0, 50));
   SD_RETURN_IF_ERROR(num("expire_days", &c.expire_days, 0, 3650));
+  SD_RETURN_IF_ERROR(num("ack_grace_days", &c.ack_grace_days, 0, 365));
 
   if (auto arr = t["recipient"].as_array()) {
     for (const auto& node : *arr) {

@@ -430,15 +430,14 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
         day = storage::Today();
         // Best effort: missed today, the next start or day tries again.
         (void)ExpireOldReplies(cfg, store);
-        std::vector<storage::Id> expired;
-        if (ExpireSubmissions(cfg, store, day, &expired).ok()) {
-          // Their chunks go a round at a time, between uploads; a stop
-          // first leaves them to the sweep at the next start.
-          for (const storage::Id& id : expired) (void)writer->Abort(id);
-          if (!expired.empty())
-            std::fprintf(stderr, "sealdrop-server: deleted %zu exported submissions received %u "
-                         "days ago or earlier\n", expired.size(), cfg.expire_days);
-        }
+        // Best effort too: what failed waits for the next start or day.
+        Deleted deleted;
+        (void)DeleteDue(cfg, store, day, &deleted);
+        // Their chunks go a round at a time, between uploads; a stop first
+        // leaves them to the sweep at the next start.
+        for (const auto* ids : {&deleted.expired, &deleted.acknowledged})
+          for (const storage::Id& id : *ids) (void)writer->Abort(id);
+        ReportDeleted(cfg, deleted);
       }
       std::fflush(stderr);
     }

@@ -59,6 +59,7 @@ struct Config {
   uint32_t reply_days = 30;          // replies are deleted this many days after they arrive
   uint32_t store_reserve = 5;        // percent of store_quota kept for messages and small files
   uint32_t expire_days = 0;          // exported submissions are deleted after this many days; 0 never
+  uint32_t ack_grace_days = 7;       // acknowledged submissions are deleted this many days later
   // codename.params (FORMAT.md "Codenames"); absent in an instance made
   // before codenames, until serve writes it.
   crypto::CodenameParams codename;
@@ -637,13 +638,50 @@ Status ReadReplies(const Config& cfg, storage::Store* store, const crypto::Sourc
 // Deletes the replies that arrived reply_days ago or earlier.
 Status ExpireOldReplies(const Config& cfg, storage::Store* store);
 
+// --- Deleting submissions (server/expiry.cc, server/acks.cc) ---------------------
+// Each function withdraws (storage::Store::Withdraw) and gives the ids, whose
+// chunks the caller removes: Store::Sweep, or Writer::Abort while serving. On
+// an error no id is given, since none was withdrawn.
+Status WithdrawAll(storage::Store* store, std::vector<storage::Id>* ids);
+
 // With expire_days set (the operator's choice; 0, the default, keeps
-// everything): withdraws the submissions received expire_days days before
-// `today` or earlier that were exported at least once, and gives their ids,
-// whose chunks the caller removes (Store::Sweep, or Writer::Abort while
-// serving). A submission never exported is kept whatever its age.
+// everything): the submissions received expire_days days before `today` or
+// earlier that were exported at least once. A submission never exported is
+// kept whatever its age.
 Status ExpireSubmissions(const Config& cfg, storage::Store* store, uint32_t today,
                          std::vector<storage::Id>* ids);
+
+// Checks an outbox's acknowledgements against the records held: ids held
+// with the same record hash go to *held, and *gone counts those no longer
+// held. Corruption, naming the id, if a hash differs: the vault holds
+// something other than what this server received, and nothing is taken.
+Status MatchAcks(storage::Store* store, const std::vector<format::OutboxAck>& acks,
+                 std::vector<storage::Id>* held, size_t* gone);
+
+// The acknowledged submissions whose grace is over (acknowledged
+// ack_grace_days before `today` or earlier) and whose acknowledging
+// reviewer's signing key is still in the config: removing a reviewer cancels
+// the deletions their outboxes asked for, while the grace lasts.
+Status DeleteAcknowledged(const Config& cfg, storage::Store* store, uint32_t today,
+                          std::vector<storage::Id>* ids);
+
+// What check says of the acknowledgements held.
+struct AckSummary {
+  uint64_t waiting = 0;     // acknowledged, not yet deleted
+  uint32_t next_day = 0;    // the first day one of them is deleted (if any is)
+  uint64_t unlisted = 0;    // acknowledged by a key no longer in the config: kept
+};
+Status SummariseAcks(const Config& cfg, storage::Store* store, AckSummary* out);
+
+// Both kinds of deletion, as start-up and each change of day run them; the
+// first error, after trying both.
+struct Deleted {
+  std::vector<storage::Id> expired, acknowledged;
+  bool empty() const { return expired.empty() && acknowledged.empty(); }
+};
+Status DeleteDue(const Config& cfg, storage::Store* store, uint32_t today, Deleted* out);
+// One line (stderr) per kind that deleted anything.
+void ReportDeleted(const Config& cfg, const Deleted& d);
 
 }  // namespace server
 }  // namespace sealdrop

@@ -36,6 +36,10 @@ constexpr size_t kRecHdr = 5;
 constexpr char kReplyMagic[4] = {'S', 'D', 'R', 'E'};
 constexpr char kQueuedMagic[4] = {'S', 'D', 'R', 'Q'};
 constexpr char kTriageMagic[4] = {'S', 'D', 'T', 'R'};
+constexpr char kAckMagic[4] = {'S', 'D', 'A', 'K'};        // server
+constexpr char kAckQueuedMagic[4] = {'S', 'D', 'A', 'Q'};  // vault
+constexpr size_t kAckSize = kRecHdr + 4 + 32;
+constexpr size_t kAckQueuedSize = kRecHdr + 32 + 8;
 // crypto::kMaxTriage of padded plaintext, sealed (nonce and tag).
 constexpr size_t kMaxTriageRecord = (4u << 20) + 24 + 16;
 constexpr size_t kReplyFixed = kRecHdr + 4 + 32 + 64 + 4;
@@ -229,10 +233,11 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 
 struct Store::Dbis {
   MDB_dbi meta, subs, chunks, pending, unexported, byday;
-  MDB_dbi sources, replies, triage;
+  MDB_dbi sources, replies, triage, acks;
   bool has_sources = false;  // a store from before codenames, opened read-only, has none
   bool has_replies = false;  // nor one from before replies
   bool has_triage = false;   // a vault's, nor one from before triage
+  bool has_acks = false;     // nor one from before acknowledgements
 };
 
 Store::~Store() {
@@ -297,6 +302,9 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
     d.has_triage = rc == MDB_SUCCESS;
   }
+  rc = mdb_dbi_open(txn.get(), "acks", create, &d.acks);
+  if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+  d.has_acks = rc == MDB_SUCCESS;
   MDB_val k{6, const_cast<char*>("format")}, v;
   rc = mdb_get(txn.get(), d.meta, &k, &v);
   if (rc == MDB_NOTFOUND) {
@@ -724,6 +732,15 @@ void WriteBatch::Commit(const SubmissionRec& rec, const SourceRec* source) {
   ops_.push_back(std::move(op));
 }
 
+void WriteBatch::Ack(const Id& id, const Key32& instance) {
+  Op op;
+  op.kind = Op::kAck;
+  op.id = id;
+  op.instance = instance;
+  acks_++;
+  ops_.push_back(std::move(op));
+}
+
 void WriteBatch::Drop(const Id& id, int max_chunks) {
   Op op;
   op.kind = Op::kDrop;
@@ -850,6 +867,9 @@ Status Store::Write(const WriteBatch& batch) {
         SD_RETURN_IF_ERROR(TxnAbort(txn.get(), op.id, op.max_chunks, &more));
         break;
       }
+      case WriteBatch::Op::kAck:
+        SD_RETURN_IF_ERROR(TxnQueueAck(txn.get(), op.id, op.instance));
+        break;
     }
   }
   Status cst = FromMdb(txn.Commit(), "commit");
@@ -858,7 +878,7 @@ Status Store::Write(const WriteBatch& batch) {
   SD_RETURN_IF_ERROR(cst);
   KeepDayTimes();
   // A commit the source will be told about must be on disk first.
-  if (batch.commits() > 0) SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
+  if (batch.durable()) SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
   // LMDB reads tree and freelist pages through its map, and the kernel maps
   // whole folios around each, pulling neighbouring chunk data into this
   // process's memory; let go of it after every write.
@@ -1026,7 +1046,9 @@ Status Store::Withdraw(const std::vector<Id>& ids) {
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
   for (const Id& id : ids) {
     MDB_val k = IdVal(id), v;
-    int rc = mdb_get(txn.get(), dbi_->subs, &k, &v);
+    int rc = dbi_->has_acks ? mdb_del(txn.get(), dbi_->acks, &k, nullptr) : MDB_NOTFOUND;
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "clear acknowledgement");
+    rc = mdb_get(txn.get(), dbi_->subs, &k, &v);
     if (rc == MDB_NOTFOUND) continue;
     SD_RETURN_IF_ERROR(FromMdb(rc, "read submission"));
     SubmissionRec rec;
@@ -1072,14 +1094,93 @@ std::string SequenceKey(const Key32& signer) {
   return "outbox:" + Hex(signer.data(), signer.size());
 }
 
+std::string EncodeQueuedAck(const QueuedAck& a) {
+  std::string s(kAckQueuedMagic, 4);
+  s.push_back(char(kRecordVersion));
+  s.append(reinterpret_cast<const char*>(a.instance.data()), a.instance.size());
+  PutU64(&s, a.outbox);
+  return s;
+}
+
+Status DecodeQueuedAck(const MDB_val& k, const MDB_val& v, QueuedAck* out) {
+  SD_RETURN_IF_ERROR(CheckHeader(v, kAckQueuedMagic, "queued acknowledgement"));
+  if (k.mv_size != kIdSize || v.mv_size != kAckQueuedSize)
+    return Status::Corruption("queued acknowledgement has the wrong length");
+  const auto* p = static_cast<const uint8_t*>(v.mv_data) + kRecHdr;
+  std::memcpy(out->id.data(), k.mv_data, kIdSize);
+  std::memcpy(out->instance.data(), p, 32);
+  out->outbox = GetLE(p + 32, 8);
+  return Status::OK();
+}
+
+Status DecodeAck(const MDB_val& k, const MDB_val& v, AckRec* out) {
+  SD_RETURN_IF_ERROR(CheckHeader(v, kAckMagic, "acknowledgement"));
+  if (k.mv_size != kIdSize || v.mv_size != kAckSize)
+    return Status::Corruption("acknowledgement has the wrong length");
+  const auto* p = static_cast<const uint8_t*>(v.mv_data) + kRecHdr;
+  std::memcpy(out->id.data(), k.mv_data, kIdSize);
+  out->day = uint32_t(GetLE(p, 4));
+  std::memcpy(out->signer.data(), p + 4, 32);
+  return Status::OK();
+}
+
 }  // namespace
 
-Status Store::ImportReplies(const Key32& signer, uint64_t sequence,
-                            const std::vector<ReplyRec>& replies, uint64_t* expected) {
-  if (!dbi_->has_replies || opt_.role != Role::kServer)
+Status Store::TxnQueueAck(MDB_txn* txn, const Id& id, const Key32& instance) {
+  if (!dbi_->has_acks || opt_.role != Role::kVault)
+    return Status::InvalidArgument("only a vault queues acknowledgements");
+  MDB_val k = IdVal(id), v;
+  int rc = mdb_get(txn, dbi_->subs, &k, &v);
+  if (rc == MDB_NOTFOUND) return Status::InvalidArgument("an acknowledgement of a submission not held");
+  SD_RETURN_IF_ERROR(FromMdb(rc, "read submission"));
+  QueuedAck a;
+  a.id = id;
+  a.instance = instance;
+  const std::string val = EncodeQueuedAck(a);
+  MDB_val av{val.size(), const_cast<char*>(val.data())};
+  rc = mdb_put(txn, dbi_->acks, &k, &av, MDB_NOOVERWRITE);
+  return rc == MDB_KEYEXIST ? Status::OK() : FromMdb(rc, "queue acknowledgement");
+}
+
+// Every record of the acks table, decoded by `decode`.
+template <typename Rec, typename Decode>
+static Status ReadAcks(MDB_env* env, MDB_dbi dbi, bool has, Decode decode, std::vector<Rec>* out) {
+  out->clear();
+  if (!has) return Status::OK();
+  Txn txn(env, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi, &c), "cursor"));
+  MDB_val k, v;
+  Status st;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && st.ok();
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    Rec r;
+    st = decode(k, v, &r);
+    if (st.ok()) out->push_back(r);
+  }
+  mdb_cursor_close(c);
+  return st;
+}
+
+Status Store::Acknowledged(std::vector<AckRec>* out) {
+  if (opt_.role != Role::kServer) return Status::InvalidArgument("only a server keeps acknowledgements");
+  return ReadAcks(env_, dbi_->acks, dbi_->has_acks, DecodeAck, out);
+}
+
+Status Store::QueuedAcks(std::vector<QueuedAck>* out) {
+  if (opt_.role != Role::kVault) return Status::InvalidArgument("only a vault queues acknowledgements");
+  return ReadAcks(env_, dbi_->acks, dbi_->has_acks, DecodeQueuedAck, out);
+}
+
+Status Store::ImportOutbox(const Key32& signer, uint64_t sequence,
+                           const std::vector<ReplyRec>& replies, const std::vector<Id>& acked,
+                           uint32_t day, uint64_t* expected) {
+  if (!dbi_->has_replies || !dbi_->has_acks || opt_.role != Role::kServer)
     return Status::InvalidArgument("this store keeps no replies");
   uint64_t bytes = 0;
   for (const ReplyRec& r : replies) bytes += r.sealed.size() + kReplyFixed + 64;
+  bytes += acked.size() * (kAckSize + kIdSize + 64);
   uint64_t used = 0;
   SD_RETURN_IF_ERROR(Used(&used));
   if (used + bytes > opt_.quota) return Status::Full("the store has reached its quota");
@@ -1107,6 +1208,22 @@ Status Store::ImportReplies(const Key32& signer, uint64_t sequence,
     rc = mdb_put(txn.get(), dbi_->replies, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) return Status::Exists("a reply in the outbox is stored already");
     SD_RETURN_IF_ERROR(FromMdb(rc, "write reply"));
+  }
+  std::string ack(kAckMagic, 4);
+  ack.push_back(char(kRecordVersion));
+  PutU32(&ack, day);
+  ack.append(reinterpret_cast<const char*>(signer.data()), signer.size());
+  for (const Id& id : acked) {
+    MDB_val k = IdVal(id), v;
+    // Withdrawn since (expired): nothing to delete, and no record of it.
+    rc = mdb_get(txn.get(), dbi_->subs, &k, &v);
+    if (rc == MDB_NOTFOUND) continue;
+    SD_RETURN_IF_ERROR(FromMdb(rc, "read submission"));
+    MDB_val av{ack.size(), ack.data()};
+    rc = mdb_put(txn.get(), dbi_->acks, &k, &av, MDB_NOOVERWRITE);
+    if (rc != MDB_KEYEXIST) SD_RETURN_IF_ERROR(FromMdb(rc, "write acknowledgement"));
+    rc = mdb_del(txn.get(), dbi_->unexported, &k, nullptr);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "mark exported");
   }
   std::string seq;
   PutU64(&seq, sequence);
@@ -1220,9 +1337,11 @@ Status Store::QueuedReplies(std::vector<QueuedReply>* out) {
   return st;
 }
 
-Status Store::MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Key32& instance,
-                         const std::string& key, const std::string& value) {
-  if (!dbi_->has_replies) return Status::InvalidArgument("this store queues no replies");
+Status Store::MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks,
+                         uint64_t sequence, const Key32& instance, const std::string& key,
+                         const std::string& value) {
+  if (!dbi_->has_replies || !dbi_->has_acks || opt_.role != Role::kVault)
+    return Status::InvalidArgument("this store queues no replies");
   if (key.empty() || key.size() > 256 || key == "format") return Status::InvalidArgument("bad meta key");
   Txn txn(env_, true);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
@@ -1236,6 +1355,17 @@ Status Store::MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Ke
     const std::string val = EncodeQueuedReply(r);
     MDB_val nv{val.size(), const_cast<char*>(val.data())};
     SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->replies, &k, &nv, 0), "mark reply sent"));
+  }
+  for (const Id& id : acks) {
+    MDB_val k = IdVal(id), v;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_get(txn.get(), dbi_->acks, &k, &v), "read acknowledgement"));
+    QueuedAck a;
+    SD_RETURN_IF_ERROR(DecodeQueuedAck(k, v, &a));
+    if (a.instance != instance) return Status::InvalidArgument("an acknowledgement for another instance");
+    a.outbox = sequence;
+    const std::string val = EncodeQueuedAck(a);
+    MDB_val nv{val.size(), const_cast<char*>(val.data())};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->acks, &k, &nv, 0), "mark acknowledgement sent"));
   }
   MDB_val mk{key.size(), const_cast<char*>(key.data())}, mv{value.size(), const_cast<char*>(value.data())};
   SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &mk, &mv, 0), "write meta"));
@@ -1375,6 +1505,18 @@ Status Store::Check(Report* r) {
       std::memcpy(lookup.data(), k.mv_data, kLookupSize);
       Status st = DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, &src);
       if (!st.ok()) r->problems.push_back("source " + Hex(lookup.data(), 8) + "...: " + st.message());
+    }
+    mdb_cursor_close(c);
+  }
+  if (dbi_->has_acks) {
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->acks, &c), "cursor"));
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      r->acks++;
+      AckRec a;
+      QueuedAck q;
+      Status st = opt_.role == Role::kServer ? DecodeAck(k, v, &a) : DecodeQueuedAck(k, v, &q);
+      if (!st.ok()) r->problems.push_back("an acknowledgement: " + st.message());
     }
     mdb_cursor_close(c);
   }

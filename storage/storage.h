@@ -105,6 +105,22 @@ struct QueuedReply {
 std::string EncodeQueuedReply(const QueuedReply& rec);
 Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out);
 
+// Server: a submission the reviewers said their vault holds (FORMAT.md
+// "Acknowledgement record"), deleted ack_grace_days after `day`.
+struct AckRec {
+  Id id{};
+  uint32_t day = 0;  // the day the outbox carrying it was imported
+  Key32 signer{};    // the reviewer whose outbox said so
+};
+
+// Vault: an acknowledgement to send (FORMAT.md "Queued acknowledgement
+// record"), filed when the import commits the submission.
+struct QueuedAck {
+  Id id{};
+  Key32 instance{};     // the instance the submission came from
+  uint64_t outbox = 0;  // the outbox that carries it; 0 while queued
+};
+
 struct ChunkWrite {
   uint32_t item = 0;
   uint32_t index = 0;
@@ -116,13 +132,14 @@ struct ChunkWrite {
 class WriteBatch {
  public:
   struct Op {
-    enum Kind { kChunks, kCommit, kDrop } kind = kChunks;
+    enum Kind { kChunks, kCommit, kDrop, kAck } kind = kChunks;
     Id id{};
     std::vector<ChunkWrite> chunks;  // data must outlive Store::Write
     SubmissionRec rec;
     bool has_source = false;  // kCommit: the source's record, filed if new
     SourceRec source;
     int max_chunks = 0;  // kDrop
+    Key32 instance{};    // kAck
   };
   // Writes chunks of an upload, marking it pending if it is not yet. Only
   // chunks of a small upload (`small`) may go into the quota's reserve
@@ -138,6 +155,10 @@ class WriteBatch {
   // large upload is removed a round at a time, each round riding along with
   // other writes, so that removing it never holds them up.
   void Drop(const Id& id, int max_chunks);
+  // Vault: queues an acknowledgement of a committed submission (it may be
+  // committed earlier in this batch) from `instance`, unless one is queued
+  // or was sent already.
+  void Ack(const Id& id, const Key32& instance);
 
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
@@ -145,12 +166,15 @@ class WriteBatch {
   // Bytes of chunks that may not use the reserve.
   uint64_t large_bytes() const { return large_bytes_; }
   size_t commits() const { return commits_; }
+  // Whether Store::Write syncs before it returns.
+  bool durable() const { return commits_ > 0 || acks_ > 0; }
 
  private:
   std::vector<Op> ops_;
   uint64_t bytes_ = 0;
   uint64_t large_bytes_ = 0;
   size_t commits_ = 0;
+  size_t acks_ = 0;
 };
 
 // Days since 1970-01-01 (UTC): the only time sealdrop stores or shows.
@@ -250,7 +274,7 @@ class Store {
   // transaction: their records, day-index entries and export marks go, and
   // each is marked pending, so that its chunks are removed as an unfinished
   // upload's are (WriteBatch::Drop, or Sweep at the next start). Ids not
-  // held are passed over.
+  // held are passed over. Their acknowledgements go too, held or not.
   Status Withdraw(const std::vector<Id>& ids);
 
   // Server: ids committed but not yet exported; and marking them exported.
@@ -260,12 +284,16 @@ class Store {
   // Server: the source filed under `lookup`; NotFound if none.
   Status GetSource(const LookupId& lookup, SourceRec* out);
 
-  // Server: stores the replies of outbox number `sequence` from `signer` and
-  // records that number, in one synced transaction. Exists if that number
-  // was stored already (a replay), InvalidArgument if it is not the next one
-  // (*expected gets the next); either way nothing changes.
-  Status ImportReplies(const Key32& signer, uint64_t sequence,
-                       const std::vector<ReplyRec>& replies, uint64_t* expected);
+  // Server: stores the replies of outbox number `sequence` from `signer`,
+  // records the acknowledged ids that are held (dated `day`, marked
+  // exported; one acknowledged before keeps its first date), and records
+  // that number, in one synced transaction. Exists if that number was stored
+  // already (a replay), InvalidArgument if it is not the next one (*expected
+  // gets the next); either way nothing changes.
+  Status ImportOutbox(const Key32& signer, uint64_t sequence, const std::vector<ReplyRec>& replies,
+                      const std::vector<Id>& acked, uint32_t day, uint64_t* expected);
+  // Server: every acknowledgement, in id order.
+  Status Acknowledged(std::vector<AckRec>* out);
   // Server: the replies filed for reply key `source`, at most `limit`.
   Status Replies(const Key32& source, size_t limit, std::vector<ReplyRec>* out);
   // Server: removes one reply; NotFound if there is none.
@@ -277,10 +305,13 @@ class Store {
   Status QueueReply(const QueuedReply& rec);
   // Vault: every reply, queued or sent, in id order.
   Status QueuedReplies(std::vector<QueuedReply>* out);
-  // Vault: marks the replies as carried by outbox `sequence` for `instance`
-  // and sets meta `key` to `value` (the outbox counter), in one transaction.
-  Status MarkOutbox(const std::vector<Id>& ids, uint64_t sequence, const Key32& instance,
-                    const std::string& key, const std::string& value);
+  // Vault: every acknowledgement, queued or sent, in id order.
+  Status QueuedAcks(std::vector<QueuedAck>* out);
+  // Vault: marks the replies and the acknowledgements as carried by outbox
+  // `sequence` for `instance` and sets meta `key` to `value` (the outbox
+  // counter), in one transaction.
+  Status MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks, uint64_t sequence,
+                    const Key32& instance, const std::string& key, const std::string& value);
 
   // Vault: the team's notes on a submission, as crypto::SealTriage sealed
   // them (the store sees only bytes), replacing what was there, synced.
@@ -302,6 +333,7 @@ class Store {
     uint64_t bytes = 0;
     uint64_t sources = 0;
     uint64_t replies = 0;
+    uint64_t acks = 0;  // server: acknowledged; vault: queued or sent
     std::vector<std::string> problems;
   };
   // Verifies every record and chunk. Problems are listed, not repaired.
@@ -321,6 +353,7 @@ class Store {
   Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
   Status TxnCommit(struct MDB_txn* txn, const SubmissionRec& rec);
   Status TxnPutSource(struct MDB_txn* txn, const SourceRec& rec);
+  Status TxnQueueAck(struct MDB_txn* txn, const Id& id, const Key32& instance);
   // Deletes up to max_chunks chunks of an unfinished upload; *more says
   // whether any remain, and the pending mark goes with the last of them.
   Status TxnAbort(struct MDB_txn* txn, const Id& id, int max_chunks, bool* more);

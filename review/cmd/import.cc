@@ -289,7 +289,17 @@ int Run(const Args& a) {
   if (st.ok() && pin) st = PinInstance(vault.get(), signer, info.day);
   std::vector<storage::SubmissionRec> recs;
   for (auto& kv : staged) recs.push_back(kv.second);
-  if (st.ok()) st = vault->CommitMany(recs);
+  // The acknowledgements go in the same transaction: a submission is in the
+  // vault exactly when its acknowledgement is queued. One imported before
+  // (its own acknowledgement queued or sent then, or from before
+  // acknowledgements) gets one if it has none.
+  storage::WriteBatch commit;
+  storage::Key32 from{};
+  std::copy(info.instance.begin(), info.instance.end(), from.begin());
+  for (const auto& r : recs) commit.Commit(r);
+  for (const auto& r : recs) commit.Ack(r.id, from);
+  for (const auto& id : skipped) commit.Ack(id, from);
+  if (st.ok()) st = vault->Write(commit);
   progress.Done();
   if (!st.ok()) {
     for (auto& kv : staged) (void)vault->Abort(kv.first);

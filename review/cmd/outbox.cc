@@ -1,6 +1,7 @@
-// sealdrop-review outbox: writes the queued replies into one outbox for one
-// instance, numbered and signed with the reviewer's signing key, for
-// `sealdrop-server import-outbox` (FORMAT.md "Outbox").
+// sealdrop-review outbox: writes the queued replies, and acknowledgements of
+// the submissions imported from the instance, into one outbox for it,
+// numbered and signed with the reviewer's signing key, for `sealdrop-server
+// import-outbox` (FORMAT.md "Outbox").
 #include <cstdio>
 #include <cstdlib>
 
@@ -72,12 +73,31 @@ int Run(const Args& a) {
     if (picked.size() < format::kMaxOutboxReplies) picked.push_back(std::move(r));
     else left++;
   }
-  if (picked.empty()) {
+  std::vector<storage::QueuedAck> queued;
+  st = vault->QueuedAcks(&queued);
+  if (!st.ok()) return Fail(st);
+  std::vector<format::OutboxAck> acks;
+  std::vector<storage::Id> ack_ids;
+  size_t acks_left = 0;
+  for (const auto& q : queued) {
+    if (q.instance != instance || q.outbox != a.again) continue;
+    if (acks.size() == format::kMaxOutboxAcks) {
+      acks_left++;
+      continue;
+    }
+    storage::SubmissionRec rec;
+    st = vault->Get(q.id, &rec);
+    if (!st.ok()) return Fail(st, "the vault is damaged: restore it from a copy");
+    acks.push_back({q.id, format::RecordHash(rec)});
+    ack_ids.push_back(q.id);
+  }
+  if (picked.empty() && acks.empty()) {
     if (a.again != 0)
       return Fail(Status::NotFound("no outbox " + std::to_string(a.again) + " was written for "
                                    "instance " + inst_hex));
-    return Fail(Status::NotFound("no reply is waiting for an outbox"),
-                "write one first with sealdrop-review reply <id> --message-file F");
+    return Fail(Status::NotFound("nothing waits for an outbox: no reply, and no submission "
+                                 "imported since the last outbox"),
+                "write a reply first with sealdrop-review reply <id> --message-file F");
   }
 
   crypto::SigningKey key;
@@ -114,7 +134,7 @@ int Run(const Args& a) {
     ids.push_back(r.id);
   }
   std::string bytes;
-  st = format::WriteOutbox(key, info, &replies, &bytes);
+  st = format::WriteOutbox(key, info, &replies, acks, &bytes);
   if (!st.ok()) return Fail(st);
   st = cli::WriteNewFile(a.out, bytes, 0600);
   if (!st.ok()) return Fail(st, "outbox never replaces a file; choose another --out");
@@ -122,13 +142,16 @@ int Run(const Args& a) {
   // queued, and the next outbox reuses the number, which the server takes
   // only once.
   if (a.again == 0) {
-    st = vault->MarkOutbox(ids, sequence, instance, counter, std::to_string(sequence));
+    st = vault->MarkOutbox(ids, ack_ids, sequence, instance, counter, std::to_string(sequence));
     if (!st.ok()) return Fail(st, a.out + " was written; import it, then write the next outbox");
   }
-  std::printf("outbox %llu for instance %s: %zu replies in %s (%zu bytes)\n",
+  std::printf("outbox %llu for instance %s: %zu replies and %zu acknowledgements in %s "
+              "(%zu bytes)\n",
               static_cast<unsigned long long>(sequence), inst_hex.c_str(), replies.size(),
-              a.out.c_str(), bytes.size());
-  if (left > 0) std::printf("%zu more replies wait for the next outbox\n", left);
+              acks.size(), a.out.c_str(), bytes.size());
+  if (left > 0 || acks_left > 0)
+    std::printf("%zu more replies and %zu more acknowledgements wait for the next outbox\n", left,
+                acks_left);
   return 0;
 }
 
@@ -137,7 +160,8 @@ int Run(const Args& a) {
 Command AddOutbox(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand(
-      "outbox", "write the queued replies into a signed outbox for sealdrop-server import-outbox");
+      "outbox", "write the queued replies and acknowledgements into a signed outbox for "
+                "sealdrop-server import-outbox");
   c->add_option("--vault", a->vault, "vault directory")->required();
   c->add_option("--signing-key", a->signing_key, "your signing key file (<key>.sign from keygen)")
       ->required();

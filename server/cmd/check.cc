@@ -68,11 +68,23 @@ int Run(const std::string& dir) {
   if (cfg.expire_days > 0)
     std::printf("exported submissions are deleted %u days after the day they were received\n",
                 cfg.expire_days);
+  const uint32_t today = storage::Today();
+  AckSummary acks;
+  st = SummariseAcks(cfg, store.get(), &acks);
+  if (!st.ok()) return Fail(st);
+  if (acks.waiting > 0)
+    std::printf("acknowledged by the reviewers: %llu, the first deleted %s (ack_grace_days = %u)\n",
+                static_cast<unsigned long long>(acks.waiting),
+                acks.next_day <= today ? "at the next start or change of day"
+                                       : ("on " + storage::DayName(acks.next_day)).c_str(),
+                cfg.ack_grace_days);
+  if (acks.unlisted > 0)
+    std::printf("acknowledged by a signing key no longer in config.toml: %llu, kept\n",
+                static_cast<unsigned long long>(acks.unlisted));
   std::vector<storage::Store::DayCount> days;
   st = store->ByDay(&days);
   if (!st.ok()) return Fail(st);
   if (!days.empty()) std::printf("held, by day received:\n");
-  const uint32_t today = storage::Today();
   for (const auto& d : days) {
     std::string age = d.day >= today ? "today" : std::to_string(today - d.day) + " days";
     std::string waiting = d.unexported ? ", " + std::to_string(d.unexported) + " not exported" : "";

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include "server/cmd/cmd.h"
 
@@ -23,11 +24,16 @@ struct Args {
   bool resend = false;
 };
 
-// Until the reviewers acknowledge what they imported, every submission the
-// server holds is one a lost or damaged bundle may have stranded.
+// Every submission the server holds that no reviewer has acknowledged: any
+// of them a lost or damaged bundle may have stranded. An acknowledged one is
+// in a vault, and only waits to be deleted.
 Status AllStored(storage::Store* store, std::vector<storage::Id>* ids) {
+  std::vector<storage::AckRec> acks;
+  SD_RETURN_IF_ERROR(store->Acknowledged(&acks));
+  std::set<storage::Id> acked;
+  for (const auto& a : acks) acked.insert(a.id);
   return store->ForEach([&](const storage::SubmissionRec& rec) {
-    ids->push_back(rec.id);
+    if (!acked.count(rec.id)) ids->push_back(rec.id);
     return true;
   });
 }
@@ -111,8 +117,8 @@ Command AddExport(CLI::App& app) {
   c->add_option("dir", a->dir, "instance directory")->required();
   c->add_option("--out", a->out, "bundle file to create (never overwritten)")->required();
   c->add_flag("--resend", a->resend,
-              "also what was exported before: every submission the server holds, for a bundle "
-              "that was lost or damaged");
+              "also what was exported before: every submission the server holds that no "
+              "reviewer acknowledged, for a bundle that was lost or damaged");
   return {c, [a] { return Run(*a); }};
 }
 

@@ -1,6 +1,7 @@
-// sealdrop-server import-outbox: stores the replies of an outbox the
-// reviewers wrote, once its signer, instance, number and signatures are
-// proven. Anything wrong refuses the whole outbox and changes nothing.
+// sealdrop-server import-outbox: stores the replies and acknowledgements of
+// an outbox the reviewers wrote, once its signer, instance, number,
+// signatures and record hashes are proven. Anything wrong refuses the whole
+// outbox and changes nothing.
 #include <cstdio>
 
 #include "server/cmd/cmd.h"
@@ -45,7 +46,8 @@ int Run(const Args& a) {
                                    crypto::ToHex(instance.pk.data(), 32) + ")"),
                 std::string(nothing) + "; import it on the instance it names");
   std::vector<format::OutboxReply> replies;
-  st = format::ReadOutbox(p, bytes.size(), &info, &replies);
+  std::vector<format::OutboxAck> acks;
+  st = format::ReadOutbox(p, bytes.size(), &info, &replies, &acks);
   if (!st.ok()) return Fail(st, std::string(nothing) + "; the outbox was damaged or altered on its "
                                 "way: write it again with sealdrop-review outbox --again " +
                                 std::to_string(info.sequence));
@@ -53,6 +55,12 @@ int Run(const Args& a) {
   std::unique_ptr<storage::Store> store;
   st = storage::Store::Open(cfg.store_dir(), StoreOptions(cfg), &store);
   if (!st.ok()) return Fail(st);
+  std::vector<storage::Id> held;
+  size_t gone = 0;
+  st = MatchAcks(store.get(), acks, &held, &gone);
+  if (!st.ok())
+    return Fail(st, std::string(nothing) + "; the vault that wrote it did not get that "
+                "submission from this server's bundles: ask the reviewer who signed it");
   std::vector<storage::ReplyRec> recs;
   const uint32_t today = storage::Today();
   for (auto& r : replies) {
@@ -66,7 +74,7 @@ int Run(const Args& a) {
     recs.push_back(std::move(rec));
   }
   uint64_t expected = 0;
-  st = store->ImportReplies(info.signer, info.sequence, recs, &expected);
+  st = store->ImportOutbox(info.signer, info.sequence, recs, held, today, &expected);
   const std::string number = std::to_string(info.sequence);
   if (st.Is(Status::Code::kExists))
     return Fail(Status::Exists("outbox " + number + " from " + who->name +
@@ -81,8 +89,15 @@ int Run(const Args& a) {
                     " first, or have it written again with sealdrop-review outbox --again " +
                     std::to_string(expected));
   if (!st.ok()) return Fail(st, nothing);
-  std::printf("imported outbox %s from %s: %zu replies\n", number.c_str(), who->name.c_str(),
-              recs.size());
+  std::printf("imported outbox %s from %s: %zu replies, %zu acknowledgements\n", number.c_str(),
+              who->name.c_str(), recs.size(), acks.size());
+  if (gone > 0)
+    std::printf("%zu of the acknowledged submissions were deleted already\n", gone);
+  if (!held.empty())
+    std::printf("%zu acknowledged submissions will be deleted from %s (ack_grace_days = %u), "
+                "at a start or change of day of sealdrop-server serve\n",
+                held.size(), storage::DayName(today + cfg.ack_grace_days).c_str(),
+                cfg.ack_grace_days);
   return 0;
 }
 

@@ -68,13 +68,11 @@ int Run(const std::string& dir) {
                           static_cast<unsigned long long>(swept));
   st = ExpireOldReplies(cfg, store.get());
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
-  std::vector<storage::Id> expired;
-  st = ExpireSubmissions(cfg, store.get(), storage::Today(), &expired);
-  if (st.ok() && !expired.empty()) st = store->Sweep(&swept);
+  Deleted deleted;
+  st = DeleteDue(cfg, store.get(), storage::Today(), &deleted);
+  if (st.ok() && !deleted.empty()) st = store->Sweep(&swept);
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
-  if (!expired.empty())
-    std::fprintf(stderr, "%s: deleted %zu exported submissions received %u days ago or earlier\n",
-                 kTool, expired.size(), cfg.expire_days);
+  ReportDeleted(cfg, deleted);
   // SIGINT and SIGTERM (a clean stop) and SIGUSR1 (the counts) are taken by
   // one thread in Serve; block them before any thread starts, so that every
   // thread inherits it.

@@ -721,7 +721,9 @@ class Harness:
         ap = argparse.ArgumentParser(description=description)
         ap.add_argument("--server", required=True, help="path to sealdrop-server")
         ap.add_argument("--review", required=True, help="path to sealdrop-review")
+        ap.add_argument("--killer", help="the kill tests' preloaded library (killer.cc)")
         args = ap.parse_args()
+        self.killer = os.path.abspath(args.killer) if args.killer else None
         self.name = name
         self.server_bin = os.path.abspath(args.server)
         self.review_bin = os.path.abspath(args.review)

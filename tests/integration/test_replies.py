@@ -87,10 +87,10 @@ def test(h):
     check(isinstance(reply_a, str), "reply failed:\n%s" % getattr(reply_a, "stderr", reply_a))
     o1 = h.path("o1.sdo")
     r = rv.outbox(vault, o1)
-    check("outbox 1 for instance" in r.stdout and "1 replies" in r.stdout,
+    check("outbox 1 for instance" in r.stdout and "1 replies and 2 acknowledgements" in r.stdout,
           "outbox 1:\n" + r.stdout)
     r = rv.outbox(vault, h.path("empty.sdo"), expect=2)
-    check("no reply is waiting" in r.stderr, "an outbox with nothing queued:\n" + r.stderr)
+    check("nothing waits for an outbox" in r.stderr, "an outbox with nothing queued:\n" + r.stderr)
 
     h.step("import-outbox refuses what it must, changing nothing")
     data = open(o1, "rb").read()

@@ -130,17 +130,20 @@ format::OutboxInfo Info(const crypto::SignPublic& instance, uint64_t sequence) {
 std::string WriteOk(const crypto::SigningKey& key, const format::OutboxInfo& info,
                     std::vector<format::OutboxReply> replies) {
   std::string out;
-  Status st = format::WriteOutbox(key, info, &replies, &out);
+  Status st = format::WriteOutbox(key, info, &replies, {}, &out);
   INFO(st.ToString());
   REQUIRE(st.ok());
   return out;
 }
 
 Status Read(const std::string& bytes, format::OutboxInfo* info = nullptr,
-            std::vector<format::OutboxReply>* out = nullptr) {
+            std::vector<format::OutboxReply>* out = nullptr,
+            std::vector<format::OutboxAck>* acks = nullptr) {
   format::OutboxInfo i;
   std::vector<format::OutboxReply> o;
-  return format::ReadOutbox(U8(bytes), bytes.size(), info ? info : &i, out ? out : &o);
+  std::vector<format::OutboxAck> a;
+  return format::ReadOutbox(U8(bytes), bytes.size(), info ? info : &i, out ? out : &o,
+                            acks ? acks : &a);
 }
 
 Status ReadHeader(const std::string& bytes) {
@@ -644,7 +647,7 @@ TEST_CASE("OutboxRoundTripsSeveralReplies", "[replies][format]") {
   Fixture f;
   std::vector<format::OutboxReply> written = f.Replies();
   std::string bytes;
-  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &written, &bytes).ok());
+  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &written, {}, &bytes).ok());
 
   format::OutboxInfo head;
   REQUIRE(format::ReadOutboxHeader(U8(bytes), bytes.size(), &head).ok());
@@ -680,7 +683,7 @@ TEST_CASE("OutboxRoundTripsSeveralReplies", "[replies][format]") {
   }
   // An empty outbox is an outbox too.
   const std::string empty = WriteOk(f.reviewer, Info(f.instance, 8), {});
-  CHECK(empty.size() == format::kOutboxHeaderSize + crypto::kSignatureSize);
+  CHECK(empty.size() == format::kOutboxHeaderSize + 4 + crypto::kSignatureSize);
   REQUIRE(Read(empty, &info, &back).ok());
   CHECK(back.empty());
   CHECK(info.sequence == 8);
@@ -704,11 +707,11 @@ TEST_CASE("OutboxOfNewerVersionIsRefused", "[replies][format]") {
   REQUIRE(crypto::Init().ok());
   Fixture f;
   std::string bad = f.Outbox();
-  bad[kVersionAt] = 2;
+  bad[kVersionAt] = 3;
   Resign(&bad, f.reviewer);  // signed as it is: the version alone refuses it
   Status st = Read(bad);
   CHECK(st.Is(Code::kVersion));
-  CHECK(st.message().find("version 2") != std::string::npos);
+  CHECK(st.message().find("version 3") != std::string::npos);
   CHECK(ReadHeader(bad).Is(Code::kVersion));
 }
 
@@ -844,14 +847,15 @@ TEST_CASE("OutboxWithDuplicateReplyIdIsRefused", "[replies][format]") {
   std::vector<format::OutboxReply> rs = f.Replies();
   rs[2].id = rs[0].id;
   std::string out;
-  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &rs, &out)
+  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &rs, {}, &out)
             .Is(Code::kInvalidArgument));
   // ...and the reader refuses one made by hand: one reply's bytes, its own
   // signature valid, twice, with the count and the outbox signed again.
   std::string one = WriteOk(f.reviewer, Info(f.instance, 7), {f.Replies()[0]});
-  const size_t entry = one.size() - crypto::kSignatureSize - format::kOutboxHeaderSize;
+  const size_t entry = one.size() - crypto::kSignatureSize - 4 - format::kOutboxHeaderSize;
   std::string two = one.substr(0, format::kOutboxHeaderSize + entry);
   two += one.substr(format::kOutboxHeaderSize, entry);
+  two += std::string(4, '\0');  // no acknowledgements
   two += std::string(crypto::kSignatureSize, '\0');
   PutLe(&two, format::kOutboxHeaderSize - 4, 2, 4);
   Resign(&two, f.reviewer);
@@ -871,7 +875,7 @@ TEST_CASE("OutboxWithTooManyRepliesIsRefused", "[replies][format]") {
   }
   std::string out;
   std::vector<format::OutboxReply> over = rs;
-  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 1), &over, &out).Is(Code::kTooLarge));
+  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 1), &over, {}, &out).Is(Code::kTooLarge));
   // At the limit it is written and read.
   rs.pop_back();
   const std::string full = WriteOk(f.reviewer, Info(f.instance, 1), rs);
@@ -894,7 +898,7 @@ TEST_CASE("OutboxNumberZeroIsRefused", "[replies][format]") {
   Fixture f;
   std::string out;
   std::vector<format::OutboxReply> rs = f.Replies();
-  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 0), &rs, &out)
+  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 0), &rs, {}, &out)
             .Is(Code::kInvalidArgument));
   std::string bad = f.Outbox();
   PutLe(&bad, kSequenceAt, 0, 8);
@@ -932,7 +936,7 @@ TEST_CASE("OutboxReplyOfImpossibleLengthIsRefused", "[replies][format]") {
   std::vector<format::OutboxReply> rs = f.Replies();
   rs[1].sealed.resize(crypto::MaxSealedReply() + 1);
   std::string out;
-  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &rs, &out).Is(Code::kTooLarge));
+  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &rs, {}, &out).Is(Code::kTooLarge));
 }
 
 TEST_CASE("OutboxLongerThanAnyOutboxIsRefused", "[replies][format]") {
@@ -945,6 +949,7 @@ TEST_CASE("OutboxLongerThanAnyOutboxIsRefused", "[replies][format]") {
         format::kOutboxHeaderSize +
             format::kMaxOutboxReplies *
                 (format::kOutboxEntryHead + crypto::MaxSealedReply() + crypto::kSignatureSize) +
+            4 + format::kMaxOutboxAcks * format::kOutboxAckSize +
             crypto::kSignatureSize);
 }
 
@@ -1035,7 +1040,7 @@ TEST_CASE("ImportedRepliesAreListedUnderTheirSourceOnly", "[replies][storage]") 
   b[31] = 0x41;
   const std::vector<storage::ReplyRec> batch = {Rec(a, 3), Rec(b, 2), Rec(a, 1), Rec(a, 2)};
   uint64_t expected = 0;
-  REQUIRE(s->ImportReplies(Key(0x5A), 1, batch, &expected).ok());
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1, batch, {}, 0, &expected).ok());
 
   std::vector<storage::ReplyRec> got = Listed(s.get(), a);
   REQUIRE(got.size() == 3);
@@ -1062,12 +1067,12 @@ TEST_CASE("ImportOfAnOutboxNumberTwiceIsRefusedAsReplay", "[replies][storage]") 
   auto s = OpenOk(dir.path());
   const storage::Key32 signer = Key(0x5A), src = Key(0x40);
   uint64_t expected = 0;
-  REQUIRE(s->ImportReplies(signer, 1, {Rec(src, 1)}, &expected).ok());
-  REQUIRE(s->ImportReplies(signer, 2, {Rec(src, 2)}, &expected).ok());
+  REQUIRE(s->ImportOutbox(signer, 1, {Rec(src, 1)}, {}, 0, &expected).ok());
+  REQUIRE(s->ImportOutbox(signer, 2, {Rec(src, 2)}, {}, 0, &expected).ok());
 
   for (uint64_t seq : {uint64_t(1), uint64_t(2)}) {
     expected = 0;
-    Status st = s->ImportReplies(signer, seq, {Rec(src, 9)}, &expected);
+    Status st = s->ImportOutbox(signer, seq, {Rec(src, 9)}, {}, 0, &expected);
     INFO(seq << " " << st.ToString());
     CHECK(st.Is(Code::kExists));
     CHECK(expected == 3);
@@ -1076,8 +1081,8 @@ TEST_CASE("ImportOfAnOutboxNumberTwiceIsRefusedAsReplay", "[replies][storage]") 
   // Also after reopening: the number is on disk with the replies.
   s.reset();
   s = OpenOk(dir.path());
-  CHECK(s->ImportReplies(signer, 2, {Rec(src, 9)}, &expected).Is(Code::kExists));
-  CHECK(s->ImportReplies(signer, 3, {Rec(src, 9)}, &expected).ok());
+  CHECK(s->ImportOutbox(signer, 2, {Rec(src, 9)}, {}, 0, &expected).Is(Code::kExists));
+  CHECK(s->ImportOutbox(signer, 3, {Rec(src, 9)}, {}, 0, &expected).ok());
   CHECK(Listed(s.get(), src).size() == 3);
 }
 
@@ -1086,19 +1091,19 @@ TEST_CASE("ImportOutOfOrderIsRefusedAndNamesTheNextNumber", "[replies][storage]"
   auto s = OpenOk(dir.path());
   const storage::Key32 signer = Key(0x5A), src = Key(0x40);
   uint64_t expected = 0;
-  Status st = s->ImportReplies(signer, 2, {Rec(src, 1)}, &expected);
+  Status st = s->ImportOutbox(signer, 2, {Rec(src, 1)}, {}, 0, &expected);
   CHECK(st.Is(Code::kInvalidArgument));
   CHECK(expected == 1);
   CHECK(Listed(s.get(), src).empty());
-  REQUIRE(s->ImportReplies(signer, 1, {Rec(src, 1)}, &expected).ok());
+  REQUIRE(s->ImportOutbox(signer, 1, {Rec(src, 1)}, {}, 0, &expected).ok());
   expected = 0;
-  CHECK(s->ImportReplies(signer, 3, {Rec(src, 2)}, &expected).Is(Code::kInvalidArgument));
+  CHECK(s->ImportOutbox(signer, 3, {Rec(src, 2)}, {}, 0, &expected).Is(Code::kInvalidArgument));
   CHECK(expected == 2);
-  CHECK(s->ImportReplies(signer, uint64_t(-1), {Rec(src, 2)}, &expected)
+  CHECK(s->ImportOutbox(signer, uint64_t(-1), {Rec(src, 2)}, {}, 0, &expected)
             .Is(Code::kInvalidArgument));
   CHECK(Ids(Listed(s.get(), src)) == std::vector<storage::Id>{Tagged(1)});
   // The refusals did not move the counter.
-  CHECK(s->ImportReplies(signer, 2, {Rec(src, 2)}, &expected).ok());
+  CHECK(s->ImportOutbox(signer, 2, {Rec(src, 2)}, {}, 0, &expected).ok());
 }
 
 TEST_CASE("OutboxNumbersAreCountedPerSigner", "[replies][storage]") {
@@ -1106,10 +1111,10 @@ TEST_CASE("OutboxNumbersAreCountedPerSigner", "[replies][storage]") {
   auto s = OpenOk(dir.path());
   const storage::Key32 src = Key(0x40);
   uint64_t expected = 0;
-  REQUIRE(s->ImportReplies(Key(0x5A), 1, {Rec(src, 1)}, &expected).ok());
-  REQUIRE(s->ImportReplies(Key(0x5B), 1, {Rec(src, 2)}, &expected).ok());
-  REQUIRE(s->ImportReplies(Key(0x5A), 2, {Rec(src, 3)}, &expected).ok());
-  CHECK(s->ImportReplies(Key(0x5B), 3, {Rec(src, 4)}, &expected).Is(Code::kInvalidArgument));
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1, {Rec(src, 1)}, {}, 0, &expected).ok());
+  REQUIRE(s->ImportOutbox(Key(0x5B), 1, {Rec(src, 2)}, {}, 0, &expected).ok());
+  REQUIRE(s->ImportOutbox(Key(0x5A), 2, {Rec(src, 3)}, {}, 0, &expected).ok());
+  CHECK(s->ImportOutbox(Key(0x5B), 3, {Rec(src, 4)}, {}, 0, &expected).Is(Code::kInvalidArgument));
   CHECK(expected == 2);
 }
 
@@ -1119,14 +1124,14 @@ TEST_CASE("ImportOfAReplyStoredAlreadyRefusesTheWholeBatch", "[replies][storage]
   const storage::Key32 signer = Key(0x5A), src = Key(0x40);
   uint64_t expected = 0;
   const storage::ReplyRec first = Rec(src, 1, 20000);
-  REQUIRE(s->ImportReplies(signer, 1, {first}, &expected).ok());
+  REQUIRE(s->ImportOutbox(signer, 1, {first}, {}, 0, &expected).ok());
 
   SECTION("stored by an earlier outbox") {
     storage::ReplyRec again = Rec(src, 1, 20005, 500);  // same source and id, new bytes
-    CHECK(s->ImportReplies(signer, 2, {Rec(src, 2), again}, &expected).Is(Code::kExists));
+    CHECK(s->ImportOutbox(signer, 2, {Rec(src, 2), again}, {}, 0, &expected).Is(Code::kExists));
   }
   SECTION("twice in one outbox") {
-    CHECK(s->ImportReplies(signer, 2, {Rec(src, 2), Rec(src, 3), Rec(src, 3)}, &expected)
+    CHECK(s->ImportOutbox(signer, 2, {Rec(src, 2), Rec(src, 3), Rec(src, 3)}, {}, 0, &expected)
               .Is(Code::kExists));
   }
   // Nothing of the batch was stored, the first is as it was, and the number
@@ -1134,7 +1139,7 @@ TEST_CASE("ImportOfAReplyStoredAlreadyRefusesTheWholeBatch", "[replies][storage]
   std::vector<storage::ReplyRec> got = Listed(s.get(), src);
   REQUIRE(got.size() == 1);
   CHECK(Same(got[0], first));
-  CHECK(s->ImportReplies(signer, 2, {Rec(src, 2)}, &expected).ok());
+  CHECK(s->ImportOutbox(signer, 2, {Rec(src, 2)}, {}, 0, &expected).ok());
   CHECK(Listed(s.get(), src).size() == 2);
 }
 
@@ -1145,16 +1150,16 @@ TEST_CASE("ImportBeyondTheQuotaIsRefusedAndChangesNothing", "[replies][storage]"
   std::vector<storage::ReplyRec> big;
   for (uint8_t i = 1; i <= 20; i++) big.push_back(Rec(src, i, 20000, crypto::MaxSealedReply()));
   uint64_t expected = 0;
-  CHECK(s->ImportReplies(signer, 1, big, &expected).Is(Code::kFull));
+  CHECK(s->ImportOutbox(signer, 1, big, {}, 0, &expected).Is(Code::kFull));
   CHECK(Listed(s.get(), src).empty());
-  CHECK(s->ImportReplies(signer, 1, {Rec(src, 1)}, &expected).ok());
+  CHECK(s->ImportOutbox(signer, 1, {Rec(src, 1)}, {}, 0, &expected).ok());
 }
 
 TEST_CASE("ImportIntoAVaultIsRefused", "[replies][storage]") {
   TempDir dir;
   auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
   uint64_t expected = 0;
-  CHECK(v->ImportReplies(Key(0x5A), 1, {Rec(Key(0x40), 1)}, &expected)
+  CHECK(v->ImportOutbox(Key(0x5A), 1, {Rec(Key(0x40), 1)}, {}, 0, &expected)
             .Is(Code::kInvalidArgument));
   CHECK(Listed(v.get(), Key(0x40)).empty());
 }
@@ -1164,7 +1169,7 @@ TEST_CASE("DeleteReplyRemovesOnlyThatReplyUnderItsOwnSource", "[replies][storage
   auto s = OpenOk(dir.path());
   const storage::Key32 a = Key(0x40), b = Key(0x41);
   uint64_t expected = 0;
-  REQUIRE(s->ImportReplies(Key(0x5A), 1, {Rec(a, 1), Rec(a, 2), Rec(b, 3)}, &expected).ok());
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1, {Rec(a, 1), Rec(a, 2), Rec(b, 3)}, {}, 0, &expected).ok());
   // Another source cannot delete it.
   CHECK(s->DeleteReply(b, Tagged(1)).Is(Code::kNotFound));
   CHECK(Listed(s.get(), a).size() == 2);
@@ -1186,10 +1191,9 @@ TEST_CASE("ExpireRepliesRemovesExactlyThoseBeforeTheDay", "[replies][storage]") 
   auto s = OpenOk(dir.path());
   const storage::Key32 a = Key(0x40), b = Key(0x41);
   uint64_t expected = 0, removed = 99;
-  REQUIRE(s->ImportReplies(Key(0x5A), 1,
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1,
                            {Rec(a, 1, 99), Rec(a, 2, 100), Rec(b, 3, 101), Rec(b, 4, 102),
-                            Rec(a, 5, 101)},
-                           &expected)
+                            Rec(a, 5, 101)}, {}, 0, &expected)
               .ok());
   REQUIRE(s->ExpireReplies(99, &removed).ok());
   CHECK(removed == 0);
@@ -1215,9 +1219,8 @@ TEST_CASE("CheckCountsRepliesAndFindsNoProblem", "[replies][storage]") {
     TempDir dir;
     auto s = OpenOk(dir.path());
     uint64_t expected = 0, removed = 0;
-    REQUIRE(s->ImportReplies(Key(0x5A), 1,
-                             {Rec(Key(1), 1, 10), Rec(Key(1), 2, 11), Rec(Key(2), 3, 12)},
-                             &expected)
+    REQUIRE(s->ImportOutbox(Key(0x5A), 1,
+                             {Rec(Key(1), 1, 10), Rec(Key(1), 2, 11), Rec(Key(2), 3, 12)}, {}, 0, &expected)
                 .ok());
     storage::Store::Report r;
     REQUIRE(s->Check(&r).ok());
@@ -1235,7 +1238,7 @@ TEST_CASE("CheckCountsRepliesAndFindsNoProblem", "[replies][storage]") {
     auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
     REQUIRE(v->QueueReply(Queued(1)).ok());
     REQUIRE(v->QueueReply(Queued(2)).ok());
-    REQUIRE(v->MarkOutbox({Tagged(1)}, 1, Key(7), "outbox:test", "1").ok());
+    REQUIRE(v->MarkOutbox({Tagged(1)}, {}, 1, Key(7), "outbox:test", "1").ok());
     storage::Store::Report r;
     REQUIRE(v->Check(&r).ok());
     CHECK(r.replies == 2);
@@ -1289,7 +1292,7 @@ TEST_CASE("MarkOutboxMarksOnlyTheGivenRepliesAndSetsTheCounter", "[replies][stor
   {
     auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
     for (uint8_t t : {2, 5, 9}) REQUIRE(v->QueueReply(Queued(t)).ok());
-    REQUIRE(v->MarkOutbox({Tagged(2), Tagged(9)}, 4, inst, "outbox:x:y", "4").ok());
+    REQUIRE(v->MarkOutbox({Tagged(2), Tagged(9)}, {}, 4, inst, "outbox:x:y", "4").ok());
   }
   auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
   const auto got = AllQueued(v.get());
@@ -1315,7 +1318,7 @@ TEST_CASE("MarkOutboxWithAnUnknownReplyChangesNothing", "[replies][storage]") {
   TempDir dir;
   auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
   REQUIRE(v->QueueReply(Queued(2)).ok());
-  CHECK(v->MarkOutbox({Tagged(2), Tagged(3)}, 1, Key(0x77), "outbox:x:y", "1")
+  CHECK(v->MarkOutbox({Tagged(2), Tagged(3)}, {}, 1, Key(0x77), "outbox:x:y", "1")
             .Is(Code::kNotFound));
   const auto got = AllQueued(v.get());
   REQUIRE(got.size() == 1);
@@ -1329,8 +1332,8 @@ TEST_CASE("MarkOutboxCannotOverwriteTheStoreFormat", "[replies][storage]") {
   {
     auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
     REQUIRE(v->QueueReply(Queued(2)).ok());
-    CHECK(v->MarkOutbox({Tagged(2)}, 1, Key(0x77), "format", "x").Is(Code::kInvalidArgument));
-    CHECK(v->MarkOutbox({Tagged(2)}, 1, Key(0x77), "", "x").Is(Code::kInvalidArgument));
+    CHECK(v->MarkOutbox({Tagged(2)}, {}, 1, Key(0x77), "format", "x").Is(Code::kInvalidArgument));
+    CHECK(v->MarkOutbox({Tagged(2)}, {}, 1, Key(0x77), "", "x").Is(Code::kInvalidArgument));
     CHECK(Same(AllQueued(v.get())[0], Queued(2)));
   }
   // Still a vault: the format record is intact.

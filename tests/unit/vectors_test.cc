@@ -478,23 +478,52 @@ TEST_CASE("ReplyVectorOpens", "[vectors]") {
   REQUIRE(sealed.size() == crypto::PaddedSize(crypto::kReplyHead + text.size()) + 48);
 }
 
-TEST_CASE("OutboxMatchesVectorAndVerifies", "[vectors]") {
+// Version 1, from before acknowledgements: still read.
+TEST_CASE("OutboxVersion1VectorStillReads", "[vectors]") {
   REQUIRE(crypto::Init().ok());
   auto v = LoadVectors().at("outbox");
   auto sealed = Hex(LoadVectors().at("reply")["sealed"]);
-  auto replies = FixedOutboxReplies(sealed);
-  std::string out;
-  REQUIRE(format::WriteOutbox(FixedSigner(), FixedOutboxInfo(), &replies, &out).ok());
-  REQUIRE(HexOf(out) == v["expect"]);
   format::OutboxInfo info;
   std::vector<format::OutboxReply> back;
+  std::vector<format::OutboxAck> acks;
   auto bytes = Hex(v["expect"]);
-  REQUIRE(format::ReadOutbox(bytes.data(), bytes.size(), &info, &back).ok());
+  REQUIRE(format::ReadOutbox(bytes.data(), bytes.size(), &info, &back, &acks).ok());
+  REQUIRE(info.version == 1);
   REQUIRE(info.sequence == std::stoull(v["sequence"]));
   REQUIRE(crypto::ToHex(info.instance.data(), 32) == v["instance"]);
   REQUIRE(crypto::FormatSigningPublic(info.signer) == v["signer"]);
   REQUIRE(back.size() == 1);
   REQUIRE(back[0].sealed == sealed);
+  REQUIRE(acks.empty());
+}
+
+// The vector was made outside this code base (FORMAT.md says how).
+TEST_CASE("OutboxWithAcksMatchesVectorAndVerifies", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto all = LoadVectors();
+  auto v = all.at("outbox-acks");
+  auto sealed = Hex(all.at("reply")["sealed"]);
+  auto replies = FixedOutboxReplies(sealed);
+  storage::SubmissionRec rec = FixedRecord(2);
+  REQUIRE(HexOf(storage::EncodeSubmission(rec)) == all.at(v["record"])["expect"]);
+  const format::RecordDigest hash = format::RecordHash(rec);
+  REQUIRE(crypto::ToHex(hash.data(), hash.size()) == v["ack-hash"]);
+  REQUIRE(crypto::ToHex(rec.id.data(), rec.id.size()) == v["ack-id"]);
+  std::string out;
+  REQUIRE(format::WriteOutbox(FixedSigner(), FixedOutboxInfo(), &replies, {{rec.id, hash}}, &out)
+              .ok());
+  REQUIRE(HexOf(out) == v["expect"]);
+  format::OutboxInfo info;
+  std::vector<format::OutboxReply> back;
+  std::vector<format::OutboxAck> acks;
+  auto bytes = Hex(v["expect"]);
+  REQUIRE(format::ReadOutbox(bytes.data(), bytes.size(), &info, &back, &acks).ok());
+  REQUIRE(info.version == 2);
+  REQUIRE(back.size() == 1);
+  REQUIRE(back[0].sealed == sealed);
+  REQUIRE(acks.size() == 1);
+  REQUIRE(acks[0].id == rec.id);
+  REQUIRE(acks[0].hash == hash);
 }
 
 // The vector was sealed with libsodium outside this code base, from the
@@ -543,13 +572,14 @@ TEST_CASE("PrintReplyVectors", "[.generate]") {
   std::printf("vector: reply\nrecipient-secret: %s\nreply-key: %s\nsealed: %s\nexpect: %s\n\n",
               kRecipientSk.c_str(), crypto::ToHex(keys.pk.data(), 32).c_str(),
               crypto::ToHex(sealed.data(), sealed.size()).c_str(), kReplyText.c_str());
+  // Version 2 only: the version 1 vector stays as it was written.
   auto replies = FixedOutboxReplies(sealed);
+  storage::SubmissionRec rec = FixedRecord(2);
+  const format::RecordDigest hash = format::RecordHash(rec);
   std::string out;
-  format::OutboxInfo info = FixedOutboxInfo();
-  REQUIRE(format::WriteOutbox(key, info, &replies, &out).ok());
-  std::printf("vector: outbox\nsigning-seed: %s\nsigner: %s\ninstance: %s\nsequence: %llu\nid: %s\n"
+  REQUIRE(format::WriteOutbox(key, FixedOutboxInfo(), &replies, {{rec.id, hash}}, &out).ok());
+  std::printf("vector: outbox-acks\nrecord: submission-record-v2\nack-id: %s\nack-hash: %s\n"
               "expect: %s\n",
-              kSignSeed.c_str(), crypto::FormatSigningPublic(key.pk).c_str(),
-              crypto::ToHex(info.instance.data(), 32).c_str(),
-              static_cast<unsigned long long>(kOutboxSequence), kId.c_str(), HexOf(out).c_str());
+              crypto::ToHex(rec.id.data(), 16).c_str(), crypto::ToHex(hash.data(), 32).c_str(),
+              HexOf(out).c_str());
 }
