@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what sealdrop needs on Debian 12 and fetches cpp-httplib.
 #   deploy/install-deps.sh            build and run
+#   deploy/install-deps.sh --laptop   also the tools `extract --scrub` runs
+#                                     on the air-gapped laptop (mat2, qpdf, file)
 #   deploy/install-deps.sh --test     also what the test suite needs
 #
 # cpp-httplib: bookworm's libcpp-httplib-dev (0.11.4) has unpatched request
@@ -10,12 +12,20 @@
 # checks its signature; the system's own sources are not touched.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-want_tests=0
-[ "${1:-}" = "--test" ] && want_tests=1
+want_tests=0 want_laptop=0
+case "${1:-}" in
+  --test) want_tests=1 want_laptop=1 ;;
+  --laptop) want_laptop=1 ;;
+  "") ;;
+  *) echo "install-deps: unknown option $1 (try --laptop or --test)" >&2; exit 2 ;;
+esac
 
 pkgs=(build-essential cmake pkg-config ca-certificates openssl dpkg-dev patch
       libsodium-dev liblmdb-dev libssl-dev libcli11-dev libtomlplusplus-dev
       nlohmann-json3-dev)
+if [ "$want_laptop" = 1 ]; then
+  pkgs+=(mat2 qpdf file)
+fi
 if [ "$want_tests" = 1 ]; then
   pkgs+=(catch2 curl lmdb-utils python3 python3-selenium chromium chromium-driver
         clang libclang-rt-14-dev debootstrap fonts-dejavu-core faketime)

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <string>
 
 #include <vector>
@@ -101,6 +103,68 @@ class PlainWriter {
   uint64_t start_ = 0;  // buffered: the window being filled starts here
   uint64_t prev_ = 0;   // buffered: the window being written back starts here
 };
+
+
+// --- Safe extraction (scrub.cc) ----------------------------------------------
+// What an extracted file really is and what in it is risky, and a copy of it
+// without metadata. Hostile files are parsed only by Debian's tools, each in
+// its own process that holds no key: file(1) (libmagic), qpdf and mat2.
+
+// One run of a tool: its exit status (-1 if killed or not started), whether
+// it overran its time, and the start of its standard error.
+struct ToolRun {
+  int exit = -1;
+  bool timed_out = false;
+  std::string err;
+};
+
+// Runs argv[0] (found on PATH) with argv, its standard input /dev/null, a
+// minimal environment (with TMPDIR=tmpdir if given) and no other
+// descriptor; `read_out` reads its standard output (a FILE*); the tool and
+// what it started are killed after `timeout` seconds. Fails only when the
+// tool cannot be started (NotFound: it is not installed).
+Status RunTool(const std::vector<std::string>& argv, int timeout,
+               const std::function<void(FILE*)>& read_out, ToolRun* run,
+               const std::string& tmpdir = "");
+
+struct Inspection {
+  std::string mime;                // libmagic's MIME type of the content
+  std::vector<std::string> risks;  // "an executable", "Office macros", "JavaScript", ...
+};
+
+// Asks file(1) for the type of `path`, then looks for what makes it risky to
+// open: executables and scripts; Office macros (a `vbaProject.bin` member of
+// an Office Open XML zip, or a `_VBA_PROJECT` stream in an OLE document);
+// JavaScript, launch actions and embedded files in PDFs, from qpdf's JSON.
+Status Inspect(const std::string& path, Inspection* out);
+
+// The risks in a PDF from qpdf's JSON (version 2) on `in`; a PDF qpdf cannot
+// read is a risk of its own, which the caller adds.
+Status PdfRisks(FILE* in, std::vector<std::string>* risks);
+
+// Whether `path` holds one of `needles` as bytes (read in blocks, nothing
+// parsed).
+Status Contains(const std::string& path, const std::vector<std::string>& needles, bool* found);
+
+// The fields of `mat2 --show`'s output, "key: value" (inside an archive,
+// "member: key: value"), values made printable.
+std::vector<std::string> Mat2Fields(const std::string& show);
+
+struct Scrubbed {
+  bool done = false;                 // a clean copy replaced the file
+  std::string why_not;               // when not done
+  std::vector<std::string> removed;  // the fields mat2 showed before and not after
+  std::string original;              // the original's name, when kept
+};
+
+// Runs mat2 on `name` in directory `dir` as a file of type `mime` (mat2 goes
+// by the name's extension, so the copy it reads is named from the type, not
+// from what the source called it). On success the clean copy takes `name`,
+// and the original is kept beside it as "<stem>.original<ext>" if asked,
+// else deleted. Nothing else in `dir` is replaced; work happens in a private
+// subdirectory that is removed at the end.
+Status Scrub(const std::string& dir, const std::string& name, const std::string& mime,
+             bool keep_original, Scrubbed* out);
 
 }  // namespace review
 }  // namespace sealdrop

@@ -2,7 +2,8 @@
 # README command 2. As root on Debian 12 it installs what the tests need
 # (deploy/install-deps.sh --test: the build packages, Catch2, curl, Python
 # with Selenium, Chromium and its driver, clang for the fuzz targets,
-# faketime for the retention test, and debootstrap), builds, and runs every
+# faketime for the retention test, mat2 and qpdf for the scrub test, and
+# debootstrap), builds, and runs every
 # test, in stages:
 #   1. a Release build and the whole suite: unit, integration, browser and
 #      reliability tests (`SEALDROP_QUICK=1` stops after this stage);

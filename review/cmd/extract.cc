@@ -24,7 +24,7 @@ namespace {
 struct Args {
   std::vector<std::string> ids;
   std::string vault, key, passfile, out;
-  bool all_new = false;
+  bool all_new = false, scrub = false, keep_original = false;
 };
 
 // Creates a new file in dirfd named after `name`, adding " (2)" etc. rather
@@ -243,10 +243,35 @@ Status MakeDirs(const std::string& dir) {
   return Status::OK();
 }
 
+// Names what makes dir/name risky and replaces it with mat2's clean copy,
+// telling on standard error what was removed.
+Status ScrubOne(const std::string& dir, const std::string& name, bool keep_original) {
+  const std::string path = dir + "/" + name;
+  Inspection in;
+  SD_RETURN_IF_ERROR(Inspect(path, &in));
+  for (const std::string& r : in.risks)
+    std::fprintf(stderr, "%s: warning: %s: %s (%s); open it only on a machine you can wipe\n",
+                 kTool, path.c_str(), r.c_str(), in.mime.c_str());
+  Scrubbed s;
+  SD_RETURN_IF_ERROR(Scrub(dir, name, in.mime, keep_original, &s));
+  if (!s.done) {
+    std::fprintf(stderr, "%s: %s: %s, not scrubbed: %s\n", kTool, path.c_str(), in.mime.c_str(),
+                 s.why_not.c_str());
+    return Status::OK();
+  }
+  std::fprintf(stderr, "%s: %s: %s, scrubbed: mat2 removed %zu fields%s\n", kTool, path.c_str(),
+               in.mime.c_str(), s.removed.size(), s.removed.empty() ? "" : ":");
+  for (const std::string& f : s.removed) std::fprintf(stderr, "  %s\n", f.c_str());
+  if (!s.original.empty())
+    std::fprintf(stderr, "%s: %s: the original is kept as %s/%s\n", kTool, path.c_str(),
+                 dir.c_str(), s.original.c_str());
+  return Status::OK();
+}
+
 // Marks for the triage records of what was extracted, stored together.
 using Marks = std::vector<std::pair<storage::Id, std::vector<uint8_t>>>;
 
-int ExtractOne(Reading& rd, size_t i, const std::string& out, Marks* marks) {
+int ExtractOne(Reading& rd, size_t i, const std::string& out, const Args& a, Marks* marks) {
   Opened o;
   if (int rc = OpenSubmission(rd, i, &o)) return rc;
   const storage::SubmissionRec& rec = o.rec;
@@ -256,9 +281,9 @@ int ExtractOne(Reading& rd, size_t i, const std::string& out, Marks* marks) {
   int dirfd = ::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) return Fail(Status::IOError("cannot open " + out + ": " + std::strerror(errno)));
 
+  std::string used;
   auto write_one = [&](const std::string& want, const std::function<Status(int)>& body) -> Status {
     int fd = -1;
-    std::string used;
     SD_RETURN_IF_ERROR(CreateUnique(dirfd, want, &fd, &used));
     Status s = body(fd);
     if (s.ok() && ::fsync(fd) != 0) s = Status::IOError("cannot sync " + used);
@@ -280,6 +305,7 @@ int ExtractOne(Reading& rd, size_t i, const std::string& out, Marks* marks) {
     st = write_one(review::SafeName(f.name), [&](int fd) {
       return DecryptToFile(o.vault, rec, f.item, o.ck, f.size, fd);
     });
+    if (st.ok() && a.scrub) st = ScrubOne(out, used, a.keep_original);
   }
   ::close(dirfd);
   if (!st.ok()) return Fail(st);
@@ -322,6 +348,9 @@ Status NewOnes(Reading* rd, size_t* others) {
 // one unlock. The files are synced before the extracts are recorded: a crash
 // between the two extracts those again, beside the first copies.
 int Run(const Args& a) {
+  if (a.keep_original && !a.scrub)
+    return Fail(Status::InvalidArgument("--keep-original goes with --scrub"),
+                "add --scrub, or leave --keep-original out: without --scrub the files are as sent");
   if (a.all_new == !a.ids.empty())
     return Fail(Status::InvalidArgument("give submission ids or --all-new"),
                 "sealdrop-review list --vault " + a.vault + " shows the ids");
@@ -339,7 +368,7 @@ int Run(const Args& a) {
   for (size_t i = 0; rc == 0 && i < rd.recs.size(); i++) {
     progress.Update(i);
     const bool alone = rd.recs.size() == 1 && !a.all_new;
-    rc = ExtractOne(rd, i, alone ? a.out : a.out + "/" + IdHex(rd.recs[i].id), &marks);
+    rc = ExtractOne(rd, i, alone ? a.out : a.out + "/" + IdHex(rd.recs[i].id), a, &marks);
     std::fflush(stdout);
   }
   progress.Done();
@@ -369,6 +398,11 @@ Command AddExtract(CLI::App& app) {
   c->add_option("--out", a->out,
                  "directory to write into, made if missing (nothing in it is ever replaced)")
       ->required();
+  c->add_flag("--scrub", a->scrub,
+              "name each file's real type (libmagic) and what makes it risky to open "
+              "(qpdf for PDFs), and replace it with a copy mat2 has cleaned of metadata");
+  c->add_flag("--keep-original", a->keep_original,
+              "with --scrub, keep the original beside the clean copy as <name>.original.<ext>");
   return {c, [a] { return Run(*a); }};
 }
 

@@ -119,7 +119,7 @@ void Help() {
       "  list [--limit N | --all] [--status S] [--starred] [--assignee NAME] [--overdue]\n"
       "       [--from DAY] [--to DAY] [--json]\n"
       "  show <id>... [--json]\n"
-      "  extract <id>... --out DIR, or extract --all-new --out DIR\n"
+      "  extract <id>... --out DIR, or extract --all-new --out DIR; [--scrub [--keep-original]]\n"
       "  reply <id> --message-file FILE\n"
       "  triage <id>... [--status S] [--star | --unstar] [--assign NAME | --unassign]\n"
       "         [--outcome TEXT] [--note TEXT | --note-file FILE] [--json]\n"
