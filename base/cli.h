@@ -108,32 +108,24 @@ inline Status WriteAll(int fd, const void* data, size_t n, const std::string& wh
   return Status::OK();
 }
 
-// Creates `path` with `mode`, refusing to replace anything, and syncs it. The
-// bytes go to a temporary name beside it first: a file under `path` is always
-// whole, and a crash leaves at most a `<path>.partial-XXXXXX`.
-inline Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".partial-XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
+// Writes `data` to a new `<path>.partial-XXXXXX` with `mode`, synced; its
+// name in *tmp.
+inline Status WriteTemp(const std::string& path, const std::string& data, mode_t mode,
+                        std::string* tmp) {
+  *tmp = path + ".partial-XXXXXX";
+  int fd = ::mkostemp(tmp->data(), O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot create " + *tmp + ": " + std::strerror(errno));
   Status st;
-  if (::fchmod(fd, mode) != 0) st = Status::IOError("cannot set the mode of " + tmp);
-  if (st.ok()) st = WriteAll(fd, data.data(), data.size(), tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + tmp);
-  if (::close(fd) != 0 && st.ok()) st = Status::IOError("cannot write " + tmp);
-  // A rename that refuses to replace; USB sticks' FAT has no hard links but
-  // supports this. Where the file system has no such rename, a hard link.
-  bool moved = false;
-  if (st.ok()) {
-    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
-      moved = true;
-    else if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-      st = Status::IOError("cannot create " + path + ": " + std::strerror(errno));
-    else if (::link(tmp.c_str(), path.c_str()) != 0)
-      st = Status::IOError("cannot create " + path + ": " + std::strerror(errno));
-  }
-  if (!moved) ::unlink(tmp.c_str());
-  if (!st.ok()) return st;
-  // The new name, on disk too.
+  if (::fchmod(fd, mode) != 0) st = Status::IOError("cannot set the mode of " + *tmp);
+  if (st.ok()) st = WriteAll(fd, data.data(), data.size(), *tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + *tmp);
+  if (::close(fd) != 0 && st.ok()) st = Status::IOError("cannot write " + *tmp);
+  if (!st.ok()) ::unlink(tmp->c_str());
+  return st;
+}
+
+// Syncs the directory holding `path`, so that a new name is on disk too.
+inline void SyncParent(const std::string& path) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -141,6 +133,42 @@ inline Status WriteNewFile(const std::string& path, const std::string& data, mod
     (void)::fsync(dfd);
     ::close(dfd);
   }
+}
+
+// Creates `path` with `mode`, refusing to replace anything, and syncs it. The
+// bytes go to a temporary name beside it first: a file under `path` is always
+// whole, and a crash leaves at most a `<path>.partial-XXXXXX`.
+inline Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
+  std::string tmp;
+  SD_RETURN_IF_ERROR(WriteTemp(path, data, mode, &tmp));
+  // A rename that refuses to replace; USB sticks' FAT has no hard links but
+  // supports this. Where the file system has no such rename, a hard link.
+  Status st;
+  bool moved = false;
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
+    moved = true;
+  else if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+    st = Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  else if (::link(tmp.c_str(), path.c_str()) != 0)
+    st = Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  if (!moved) ::unlink(tmp.c_str());
+  if (!st.ok()) return st;
+  SyncParent(path);
+  return Status::OK();
+}
+
+// Replaces `path` with `data` (mode `mode`) in one step: a crash leaves the
+// old file or the new one, whole, and at most a `<path>.partial-XXXXXX`.
+// For files that are meant to change (a keyring that grew, a configuration).
+inline Status ReplaceFile(const std::string& path, const std::string& data, mode_t mode) {
+  std::string tmp;
+  SD_RETURN_IF_ERROR(WriteTemp(path, data, mode, &tmp));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status st = Status::IOError("cannot replace " + path + ": " + std::strerror(errno));
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  SyncParent(path);
   return Status::OK();
 }
 

@@ -276,10 +276,8 @@ Status ParsePublicKey(const std::string& text, PublicKey* out) {
 
 // --- Key files --------------------------------------------------------------------
 
-namespace {
-
-Status DeriveFileKey(const Secret& passphrase, const uint8_t* salt, uint32_t ops, uint32_t mem_kib,
-                     Secret* key) {
+Status DerivePassphraseKey(const Secret& passphrase, const uint8_t salt[16], uint32_t ops,
+                           uint32_t mem_kib, Secret* key) {
   if (ops < crypto_pwhash_argon2id_OPSLIMIT_MIN || ops > kMaxOpslimit ||
       uint64_t(mem_kib) * 1024 < crypto_pwhash_argon2id_MEMLIMIT_MIN || mem_kib > kMaxMemlimitKib)
     return Status::Corruption("key file asks for Argon2id parameters outside the allowed range");
@@ -290,8 +288,6 @@ Status DeriveFileKey(const Secret& passphrase, const uint8_t* salt, uint32_t ops
     return Status::IOError("Argon2id ran out of memory");
   return Status::OK();
 }
-
-}  // namespace
 
 namespace {
 
@@ -314,7 +310,7 @@ Status SealAnyKeyFile(uint8_t kind, uint32_t epoch, const uint8_t pk[32], const 
   std::memcpy(p, salt, 16), p += 16;
   std::memcpy(p, nonce, 24), p += 24;
   Secret fk;
-  SD_RETURN_IF_ERROR(DeriveFileKey(passphrase, salt, kdf.opslimit, kdf.memlimit_kib, &fk));
+  SD_RETURN_IF_ERROR(DerivePassphraseKey(passphrase, salt, kdf.opslimit, kdf.memlimit_kib, &fk));
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(p, &clen, secret, 32, buf, kKeyHeaderSize, nullptr,
                                              nonce, fk.data());
@@ -353,7 +349,7 @@ Status OpenAnyKeyFile(const std::string& bytes, const Secret& passphrase, Secret
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   uint32_t ops = GetU32(b + 56), mem = GetU32(b + 60);
   Secret fk;
-  SD_RETURN_IF_ERROR(DeriveFileKey(passphrase, b + 64, ops, mem, &fk));
+  SD_RETURN_IF_ERROR(DerivePassphraseKey(passphrase, b + 64, ops, mem, &fk));
   *secret = Secret(32);
   unsigned long long mlen = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(secret->data(), &mlen, nullptr,
@@ -557,6 +553,15 @@ Status OpenContentKey(const std::vector<SealedKey>& sealed, const RecipientKey& 
     return Status::OK();
   }
   return Status::NotFound("not sealed to key " + ToHex(key.pub.id.data(), kKeyIdSize));
+}
+
+Status OpenContentKey(const std::vector<SealedKey>& sealed, const Keyring& ring,
+                      Secret* content_key) {
+  for (const SealedKey& s : sealed)
+    for (const RecipientKey& key : ring.keys)
+      if (Equal(s.key_id.data(), key.pub.id.data(), kKeyIdSize))
+        return OpenContentKey({s}, key, content_key);
+  return Status::NotFound("not sealed to any key of this keyring");
 }
 
 // --- Padding ------------------------------------------------------------------------

@@ -142,6 +142,39 @@ Status PeekKeyFile(const std::string& bytes, PublicKey* out);
 // Returns AuthFailed for a wrong passphrase or a tampered file.
 Status OpenKeyFile(const std::string& bytes, const Secret& passphrase, RecipientKey* out);
 
+// Argon2id of a passphrase into a 32-byte AEAD key, refusing costs outside
+// the bounds above (Corruption) before running: key files and keyrings.
+Status DerivePassphraseKey(const Secret& passphrase, const uint8_t salt[16], uint32_t opslimit,
+                           uint32_t memlimit_kib, Secret* key);
+
+// ---------------------------------------------------------------------------
+// Keyrings (FORMAT.md "Keyring"): a reviewer's current and older recipient
+// keys under one passphrase, each with its algorithm tag, so that one unlock
+// opens what was sealed to any of them. Oldest first; the last is current.
+constexpr uint8_t kAlgX25519 = 1;  // the only recipient algorithm so far
+constexpr size_t kMaxKeyringKeys = 64;
+
+struct Keyring {
+  std::vector<RecipientKey> keys;
+  const RecipientKey& current() const { return keys.back(); }
+};
+
+Status SealKeyring(const Keyring& ring, const Secret& passphrase, const KdfParams& kdf,
+                   std::string* out);
+// As SealKeyring, with caller-chosen salt and nonce: for test vectors only.
+Status SealKeyringDeterministic(const Keyring& ring, const Secret& passphrase,
+                                const KdfParams& kdf, const uint8_t salt[16],
+                                const uint8_t nonce[24], std::string* out);
+// The public keys of a keyring, or of a recipient key file (a keyring of
+// one), without the passphrase.
+Status PeekKeyring(const std::string& bytes, std::vector<PublicKey>* out);
+// Opens a keyring, or a recipient key file as a keyring of one. AuthFailed
+// for a wrong passphrase or a tampered file; Version for an unknown version
+// or algorithm, named.
+Status OpenKeyring(const std::string& bytes, const Secret& passphrase, Keyring* out);
+// Whether `bytes` start as a keyring (else they may be a key file).
+bool IsKeyring(const std::string& bytes);
+
 // ---------------------------------------------------------------------------
 // Signing keys (Ed25519): the instance key that signs bundles.
 constexpr size_t kSignPublicSize = 32;
@@ -212,6 +245,9 @@ Status SealContentKey(const Secret& content_key, const PublicKey& to, SealedKey*
 // Finds the entry for `key` in `sealed` and opens it. NotFound if no entry is
 // addressed to this key; AuthFailed if the box does not open.
 Status OpenContentKey(const std::vector<SealedKey>& sealed, const RecipientKey& key,
+                      Secret* content_key);
+// The same with whichever key of the ring an entry is addressed to.
+Status OpenContentKey(const std::vector<SealedKey>& sealed, const Keyring& ring,
                       Secret* content_key);
 
 // Padmé: the padded length of an item of `len` bytes (never below kMinPadded).

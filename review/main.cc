@@ -1,5 +1,5 @@
 // sealdrop-review: the air-gapped reviewer's tool, as a table of subcommands
-// (keygen, import, list, show, extract, reply, outbox, triage, shell). Each
+// (keygen, rotate, import, list, show, extract, reply, outbox, triage, shell). Each
 // lives in review/cmd/.
 // Exit status: 0 success, 1 authentication failed (wrong passphrase, altered
 // bundle or ciphertext, untrusted or unexpected instance), 2 usage or I/O error.
@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<cmd::Command> commands = {
       cmd::AddKeygen(app),
+      cmd::AddRotate(app),
       cmd::AddImport(app),
       cmd::AddList(app),
       cmd::AddShow(app),

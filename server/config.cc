@@ -92,12 +92,17 @@ Status LoadSite(const toml::table& t, const std::string& path, Config* c) {
 Status LoadConfig(const std::string& dir_in, Config* out) {
   char* real = ::realpath(dir_in.c_str(), nullptr);
   if (real == nullptr) return Status::NotFound("no instance directory at " + dir_in);
-  Config c;
-  c.dir = real;
+  const std::string dir = real;
   ::free(real);
-  const std::string path = c.dir + "/config.toml";
   std::string text;
-  SD_RETURN_IF_ERROR(cli::ReadFile(path, &text));
+  SD_RETURN_IF_ERROR(cli::ReadFile(dir + "/config.toml", &text));
+  return ParseConfig(dir, text, out);
+}
+
+Status ParseConfig(const std::string& dir, const std::string& text, Config* out) {
+  Config c;
+  c.dir = dir;
+  const std::string path = c.dir + "/config.toml";
   toml::table t;
   try {
     t = toml::parse(text, path);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       cmd::AddExport(app),
       cmd::AddCheck(app),
       cmd::AddImportOutbox(app),
+      cmd::AddSetKey(app),
   };
   return cli::Run(cmd::kTool, app, commands, argc, argv);
 }

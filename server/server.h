@@ -95,6 +95,8 @@ struct Config {
 // Loads and checks dir/config.toml: unknown keys, missing recipients and
 // unsafe permissions are errors (fail closed).
 Status LoadConfig(const std::string& dir, Config* out);
+// The same for `text`, as if it were dir's config.toml (absolute dir).
+Status ParseConfig(const std::string& dir, const std::string& text, Config* out);
 // Writes codename.params with a fresh salt (mode 0600) and loads it into cfg;
 // Exists if there is one already.
 Status WriteCodenameParams(Config* cfg, const crypto::CodenameParams& cost);

@@ -32,6 +32,7 @@ Command AddReply(CLI::App& app);    // reply.cc
 Command AddOutbox(CLI::App& app);   // outbox.cc
 Command AddShell(CLI::App& app);    // shell.cc
 Command AddTriage(CLI::App& app);   // triage.cc
+Command AddRotate(CLI::App& app);   // rotate.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);
@@ -39,8 +40,12 @@ inline int Fail(const Status& st, const std::string& hint = "") {
 
 // vault.cc
 
-Status UnlockKey(const std::string& keyfile, const std::string& passfile,
-                 crypto::RecipientKey* key);
+// Opens a keyring, or a key file as a keyring of one; the passphrase stays
+// in *passphrase if given (to seal the keyring again).
+Status UnlockKey(const std::string& keyfile, const std::string& passfile, crypto::Keyring* ring,
+                 crypto::Secret* passphrase = nullptr);
+// The ids (hex) of a keyring's keys.
+std::vector<std::string> RingIds(const crypto::Keyring& ring);
 
 Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
                         crypto::SigningKey* key);
@@ -70,7 +75,7 @@ Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec
 struct Reading {
   std::string dir;
   std::unique_ptr<storage::Store> vault;
-  std::shared_ptr<const crypto::RecipientKey> key;
+  std::shared_ptr<const crypto::Keyring> key;
   std::vector<storage::SubmissionRec> recs;  // the submissions asked for, in order
 };
 
@@ -105,8 +110,8 @@ Status SaveTriage(storage::Store* vault, const storage::SubmissionRec& rec,
 
 // shell.cc: while it runs, the key it unlocked serves every command given
 // the same key file; null lets it go.
-void HoldKey(const std::string& keyfile, std::shared_ptr<const crypto::RecipientKey> key);
-std::shared_ptr<const crypto::RecipientKey> HeldKey(const std::string& keyfile);
+void HoldKey(const std::string& keyfile, std::shared_ptr<const crypto::Keyring> key);
+std::shared_ptr<const crypto::Keyring> HeldKey(const std::string& keyfile);
 
 }  // namespace cmd
 }  // namespace review

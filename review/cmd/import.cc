@@ -132,7 +132,7 @@ int Run(const Args& a) {
                       "init or check printed");
     expected.insert(hex);
   }
-  crypto::RecipientKey key;
+  crypto::Keyring key;
   Status st = UnlockKey(a.key, a.passfile, &key);
   if (!st.ok()) return Fail(st);
   int fd = ::open(a.bundle.c_str(), O_RDONLY | O_CLOEXEC);
@@ -310,7 +310,8 @@ int Run(const Args& a) {
     crypto::Secret ck;
     if (crypto::OpenContentKey(SealedKeys(r), key, &ck).ok()) readable++;
   }
-  const std::string key_id = crypto::ToHex(key.pub.id.data(), key.pub.id.size());
+  const std::string key_id =
+      crypto::ToHex(key.current().pub.id.data(), key.current().pub.id.size());
   if (a.json) {
     PrintJson({{"imported", recs.size()},
                {"already_in_vault", skipped.size()},

@@ -26,7 +26,7 @@ struct Args {
 constexpr size_t kMaxLine = 64u << 10;
 
 std::string g_held_file;
-std::shared_ptr<const crypto::RecipientKey> g_held;
+std::shared_ptr<const crypto::Keyring> g_held;
 
 // Splits a line into words: blanks separate, '...' and "..." group, and a
 // backslash outside single quotes takes the next character as it is.
@@ -150,14 +150,15 @@ int Run(const Args& a) {
   if (!st.ok())
     return Fail(st, "import a bundle first: sealdrop-review import <bundle> --vault <dir> --key <key>");
   vault.reset();  // each command opens it afresh, as on its own
-  auto key = std::make_shared<crypto::RecipientKey>();
+  auto key = std::make_shared<crypto::Keyring>();
   st = UnlockKey(a.key, a.passfile, key.get());
   if (!st.ok()) return Fail(st);
   HoldKey(a.key, key);
   std::fprintf(stderr,
                "%s: key %s unlocked for this shell until quit, the end of input, or %u s "
                "without a command; type help for the commands\n",
-               kTool, crypto::ToHex(key->pub.id.data(), key->pub.id.size()).c_str(), a.idle);
+               kTool, crypto::ToHex(key->current().pub.id.data(), key->current().pub.id.size()).c_str(),
+               a.idle);
   key.reset();
   const bool tty = ::isatty(0) == 1;
   Lines lines;
@@ -198,12 +199,12 @@ int Run(const Args& a) {
 
 }  // namespace
 
-void HoldKey(const std::string& keyfile, std::shared_ptr<const crypto::RecipientKey> key) {
+void HoldKey(const std::string& keyfile, std::shared_ptr<const crypto::Keyring> key) {
   g_held_file = key ? keyfile : "";
   g_held = std::move(key);
 }
 
-std::shared_ptr<const crypto::RecipientKey> HeldKey(const std::string& keyfile) {
+std::shared_ptr<const crypto::Keyring> HeldKey(const std::string& keyfile) {
   return g_held && keyfile == g_held_file ? g_held : nullptr;
 }
 

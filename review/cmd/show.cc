@@ -1,5 +1,6 @@
 // sealdrop-review show: prints submissions' messages and what their files
 // are, without writing them anywhere; one unlock for all of them.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -29,7 +30,7 @@ std::string SourceLabel(const format::Manifest& m) {
 }
 
 
-nlohmann::json Json(const Opened& o, const std::string& mine) {
+nlohmann::json Json(const Opened& o) {
   const format::Manifest& m = o.m;
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : m.files)
@@ -38,17 +39,18 @@ nlohmann::json Json(const Opened& o, const std::string& mine) {
           {"received", storage::DayName(o.rec.day)},
           {"reply_key", m.has_reply_key ? nlohmann::json(ReplyKeyHex(m)) : nlohmann::json()},
           {"keys", KeyIds(o.rec)},
-          {"opened_with", mine},
+          {"opened_with", crypto::ToHex(o.key_id.data(), o.key_id.size())},
           {"message", m.message},
           {"files", files}};
 }
 
-void PrintText(const Opened& o, const std::string& mine) {
+void PrintText(const Opened& o, const std::vector<std::string>& mine) {
   const storage::SubmissionRec& rec = o.rec;
   const format::Manifest& m = o.m;
   std::string keys;
   for (const std::string& k : KeyIds(rec))
-    keys += (keys.empty() ? "" : ", ") + k + (k == mine ? " (yours)" : "");
+    keys += (keys.empty() ? "" : ", ") + k +
+            (std::find(mine.begin(), mine.end(), k) != mine.end() ? " (yours)" : "");
   std::printf("id:       %s\nreceived: %s\nsource:   %s\nkeys:     %s\nfiles:    %zu\n",
               IdHex(rec.id).c_str(), storage::DayName(rec.day).c_str(), SourceLabel(m).c_str(),
               keys.c_str(), m.files.size());
@@ -64,7 +66,7 @@ void PrintText(const Opened& o, const std::string& mine) {
 int Run(const Args& a) {
   Reading rd;
   if (int rc = BeginReading(a.ids, a.vault, a.key, a.passfile, &rd)) return rc;
-  const std::string mine = crypto::ToHex(rd.key->pub.id.data(), rd.key->pub.id.size());
+  const std::vector<std::string> mine = RingIds(*rd.key);
   nlohmann::json all = nlohmann::json::array();
   for (size_t i = 0; i < rd.recs.size(); i++) {
     Opened o;
@@ -74,7 +76,7 @@ int Run(const Args& a) {
       PrintText(o, mine);
       std::fflush(stdout);
     } else {
-      all.push_back(Json(o, mine));
+      all.push_back(Json(o));
     }
   }
   if (a.json) PrintJsonItems(all);

@@ -133,11 +133,14 @@ Status DecryptItem(storage::Store* vault, const storage::SubmissionRec& rec, uin
 }
 
 Status OpenManifest(storage::Store* vault, const storage::SubmissionRec& rec,
-                    const crypto::RecipientKey& key, crypto::Secret* ck, format::Manifest* m) {
-  Status st = crypto::OpenContentKey(SealedKeys(rec), key, ck);
-  if (st.Is(Status::Code::kNotFound))
-    return Status::NotFound("submission " + IdHex(rec.id) + " is not sealed to key " +
-                            crypto::ToHex(key.pub.id.data(), key.pub.id.size()));
+                    const crypto::Keyring& ring, crypto::Secret* ck, format::Manifest* m) {
+  Status st = crypto::OpenContentKey(SealedKeys(rec), ring, ck);
+  if (st.Is(Status::Code::kNotFound)) {
+    std::string mine;
+    for (const std::string& k : RingIds(ring)) mine += (mine.empty() ? "" : ", ") + k;
+    return Status::NotFound("submission " + IdHex(rec.id) + " is not sealed to your key" +
+                            (ring.keys.size() > 1 ? "s " : " ") + mine);
+  }
   SD_RETURN_IF_ERROR(st);
   // The manifest is small; collect it in guarded memory.
   const uint64_t cap = rec.items[0].padded;
@@ -171,16 +174,26 @@ Status ReadKeyFile(const std::string& keyfile, std::string* bytes) {
 
 }  // namespace
 
-Status UnlockKey(const std::string& keyfile, const std::string& passfile,
-                 crypto::RecipientKey* key) {
+Status UnlockKey(const std::string& keyfile, const std::string& passfile, crypto::Keyring* ring,
+                 crypto::Secret* passphrase) {
   std::string bytes;
   SD_RETURN_IF_ERROR(ReadKeyFile(keyfile, &bytes));
-  crypto::PublicKey pub;
-  SD_RETURN_IF_ERROR(crypto::PeekKeyFile(bytes, &pub));
+  std::vector<crypto::PublicKey> pubs;
+  SD_RETURN_IF_ERROR(crypto::PeekKeyring(bytes, &pubs));
   crypto::Secret pass;
-  std::string prompt = "Passphrase for key " + crypto::ToHex(pub.id.data(), pub.id.size()) + ": ";
+  const crypto::PublicKey& cur = pubs.back();
+  std::string prompt = "Passphrase for " + std::string(crypto::IsKeyring(bytes) ? "keyring" : "key") +
+                       " " + crypto::ToHex(cur.id.data(), cur.id.size()) + ": ";
   SD_RETURN_IF_ERROR(review::ReadPassphrase(passfile, prompt.c_str(), false, &pass));
-  return crypto::OpenKeyFile(bytes, pass, key);
+  SD_RETURN_IF_ERROR(crypto::OpenKeyring(bytes, pass, ring));
+  if (passphrase != nullptr) *passphrase = std::move(pass);
+  return Status::OK();
+}
+
+std::vector<std::string> RingIds(const crypto::Keyring& ring) {
+  std::vector<std::string> ids;
+  for (const auto& k : ring.keys) ids.push_back(crypto::ToHex(k.pub.id.data(), k.pub.id.size()));
+  return ids;
 }
 
 Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
@@ -260,7 +273,7 @@ int BeginReading(const std::vector<std::string>& ids, const std::string& vault_d
   }
   r->key = HeldKey(keyfile);
   if (r->key) return 0;
-  auto key = std::make_shared<crypto::RecipientKey>();
+  auto key = std::make_shared<crypto::Keyring>();
   st = UnlockKey(keyfile, passfile, key.get());
   if (!st.ok()) return Fail(st);
   r->key = std::move(key);
@@ -285,7 +298,10 @@ int OpenSubmission(Reading& r, size_t i, Opened* o) {
                         "keys new submissions are sealed to)");
   }
   if (!st.ok()) return Fail(st);
-  o->key_id = r.key->pub.id;
+  // The first of the record's entries that one of the ring's keys matches.
+  for (const auto& k : o->rec.keys)
+    for (const auto& mine : r.key->keys)
+      if (o->key_id == crypto::KeyId{} && k.key_id == mine.pub.id) o->key_id = k.key_id;
   return 0;
 }
 

@@ -6,7 +6,13 @@ opens it with their own key in their own vault, and `show` names both key
 ids and which one is theirs. Removing a reviewer from config.toml and
 restarting the server affects new submissions only: those open for the one
 left and are refused to the one removed, who still reads everything sealed
-before. `check` lists the recipients by key id."""
+before. `check` lists the recipients by key id. Then alice rotates, one
+command on each side (`sealdrop-review rotate`, `sealdrop-server set-key`):
+after a restart new submissions are sealed to her new key only, and one
+unlock of her keyring opens the submissions of before and after; set-key
+refuses to bring back an older key."""
+import json
+import os
 import re
 
 import harness
@@ -46,6 +52,9 @@ def test(h):
     check(len(both) == 2, "check lists %d recipients, not 2:\n%s" % (len(both), both))
     fp = ["--instance-fingerprint", inst.fingerprint]
     vault_a, vault_b = h.path("vault-alice"), h.path("vault-bob")
+
+    with open(alice.pub) as f:
+        alice_old_pub = f.read().strip()
 
     h.step("one submission, sealed to both reviewers")
     srv = inst.server().start()
@@ -95,6 +104,44 @@ def test(h):
           "bob's refusal has no error and hint:\n" + r.stderr)
     check(bob.show(first, vault_b)["message"] == "for the whole team",
           "bob can no longer read what was sealed to him before")
+    h.step("alice rotates her key: rotate on the laptop, set-key on the server")
+    old_id = sa["opened_with"]
+    r = h.run([h.review_bin, "rotate", "--key", alice.key, "--passphrase-file", alice.passfile],
+              expect=0)
+    check("now holds 2 keys" in r.stdout, "rotate:\n" + r.stdout)
+    check(os.stat(alice.key).st_mode & 0o777 == 0o600, "the keyring is not mode 0600")
+    with open(alice.pub) as f:
+        new_pub = f.read().strip()
+    check(new_pub.startswith("sdpk1:2:"), "alice.key.pub after rotate: %r" % new_pub)
+    r = h.run([h.server_bin, "set-key", inst.dir, "--name", old_id, "--key", alice.pub], expect=0)
+    check("replaced by" in r.stdout, "set-key:\n" + r.stdout)
+    now = recipients(h, inst)
+    check(len(now) == 1 and old_id not in now, "check lists %s after set-key" % list(now))
+    new_id = list(now)[0]
+    srv = inst.server("rotated").start()
+    h.submit_ok(srv.url, "after alice rotated")
+    srv.stop()
+    check(inst.export(h.path("three.sdb")) == 1, "the third export did not take 1 submission")
+    alice.import_(h.path("three.sdb"), vault_a, extra=fp, expect=0)
+    third = [s["id"] for s in alice.list(vault_a) if s["id"] not in (first, second)][0]
+    # One command, one unlock of the keyring, old and new submissions.
+    r = h.run([h.review_bin, "show", first, second, third, "--vault", vault_a, "--key", alice.key,
+               "--passphrase-file", alice.passfile, "--json"], expect=0)
+    shown = json.loads(r.stdout)
+    check([s["message"] for s in shown] ==
+          ["for the whole team", "after bob left", "after alice rotated"],
+          "one unlock of the keyring read %s" % [s["message"] for s in shown])
+    check(shown[2]["keys"] == [new_id] and shown[2]["opened_with"] == new_id and
+          shown[0]["opened_with"] == old_id,
+          "keys after the rotation: %s" % [(s["keys"], s["opened_with"]) for s in shown])
+    text = show_text(h, alice, third, vault_a).stdout
+    check(re.search(r"^keys: +%s \(yours\)$" % new_id, text, re.M),
+          "show does not mark the new key as alice's:\n" + text)
+    r = h.run([h.server_bin, "set-key", inst.dir, "--name", old_id, "--key", alice_old_pub],
+              expect=2)
+    check("is not above" in r.stderr, "set-key took back the older key:\n" + r.stderr)
+    check(list(recipients(h, inst)) == [new_id], "a refused set-key changed config.toml")
+
     h.note("team", "2 reviewers: the first submission opens for both; after removing one, "
            "the next opens for the other only (refused to the removed: %s)" %
            r.stderr.strip().splitlines()[0])

@@ -437,3 +437,127 @@ TEST_CASE("SecretKeptBlockIsWipedWhenReleased", "[crypto]") {
   Secret same(kOdd);
   CHECK(same.data() == first);
 }
+
+// --- Keyrings (docs/FORMAT.md "Keyring"): one unlock opens what was sealed to
+// a reviewer's old and new keys; what is altered, unknown or out of order is
+// refused before or instead of being trusted.
+
+namespace {
+
+Keyring Ring(std::initializer_list<uint32_t> epochs) {
+  Keyring ring;
+  for (uint32_t e : epochs) {
+    RecipientKey k;
+    REQUIRE(GenerateRecipientKey(e, &k).ok());
+    ring.keys.push_back(std::move(k));
+  }
+  return ring;
+}
+
+std::string Sealed(const Keyring& ring, const char* pass = "pass") {
+  std::string bytes;
+  REQUIRE(SealKeyring(ring, Pass(pass), kFast, &bytes).ok());
+  return bytes;
+}
+
+std::vector<SealedKey> SealedTo(const Secret& ck, const PublicKey& pub) {
+  SealedKey s;
+  REQUIRE(SealContentKey(ck, pub, &s).ok());
+  return {s};
+}
+
+}  // namespace
+
+TEST_CASE("OneUnlockOfARotatedKeyringOpensOldAndNewSubmissions", "[keyring]") {
+  REQUIRE(Init().ok());
+  Keyring ring = Ring({1, 2});
+  const std::string bytes = Sealed(ring);
+  CHECK(bytes.size() == 80 + 80 * 2);
+  Keyring back;
+  REQUIRE(OpenKeyring(bytes, Pass("pass"), &back).ok());
+  REQUIRE(back.keys.size() == 2);
+  CHECK(back.current().pub.epoch == 2);
+  Secret ck = NewContentKey(), got;
+  for (const RecipientKey& k : ring.keys) {
+    REQUIRE(OpenContentKey(SealedTo(ck, k.pub), back, &got).ok());
+    CHECK(Equal(got.data(), ck.data(), ck.size()));
+  }
+  RecipientKey stranger;
+  REQUIRE(GenerateRecipientKey(1, &stranger).ok());
+  CHECK(OpenContentKey(SealedTo(ck, stranger.pub), back, &got).Is(Status::Code::kNotFound));
+
+  std::vector<PublicKey> pubs;
+  REQUIRE(PeekKeyring(bytes, &pubs).ok());
+  REQUIRE(pubs.size() == 2);
+  CHECK(pubs[0].id == ring.keys[0].pub.id);
+  CHECK(pubs[1].id == ring.keys[1].pub.id);
+}
+
+TEST_CASE("AKeyFileOpensAsAKeyringOfOne", "[keyring]") {
+  REQUIRE(Init().ok());
+  RecipientKey k;
+  REQUIRE(GenerateRecipientKey(3, &k).ok());
+  std::string file;
+  REQUIRE(SealKeyFile(k, Pass("pass"), kFast, &file).ok());
+  CHECK_FALSE(IsKeyring(file));
+  Keyring ring;
+  REQUIRE(OpenKeyring(file, Pass("pass"), &ring).ok());
+  REQUIRE(ring.keys.size() == 1);
+  CHECK(ring.current().pub.id == k.pub.id);
+  CHECK(OpenKeyring(file, Pass("wrong"), &ring).Is(Status::Code::kAuthFailed));
+}
+
+TEST_CASE("WrongPassphraseOrAnyAlteredByteOfAKeyringIsRefused", "[keyring]") {
+  REQUIRE(Init().ok());
+  const std::string bytes = Sealed(Ring({1, 2}));
+  Keyring out;
+  CHECK(OpenKeyring(bytes, Pass("Pass"), &out).Is(Status::Code::kAuthFailed));
+  CHECK(out.keys.empty());
+  // Every byte: the header is authenticated, so none can change unnoticed.
+  for (size_t i = 0; i < bytes.size(); i++) {
+    std::string bad = bytes;
+    bad[i] ^= 0x01;
+    Status st = OpenKeyring(bad, Pass("pass"), &out);
+    INFO("byte " << i << ": " << st.ToString());
+    CHECK_FALSE(st.ok());
+    CHECK(out.keys.empty());
+  }
+  CHECK_FALSE(OpenKeyring(bytes.substr(0, bytes.size() - 1), Pass("pass"), &out).ok());
+  CHECK_FALSE(OpenKeyring(bytes + '\0', Pass("pass"), &out).ok());
+}
+
+TEST_CASE("UnknownKeyAlgorithmOrVersionIsRefusedByNameBeforeUnlocking", "[keyring]") {
+  REQUIRE(Init().ok());
+  std::string bytes = Sealed(Ring({1, 2}));
+  std::string alg = bytes;
+  alg[16 + 48] = 2;  // the second key's algorithm
+  // A wrong passphrase too: the refusal comes before any unlocking.
+  Keyring out;
+  Status st = OpenKeyring(alg, Pass("wrong"), &out);
+  CHECK(st.Is(Status::Code::kVersion));
+  CHECK(st.message().find("key 2 uses algorithm 2") != std::string::npos);
+  std::vector<PublicKey> pubs;
+  CHECK(PeekKeyring(alg, &pubs).Is(Status::Code::kVersion));
+  std::string ver = bytes;
+  ver[8] = 2;
+  st = OpenKeyring(ver, Pass("wrong"), &out);
+  CHECK(st.Is(Status::Code::kVersion));
+  CHECK(st.message().find("keyring version 2") != std::string::npos);
+}
+
+TEST_CASE("KeyringsOutOfEpochOrderOrWithAKeyTwiceAreNotWritten", "[keyring]") {
+  REQUIRE(Init().ok());
+  std::string bytes;
+  CHECK(SealKeyring(Ring({2, 1}), Pass("p"), kFast, &bytes).Is(Status::Code::kInvalidArgument));
+  CHECK(SealKeyring(Ring({1, 1}), Pass("p"), kFast, &bytes).Is(Status::Code::kInvalidArgument));
+  CHECK(SealKeyring(Keyring{}, Pass("p"), kFast, &bytes).Is(Status::Code::kInvalidArgument));
+  // Read side: swap the two public entries of a valid ring (epochs then fall).
+  std::string ok = Sealed(Ring({1, 2}));
+  std::string swapped = ok;
+  std::memcpy(&swapped[16], ok.data() + 16 + 48, 48);
+  std::memcpy(&swapped[16 + 48], ok.data() + 16, 48);
+  Keyring out;
+  Status st = OpenKeyring(swapped, Pass("pass"), &out);
+  CHECK(st.Is(Status::Code::kCorruption));
+  CHECK(st.message().find("rising epochs") != std::string::npos);
+}

@@ -167,6 +167,30 @@ TEST_CASE("KeyFileMatchesVectorAndOpens", "[vectors]") {
   REQUIRE(crypto::ToHex(back.sk.data(), 32) == v["secret"]);
 }
 
+TEST_CASE("KeyringMatchesVectorAndOpensBothKeys", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors().at("keyring");
+  crypto::Keyring ring;
+  ring.keys.push_back(FixedRecipient(uint32_t(std::stoul(v["epoch"]))));
+  auto sk2 = Hex(v["secret-2"]);
+  crypto::RecipientKey second;
+  REQUIRE(crypto::RecipientKeyFromSecret(sk2.data(), sk2.size(), uint32_t(std::stoul(v["epoch-2"])),
+                                         &second).ok());
+  ring.keys.push_back(std::move(second));
+  auto salt = Hex(v["salt"]), nonce = Hex(v["nonce"]);
+  crypto::KdfParams kdf{uint32_t(std::stoul(v["opslimit"])), uint32_t(std::stoul(v["memlimit-kib"]))};
+  crypto::Secret pass = SecretOf(v["passphrase"].data(), v["passphrase"].size());
+  std::string file;
+  REQUIRE(crypto::SealKeyringDeterministic(ring, pass, kdf, salt.data(), nonce.data(), &file).ok());
+  REQUIRE(HexOf(file) == v["expect"]);
+  crypto::Keyring back;
+  REQUIRE(crypto::OpenKeyring(file, pass, &back).ok());
+  REQUIRE(back.keys.size() == 2);
+  CHECK(crypto::ToHex(back.keys[0].sk.data(), 32) == v["secret"]);
+  CHECK(crypto::ToHex(back.keys[1].sk.data(), 32) == v["secret-2"]);
+  CHECK(back.current().pub.epoch == 8);
+}
+
 TEST_CASE("SealedContentKeyVectorOpens", "[vectors]") {
   REQUIRE(crypto::Init().ok());
   auto v = LoadVectors()["sealed-key"];

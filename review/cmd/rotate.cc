@@ -1,0 +1,71 @@
+// sealdrop-review rotate: adds a new recipient key to a reviewer's keyring
+// (turning a key file into a keyring on first use), so that one unlock
+// still opens what was sealed to the older keys.
+#include <cstdio>
+
+#include "review/cmd/cmd.h"
+
+namespace sealdrop {
+namespace review {
+namespace cmd {
+namespace {
+
+struct Args {
+  std::string key, passfile;
+  uint32_t epoch = 0;
+};
+
+int Run(const Args& a) {
+  crypto::Keyring ring;
+  crypto::Secret pass;  // the same passphrase seals the grown ring
+  Status st = UnlockKey(a.key, a.passfile, &ring, &pass);
+  if (!st.ok()) return Fail(st);
+  const uint32_t last = ring.current().pub.epoch;
+  const uint32_t epoch = a.epoch != 0 ? a.epoch : last + 1;
+  if (epoch <= last)
+    return Fail(Status::InvalidArgument("--epoch " + std::to_string(epoch) +
+                                        " is not above the newest key's (" + std::to_string(last) +
+                                        ")"),
+                "leave --epoch out to take the next one");
+  if (ring.keys.size() >= crypto::kMaxKeyringKeys)
+    return Fail(Status::TooLarge("the keyring holds " + std::to_string(ring.keys.size()) +
+                                 " keys already, the most it can"));
+  crypto::RecipientKey fresh;
+  st = crypto::GenerateRecipientKey(epoch, &fresh);
+  if (!st.ok()) return Fail(st);
+  ring.keys.push_back(std::move(fresh));
+  std::string bytes;
+  st = crypto::SealKeyring(ring, pass, crypto::KdfParams{}, &bytes);
+  if (!st.ok()) return Fail(st);
+  // The public half first: if the keyring cannot be written, the old one
+  // stands and a new .pub names a key nobody was given yet.
+  const crypto::PublicKey& pub = ring.current().pub;
+  const std::string line = crypto::FormatPublicKey(pub);
+  st = cli::ReplaceFile(a.key + ".pub", line + "\n", 0644);
+  if (st.ok()) st = cli::ReplaceFile(a.key, bytes, 0600);
+  if (!st.ok()) return Fail(st);
+  std::printf("%s now holds %zu keys; the new one, %s (epoch %u), is in %s.pub:\n%s\n"
+              "On the server: sealdrop-server set-key <instance> --name <your name> --key '%s'\n"
+              "and restart sealdrop-server serve: new submissions are sealed to it, and this "
+              "keyring still opens the old ones.\n",
+              a.key.c_str(), ring.keys.size(), crypto::ToHex(pub.id.data(), pub.id.size()).c_str(),
+              epoch, a.key.c_str(), line.c_str(), line.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command AddRotate(CLI::App& app) {
+  auto a = std::make_shared<Args>();
+  CLI::App* c = app.add_subcommand(
+      "rotate", "add a new recipient key to your keyring (old ones stay, for old submissions)");
+  c->add_option("--key", a->key, "your secret key file or keyring, replaced by the grown keyring")
+      ->required();
+  c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");
+  c->add_option("--epoch", a->epoch, "the new key's epoch (default: the newest key's + 1)");
+  return {c, [a] { return Run(*a); }};
+}
+
+}  // namespace cmd
+}  // namespace review
+}  // namespace sealdrop
