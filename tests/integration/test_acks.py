@@ -12,12 +12,14 @@ the end the vault holds each submission once, and it opens; the server holds
 none of them, and its deletion lines never count one twice.
 
 Then, without kills: with ack_grace_days = 2, an acknowledgement deletes
-only the acknowledged submissions, only 2 days later (faketime), and only
-while the acknowledging reviewer's signing key is still in config.toml;
+only the acknowledged submissions, only 2 days later (faketime: the day
+changes under the running server), and only while the acknowledging
+reviewer's signing key is still in config.toml;
 export --resend leaves out what was acknowledged. Under sanitizers the
 steps run once each, without kills or faketime, whose preloaded libraries
 their runtimes refuse to follow.
 """
+import datetime
 import glob
 import os
 import re
@@ -277,20 +279,31 @@ def grace_test(h):
     held, text = server_state(h, inst)
     check(held == 3 and "no longer in config.toml: 2, kept" in text, "check:\n" + text)
 
-    h.step("2 days later, the key listed again: the 2 acknowledged go")
+    h.step("the key listed again; the 2 acknowledged go at midnight, while serving")
     with open(inst.config_path, "w") as f:
         f.write(config)
-    srv = inst.server("later").start(prefix=later)
+    # The clock starts 3 s before the second midnight after the import: not
+    # yet due at the start, due once the day changes under the running server.
+    eve = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=1)
+    midnight = ["env", "LD_PRELOAD=" + _FAKETIME, "FAKETIME=@%s 23:59:57" % eve]
+    srv = inst.server("midnight").start(prefix=midnight)
+    check("deleted" not in srv.log(), "deleted before midnight:\n" + srv.log())
+    line = r"^sealdrop-server: deleted 2 submissions the reviewers acknowledged 2 days ago or " \
+        r"earlier$"
+    t0 = time.monotonic()
+    while not re.search(line, srv.log(), re.M) and time.monotonic() - t0 < 30:
+        time.sleep(0.2)
+    check(re.search(line, srv.log(), re.M), "no deletion line after midnight:\n" + srv.log())
+    h.submit_ok(srv.url, "after midnight")  # still serving
     srv.stop()
-    check(re.search(r"^sealdrop-server: deleted 2 submissions the reviewers acknowledged 2 days "
-                    r"ago or earlier$", srv.log(), re.M), "no deletion line:\n" + srv.log())
     held, text = server_state(h, inst)
-    check(held == 1 and "acknowledged" not in text, "after the grace:\n" + text)
+    check(held == 2 and "acknowledged" not in text, "after the grace:\n" + text)
     check("unfinished uploads: 0" in text, "chunks left behind:\n" + text)
     # The one never imported is still there, and is what a vault gets next.
     rv.import_(h.path("g2.sdb"), vault, expect=0)
     check(len(rv.list(vault)) == 3, "the vault does not hold all 3")
-    h.note("grace", "kept 2 days and while the key was removed; then 2 deleted, 1 kept")
+    h.note("grace", "kept 2 days and while the key was removed; then 2 deleted at midnight "
+           "while serving, the others kept")
 
 
 def test(h):
