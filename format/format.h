@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -207,6 +209,83 @@ constexpr size_t kMaxNotes = 1000;
 Status EncodeTriage(const Triage& t, crypto::Secret* out);
 // Corruption for malformed bytes, Version for a newer record.
 Status DecodeTriage(const uint8_t* p, size_t n, Triage* out);
+
+
+// --- Signed requests: the courier to the reviewer API ------------------------------
+// (FORMAT.md "Signed request"). The head carries everything signed; the
+// server verifies it before reading any body, then the body against its hash.
+constexpr uint64_t kRequestSkew = 300;  // seconds a request's time may differ from the server's
+constexpr size_t kNonceSize = 16;
+using Nonce = std::array<uint8_t, kNonceSize>;
+using Digest = std::array<uint8_t, crypto::kHashSize>;
+
+struct RequestHead {
+  std::string method;            // "GET", "POST", ...
+  std::string target;            // path and query, exactly as on the request line
+  crypto::SignPublic key{};      // the courier's transport key (Ed25519)
+  crypto::SignPublic instance{}; // the instance key of the server it is meant for
+  uint64_t length = 0;           // Content-Length; 0 without a body
+  std::string range;             // the Range or Content-Range value, or empty
+  Digest body{};                 // BLAKE2b-256 of the body (of the range sent), or of nothing
+  uint64_t time = 0;             // Unix seconds when signed
+  Nonce nonce{};
+  std::array<uint8_t, crypto::kSignatureSize> sig{};
+};
+
+// Why a request was refused, for the server's counters; kNone when accepted.
+enum class Refusal {
+  kNone,
+  kUnsigned,       // no Sealdrop-Signature header
+  kMalformed,      // a signed header missing or not in its form
+  kUnknownKey,     // the transport key is not listed
+  kWrongInstance,  // signed for another instance
+  kStale,          // time outside the window
+  kBadSignature,
+  kReplayed,       // nonce seen before, or signed before the server started
+  kWrongLength,    // Content-Length differs from the signed length
+  kWrongBody,      // the body does not hash to the signed digest
+};
+
+// The bytes the signature covers.
+std::string CanonicalRequest(const RequestHead& h);
+// Sets h->key and h->sig; the caller fills the rest (RandomBytes for the nonce).
+void SignRequest(const crypto::SigningKey& key, RequestHead* h);
+// The Sealdrop-* header lines (name, value) that carry a signed head.
+std::vector<std::pair<std::string, std::string>> RequestHeaders(const RequestHead& h);
+// Reads a head from the request line, its Content-Length (or none) and a
+// header lookup (returns false when the header is absent). InvalidArgument,
+// with *why set, when a header is missing or malformed.
+Status ParseRequestHead(const std::string& method, const std::string& target,
+                        const std::string* content_length,
+                        const std::function<bool(const std::string&, std::string*)>& header,
+                        RequestHead* out, Refusal* why);
+// Checks a parsed head: meant for `instance`, signed by one of `keys`, with a
+// time within kRequestSkew of `now` and not before `since` (the server's
+// start: what was signed earlier may have been seen by a process that
+// forgot it), and a valid signature. The nonce is the caller's (a cache of
+// those seen since `since`). AuthFailed, with *why set, if not.
+Status VerifyRequest(const RequestHead& h, const crypto::SignPublic& instance,
+                     const std::vector<crypto::SignPublic>& keys, uint64_t now, uint64_t since,
+                     Refusal* why);
+
+
+// The nonces of the requests accepted since the server started, each kept
+// while its time is inside the window, so a replay within it is refused
+// (VerifyRequest's `since` refuses anything older). Thread-safe; bounded:
+// when full, Admit refuses until old entries leave.
+class NonceCache {
+ public:
+  explicit NonceCache(size_t max = 100000) : max_(max) {}
+  // True, and remembered, when `n` is new; false when seen, or when full.
+  bool Admit(const Nonce& n, uint64_t time, uint64_t now);
+  size_t size();
+
+ private:
+  std::mutex mu_;
+  std::map<Nonce, uint64_t> seen_;
+  std::multimap<uint64_t, Nonce> by_time_;
+  size_t max_;
+};
 
 }  // namespace format
 }  // namespace sealdrop
