@@ -32,11 +32,14 @@ size_t FileSize(size_t n) { return AdSize(n) + n * kSecret + kTag; }
 // algorithm and key id, distinct keys with rising epochs, the exact length.
 Status Peek(const std::string& bytes, std::vector<PublicKey>* out) {
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (bytes.size() < kHead || std::memcmp(b, kMagic, 8) != 0)
+  if (bytes.size() < 9 || std::memcmp(b, kMagic, 8) != 0)
     return Status::Corruption("not a sealdrop keyring (bad magic)");
   if (b[8] != kVersion)
     return Status::Version("keyring version " + std::to_string(b[8]) +
                            " is not supported by this build (supports 1)");
+  if (bytes.size() < kHead) return Status::Corruption("keyring is cut short");
+  if (b[9] != 0 || b[10] != 0 || b[11] != 0)
+    return Status::Corruption("keyring's reserved bytes are not zero");
   const uint32_t n = GetU32(b + 12);
   if (n == 0 || n > kMaxKeyringKeys)
     return Status::Corruption("keyring holds " + std::to_string(n) + " keys (1 to " +
@@ -51,6 +54,9 @@ Status Peek(const std::string& bytes, std::vector<PublicKey>* out) {
       return Status::Version("keyring key " + std::to_string(i + 1) + " uses algorithm " +
                              std::to_string(e[0]) + ", which this build does not know (knows 1, "
                              "X25519): it was written by a newer sealdrop-review");
+    if (e[1] != 0 || e[2] != 0 || e[3] != 0)
+      return Status::Corruption("keyring key " + std::to_string(i + 1) +
+                                ": reserved bytes are not zero");
     PublicKey pub;
     pub.epoch = GetU32(e + 4);
     std::memcpy(pub.pk.data(), e + 16, kPublicKeySize);
@@ -91,6 +97,15 @@ Status SealKeyringDeterministic(const Keyring& ring, const Secret& passphrase,
     if (k.sk.size() != kSecret) return Status::InvalidArgument("a keyring key has no secret half");
     if (i > 0 && k.pub.epoch <= ring.keys[i - 1].pub.epoch)
       return Status::InvalidArgument("keyring keys must be in rising epochs");
+    // What the reader refuses is not written: a key twice, or halves that
+    // disagree.
+    uint8_t derived[kPublicKeySize];
+    crypto_scalarmult_base(derived, k.sk.data());
+    if (!Equal(derived, k.pub.pk.data(), kPublicKeySize))
+      return Status::InvalidArgument("a keyring key's halves disagree");
+    for (size_t j = 0; j < i; j++)
+      if (ring.keys[j].pub.pk == k.pub.pk)
+        return Status::InvalidArgument("a keyring holds a key twice");
     uint8_t* e = p + kHead + i * kEntry;
     e[0] = kAlgX25519;
     PutU32(e + 4, k.pub.epoch);

@@ -182,6 +182,7 @@ void VectorSeeds(const std::string& path) {
   if (!in) fuzz::Die("cannot read", path);
   const std::pair<const char*, const char*> kWant[] = {{"key-file", "keyfile_fuzz"},
                                                        {"public-key", "keyfile_fuzz"},
+                                                       {"keyring", "keyring_fuzz"},
                                                        {"manifest", "manifest_fuzz"},
                                                        {"submission-record", "record_fuzz"},
                                                        {"submission-record-v2", "record_fuzz"},
@@ -392,6 +393,42 @@ int main(int argc, char** argv) {
   Put("keyfile_fuzz", "instance-key", crypto::FormatInstanceKey(ik));
   Put("keyfile_fuzz", "public-key", crypto::FormatPublicKey(rk.pub));
   Put("keyfile_fuzz", "public-key-newline", crypto::FormatPublicKey(rk.pub) + "\n");
+
+  // keyring_fuzz: keyrings as `sealdrop-review rotate` writes them, but with
+  // the cheap costs so that OpenKeyring runs (passphrase "x"). The secrets
+  // are RFC 7748's Alice and Bob and the first instance seed; one keyring
+  // holds 64 keys, the most there may be; in one the second entry names
+  // algorithm 2, as a newer build's hybrid key would; and a key file is a
+  // keyring of one.
+  std::vector<uint8_t> bob;
+  crypto::FromHex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", &bob);
+  crypto::Keyring ring;
+  ring.keys.resize(3);
+  Must(crypto::RecipientKeyFromSecret(rsec.data(), rsec.size(), 7, &ring.keys[0]), "ring key 1");
+  Must(crypto::RecipientKeyFromSecret(bob.data(), bob.size(), 8, &ring.keys[1]), "ring key 2");
+  Must(crypto::RecipientKeyFromSecret(iseed.data(), iseed.size(), 20, &ring.keys[2]), "ring key 3");
+  std::string kr;
+  Must(crypto::SealKeyringDeterministic(ring, x, crypto::KdfParams{1, 8}, salt, nonce, &kr),
+       "keyring");
+  Put("keyring_fuzz", "keyring-3-keys-cheap-kdf-passphrase-x", kr);
+  kr[16 + 48] = char(2);  // FORMAT.md "Keyring": entry 2's algorithm byte
+  Put("keyring_fuzz", "keyring-3-keys-algorithm-2", kr);
+  ring.keys.resize(1);
+  Must(crypto::SealKeyringDeterministic(ring, x, crypto::KdfParams{1, 8}, salt, nonce, &kr),
+       "keyring");
+  Put("keyring_fuzz", "keyring-1-key-cheap-kdf-passphrase-x", kr);
+  ring.keys.resize(crypto::kMaxKeyringKeys);
+  for (size_t i = 1; i < ring.keys.size(); i++) {
+    uint8_t sk[32];
+    for (size_t b = 0; b < sizeof sk; b++) sk[b] = uint8_t(rsec[b] + i * (b + 1));
+    Must(crypto::RecipientKeyFromSecret(sk, sizeof sk, uint32_t(7 + i), &ring.keys[i]), "ring key");
+  }
+  Must(crypto::SealKeyringDeterministic(ring, x, crypto::KdfParams{1, 8}, salt, nonce, &kr),
+       "keyring");
+  Put("keyring_fuzz", "keyring-64-keys-cheap-kdf-passphrase-x", kr);
+  Must(crypto::SealKeyFileDeterministic(rk, x, crypto::KdfParams{1, 8}, salt, nonce, &kf),
+       "key file");
+  Put("keyring_fuzz", "keyfile-cheap-kdf-passphrase-x", kf);
 
   // record_fuzz, manifest_fuzz and bundle_fuzz from real uploads.
   const std::string store_dir = fuzz::ScratchDir() + "/store";
