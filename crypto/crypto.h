@@ -147,6 +147,11 @@ Status OpenKeyFile(const std::string& bytes, const Secret& passphrase, Recipient
 Status DerivePassphraseKey(const Secret& passphrase, const uint8_t salt[16], uint32_t opslimit,
                            uint32_t memlimit_kib, Secret* key);
 
+// Reads a passphrase (at most 1024 bytes) into guarded memory: the first line
+// of `file`, or, if file is empty, from the terminal with echo off, showing
+// `prompt`; `confirm` asks twice (passphrase.cc).
+Status ReadPassphrase(const std::string& file, const char* prompt, bool confirm, Secret* out);
+
 // ---------------------------------------------------------------------------
 // Keyrings (FORMAT.md "Keyring"): a reviewer's current and older recipient
 // keys under one passphrase, each with its algorithm tag, so that one unlock

@@ -69,10 +69,8 @@ class Progress {
   std::chrono::steady_clock::time_point last_;
 };
 
-// Reads a passphrase from `file` (first line) or, if file is empty, from the
-// terminal with echo off. `confirm` asks twice.
-Status ReadPassphrase(const std::string& file, const char* prompt, bool confirm,
-                      crypto::Secret* out);
+// crypto::ReadPassphrase, as the review tool's commands call it.
+using crypto::ReadPassphrase;
 
 // Writes the plaintext of one extracted file, past the page cache where the
 // file system allows, so that the final fsync finds little left to do and no

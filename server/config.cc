@@ -114,7 +114,7 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
       "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
       "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue",
-      "reply_days", "store_reserve", "expire_days", "ack_grace_days"};
+      "reply_days", "store_reserve", "expire_days", "ack_grace_days", "api_listen", "courier"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -152,6 +152,12 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
     return Status::OK();
   };
   SD_RETURN_IF_ERROR(str("listen", &c.listen));
+  SD_RETURN_IF_ERROR(str("api_listen", &c.api_listen));
+  // Port 0 picks a free port for each, so the two differ then too.
+  if (!c.api_listen.empty() && c.api_listen == c.listen &&
+      c.listen.size() > 2 && c.listen.compare(c.listen.size() - 2, 2, ":0") != 0)
+    return Status::InvalidArgument(path + ": api_listen must differ from listen: the reviewer "
+                                   "API listens apart from the source site");
   SD_RETURN_IF_ERROR(str("tls_cert", &c.tls_cert));
   SD_RETURN_IF_ERROR(str("tls_key", &c.tls_key));
   SD_RETURN_IF_ERROR(size("max_upload", &c.max_upload));
@@ -211,6 +217,33 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
   }
   if (c.recipients.empty())
     return Status::InvalidArgument(path + ": no [[recipient]]: nobody could read submissions");
+  if (auto arr = t["courier"].as_array()) {
+    for (const auto& node : *arr) {
+      const toml::table* r = node.as_table();
+      if (r == nullptr) return Status::InvalidArgument(path + ": [[courier]] must be a table");
+      for (const auto& kv : *r) {
+        std::string k(kv.first.str());
+        if (k != "name" && k != "key")
+          return Status::InvalidArgument(path + ": unknown setting '" + k + "' in a [[courier]]");
+      }
+      Courier co;
+      co.name = (*r)["name"].value<std::string>().value_or("");
+      auto key = (*r)["key"].value<std::string>();
+      if (!key) return Status::InvalidArgument(path + ": a [[courier]] has no key");
+      Status st = crypto::ParseSigningPublic(*key, &co.key);
+      if (!st.ok()) return Status::InvalidArgument(path + ": courier '" + co.name + "': " + st.message());
+      for (const auto& other : c.couriers)
+        if (other.key == co.key) return Status::InvalidArgument(path + ": courier key listed twice");
+      for (const auto& rc : c.recipients)
+        if (rc.has_signing && rc.signing == co.key)
+          return Status::InvalidArgument(path + ": courier '" + co.name + "' uses a reviewer's "
+                                         "signing key: give the courier a key of its own "
+                                         "(sealdrop-courier keygen)");
+      c.couriers.push_back(std::move(co));
+    }
+  } else if (t.contains("courier")) {
+    return Status::InvalidArgument(path + ": courier must be an array of tables ([[courier]])");
+  }
   SD_RETURN_IF_ERROR(LoadSite(t, path, &c));
   // The reserve takes no large upload, so one must fit in the rest.
   if (c.max_upload > c.store_quota - c.store_quota / 100 * c.store_reserve)

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       cmd::AddCheck(app),
       cmd::AddImportOutbox(app),
       cmd::AddSetKey(app),
+      cmd::AddApi(app),
   };
   return cli::Run(cmd::kTool, app, commands, argc, argv);
 }

@@ -37,6 +37,14 @@ struct Recipient {
   crypto::SignPublic signing{};
 };
 
+// A courier: a networked workstation that carries bundles and outboxes over
+// the reviewer API with requests signed by its transport key. It can open
+// nothing; removing it from the config locks it out.
+struct Courier {
+  std::string name;
+  crypto::SignPublic key{};
+};
+
 struct Config {
   std::string dir;         // the instance directory (absolute)
   std::string listen = "127.0.0.1:8443";  // host:port (HTTPS) or unix:/path (HTTP)
@@ -65,6 +73,10 @@ struct Config {
   crypto::CodenameParams codename;
   bool has_codename = false;
   std::vector<Recipient> recipients;
+  // The reviewer API (sealdrop-server api): where it listens, as `listen`;
+  // empty: no API. And the couriers it answers.
+  std::string api_listen;
+  std::vector<Courier> couriers;
   // The instance's public signing key (instance.key), which outboxes name;
   // set by serve, which reads the key.
   crypto::SignPublic instance{};
@@ -87,6 +99,12 @@ struct Config {
     return nullptr;
   }
   bool unix_socket() const { return listen.rfind("unix:", 0) == 0; }
+  // The transport keys of the listed couriers.
+  std::vector<crypto::SignPublic> courier_keys() const {
+    std::vector<crypto::SignPublic> keys;
+    for (const auto& c : couriers) keys.push_back(c.key);
+    return keys;
+  }
   std::string store_dir() const { return dir + "/store"; }
   std::string instance_key() const { return dir + "/instance.key"; }
   std::string codename_params() const { return dir + "/codename.params"; }
@@ -684,6 +702,61 @@ struct Deleted {
 Status DeleteDue(const Config& cfg, storage::Store* store, uint32_t today, Deleted* out);
 // One line (stderr) per kind that deleted anything.
 void ReportDeleted(const Config& cfg, const Deleted& d);
+
+
+// --- Transfers: bundles out, outboxes in (transfer.cc) -----------------------------
+// For export, import-outbox and the reviewer API alike.
+
+// The submissions a bundle takes: those never exported, or (resend) every
+// one held that no reviewer has acknowledged.
+Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids);
+// Writes a signed bundle of `ids` to `sink`, piece by piece (memory stays
+// flat); *sealed gets the sealed bytes it carries.
+Status WriteBundle(storage::Store* store, const crypto::SigningKey& key,
+                   const std::vector<storage::Id>& ids, const format::Sink& sink,
+                   uint64_t* sealed);
+
+// What an imported outbox brought.
+struct OutboxImport {
+  uint64_t number = 0;
+  std::string from;       // the signing reviewer's name
+  size_t replies = 0, acks = 0;
+  size_t gone = 0;        // acknowledged, but deleted already
+  size_t held = 0;        // acknowledged, now waiting for deletion
+  uint32_t delete_day = 0;
+  std::string Report(uint32_t grace) const;  // the lines import-outbox prints
+};
+// Checks an outbox for this instance (signer listed, instance, number in
+// order, signatures, record hashes) and stores its replies and
+// acknowledgements, or nothing. On failure, *hint says what to do.
+Status ImportOutboxBytes(const Config& cfg, const crypto::SignPublic& instance,
+                         storage::Store* store, const std::string& bytes, OutboxImport* out,
+                         std::string* hint);
+
+
+// --- The reviewer API (api.cc; sealdrop-server api) -------------------------------
+// Couriers fetch bundles (GET /v1/bundle, ?resend for every unacknowledged
+// submission) and push outboxes (POST /v1/outbox) with signed requests,
+// checked from the head before any body is read. Its own listener
+// (api_listen), apart from the source site.
+class Api {
+ public:
+  Api(const Config& cfg, const crypto::SigningKey& instance, storage::Store* store);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+  // Listens on cfg.api_listen; *url says where (the port chosen for port 0).
+  Status Bind(std::string* url);
+  // Serves until Stop, from another thread.
+  Status Run();
+  void Stop();
+  // The counts so far, each rounded: requests, bundles, outboxes, refusals by kind.
+  std::string Report() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace server
 }  // namespace sealdrop

@@ -39,6 +39,11 @@ int Run(const std::string& dir) {
     std::printf("recipient %s: key %s%s\n", r.name.empty() ? "(no name)" : r.name.c_str(),
                 crypto::ToHex(r.key.id.data(), r.key.id.size()).c_str(),
                 r.has_signing ? ", signs replies" : "");
+  if (!cfg.api_listen.empty())
+    std::printf("reviewer API on %s for %zu couriers\n", cfg.api_listen.c_str(), cfg.couriers.size());
+  for (const Courier& c : cfg.couriers)
+    std::printf("courier %s: key %s\n", c.name.empty() ? "(no name)" : c.name.c_str(),
+                crypto::FormatSigningPublic(c.key).c_str());
   // The reviewers check bundles against it (import --instance-fingerprint).
   crypto::SigningKey key;
   st = LoadInstanceKey(cfg, &key);

@@ -27,6 +27,7 @@ Command AddExport(CLI::App& app);  // export.cc
 Command AddCheck(CLI::App& app);   // check.cc
 Command AddImportOutbox(CLI::App& app);  // import_outbox.cc
 Command AddSetKey(CLI::App& app);  // set_key.cc
+Command AddApi(CLI::App& app);     // api.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);

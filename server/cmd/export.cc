@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <set>
 
 #include "server/cmd/cmd.h"
 
@@ -23,20 +22,6 @@ struct Args {
   std::string out;
   bool resend = false;
 };
-
-// Every submission the server holds that no reviewer has acknowledged: any
-// of them a lost or damaged bundle may have stranded. An acknowledged one is
-// in a vault, and only waits to be deleted.
-Status AllStored(storage::Store* store, std::vector<storage::Id>* ids) {
-  std::vector<storage::AckRec> acks;
-  SD_RETURN_IF_ERROR(store->Acknowledged(&acks));
-  std::set<storage::Id> acked;
-  for (const auto& a : acks) acked.insert(a.id);
-  return store->ForEach([&](const storage::SubmissionRec& rec) {
-    if (!acked.count(rec.id)) ids->push_back(rec.id);
-    return true;
-  });
-}
 
 int Run(const Args& a) {
   const std::string& dir = a.dir;
@@ -54,7 +39,7 @@ int Run(const Args& a) {
   st = storage::Store::Open(cfg.store_dir(), opt, &store);
   if (!st.ok()) return Fail(st);
   std::vector<storage::Id> ids;
-  st = a.resend ? AllStored(store.get(), &ids) : store->Unexported(&ids);
+  st = BundleIds(store.get(), a.resend, &ids);
   if (!st.ok()) return Fail(st);
 
   struct stat sb;
@@ -72,25 +57,13 @@ int Run(const Args& a) {
     wbuf.clear();
     return Status::OK();
   };
-  format::BundleWriter w(key, storage::Today(),
-                         [&](const uint8_t* p, size_t n) -> Status {
-                           wbuf.insert(wbuf.end(), p, p + n);
-                           return wbuf.size() >= (1 << 20) ? flush() : Status::OK();
-                         });
-  st = w.Begin();
   uint64_t bytes = 0;
-  for (size_t i = 0; st.ok() && i < ids.size(); i++) {
-    storage::SubmissionRec rec;
-    st = store->Get(ids[i], &rec);
-    if (!st.ok()) break;
-    st = w.AddSubmission(rec);
-    for (uint32_t item = 0; st.ok() && item < rec.items.size(); item++)
-      st = store->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
-        return w.AddChunk(rec.id, item, index, p, n);
-      });
-    bytes += storage::StoredSize(rec);
-  }
-  if (st.ok()) st = w.Finish();
+  st = WriteBundle(store.get(), key, ids,
+                   [&](const uint8_t* p, size_t n) -> Status {
+                     wbuf.insert(wbuf.end(), p, p + n);
+                     return wbuf.size() >= (1 << 20) ? flush() : Status::OK();
+                   },
+                   &bytes);
   if (st.ok()) st = flush();
   if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + tmp);
   ::close(fd);

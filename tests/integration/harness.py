@@ -722,8 +722,10 @@ class Harness:
         ap.add_argument("--server", required=True, help="path to sealdrop-server")
         ap.add_argument("--review", required=True, help="path to sealdrop-review")
         ap.add_argument("--killer", help="the kill tests' preloaded library (killer.cc)")
+        ap.add_argument("--courier", help="path to sealdrop-courier")
         args = ap.parse_args()
         self.killer = os.path.abspath(args.killer) if args.killer else None
+        self.courier_bin = os.path.abspath(args.courier) if args.courier else None
         self.name = name
         self.server_bin = os.path.abspath(args.server)
         self.review_bin = os.path.abspath(args.review)

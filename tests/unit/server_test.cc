@@ -344,3 +344,41 @@ TEST_CASE("SiteTextForALanguageTheSiteLacksOrAMisspeltSettingRefused", "[server]
   write("[site.en]\nname = \"" + std::string(5000, 'x') + "\"\n");
   REQUIRE_FALSE(LoadConfig(fx.dir, &c).ok());
 }
+
+TEST_CASE("ConfigCourierSharingAKeyOrTheSiteListenerRefused", "[server]") {
+  Fixture fx;
+  crypto::RecipientKey k;
+  REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
+  crypto::SigningKey reviewer, courier;
+  REQUIRE(crypto::GenerateSigningKey(&reviewer).ok());
+  REQUIRE(crypto::GenerateSigningKey(&courier).ok());
+  const std::string signing = "signing = \"" + crypto::FormatSigningPublic(reviewer.pk) + "\"";
+  auto courier_table = [](const crypto::SignPublic& pk, const char* name) {
+    return std::string("\n[[courier]]\nname = \"") + name + "\"\nkey = \"" +
+           crypto::FormatSigningPublic(pk) + "\"\n";
+  };
+  Config c;
+  WriteConfig(fx.dir, k.pub, "api_listen = \"unix:/tmp/api.sock\"",
+              signing + courier_table(courier.pk, "desk"));
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  REQUIRE(c.couriers.size() == 1);
+  CHECK(c.couriers[0].name == "desk");
+  CHECK(c.courier_keys() == std::vector<crypto::SignPublic>{courier.pk});
+  CHECK(c.api_listen == "unix:/tmp/api.sock");
+  struct Bad {
+    std::string top, rest, says;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"api_listen = \"unix:/tmp/x.sock\"", "", "api_listen must differ from listen"},
+           {"", signing + courier_table(reviewer.pk, "desk"), "uses a reviewer's signing key"},
+           {"", courier_table(courier.pk, "a") + courier_table(courier.pk, "b"),
+            "courier key listed twice"},
+           {"", "\n[[courier]]\nname = \"desk\"\n", "a [[courier]] has no key"},
+           {"", "\n[[courier]]\nname = \"desk\"\nkey = \"sdpk1:1:abc\"\n", "courier 'desk'"},
+           {"", courier_table(courier.pk, "desk") + "keys = 1\n", "in a [[courier]]"}}) {
+    INFO(b.says);
+    WriteConfig(fx.dir, k.pub, b.top, b.rest);
+    Status st = LoadConfig(fx.dir, &c);
+    CHECK(st.message().find(b.says) != std::string::npos);
+  }
+}

@@ -1,0 +1,241 @@
+// The reviewer API (sealdrop-server api): what a courier fetches and pushes,
+// on its own listener, apart from the source site. Every request is signed
+// (docs/FORMAT.md "Signed request") and checked from its head before any
+// body is read; nothing is written per request, refusals are only counted.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <ctime>
+
+#include "server/front.h"
+
+namespace sealdrop {
+namespace server {
+
+namespace {
+
+constexpr size_t kRefusals = size_t(format::Refusal::kWrongBody) + 1;
+const char* const kRefusalNames[kRefusals] = {
+    "none", "unsigned", "malformed", "unknown key", "wrong instance", "stale", "bad signature",
+    "replayed", "wrong length", "wrong body"};
+
+int HttpStatus(format::Refusal r) {
+  switch (r) {
+    case format::Refusal::kMalformed:
+    case format::Refusal::kWrongLength:
+    case format::Refusal::kWrongBody:
+      return 400;
+    case format::Refusal::kUnknownKey:
+    case format::Refusal::kWrongInstance:
+      return 403;
+    default:
+      return 401;
+  }
+}
+
+bool Header(const httplib::Request& req, const std::string& name, std::string* out) {
+  if (!req.has_header(name)) return false;
+  *out = req.get_header_value(name);
+  return true;
+}
+
+}  // namespace
+
+struct Api::Impl {
+  const Config& cfg;
+  const crypto::SigningKey& instance;
+  storage::Store* store;
+  const uint64_t since = uint64_t(::time(nullptr));
+  format::NonceCache nonces;
+  std::unique_ptr<httplib::Server> http;
+  std::atomic<uint64_t> requests{0}, bundles{0}, outboxes{0};
+  std::array<std::atomic<uint64_t>, kRefusals> refused{};
+
+  Impl(const Config& c, const crypto::SigningKey& k, storage::Store* s)
+      : cfg(c), instance(k), store(s) {}
+
+  void Refuse(httplib::Response& res, format::Refusal why, const std::string& message) {
+    refused[size_t(why)].fetch_add(1, std::memory_order_relaxed);
+    res.status = HttpStatus(why);
+    res.set_header("Connection", "close");
+    res.set_content("refused: " + message + "\n", "text/plain; charset=utf-8");
+  }
+
+  // The head, parsed again (it was verified before routing), for its body hash.
+  bool BodyMatches(const httplib::Request& req, const std::string& body) {
+    format::RequestHead h;
+    format::Refusal why;
+    std::string cl = std::to_string(body.size());
+    if (!format::ParseRequestHead(req.method, req.target, &cl,
+                                  [&](const std::string& n, std::string* v) {
+                                    return Header(req, n, v);
+                                  },
+                                  &h, &why)
+             .ok())
+      return false;
+    format::Digest d;
+    crypto::Hash256(reinterpret_cast<const uint8_t*>(body.data()), body.size(), d.data());
+    return crypto::Equal(d.data(), h.body.data(), d.size());
+  }
+
+  httplib::Server::HandlerResponse Check(const httplib::Request& req, httplib::Response& res) {
+    requests.fetch_add(1, std::memory_order_relaxed);
+    format::RequestHead h;
+    format::Refusal why = format::Refusal::kNone;
+    std::string cl;
+    const bool has_cl = Header(req, "Content-Length", &cl);
+    Status st = format::ParseRequestHead(
+        req.method, req.target, has_cl ? &cl : nullptr,
+        [&](const std::string& n, std::string* v) { return Header(req, n, v); }, &h, &why);
+    const uint64_t now = uint64_t(::time(nullptr));
+    if (st.ok()) st = format::VerifyRequest(h, instance.pk, cfg.courier_keys(), now, since, &why);
+    if (st.ok() && !nonces.Admit(h.nonce, h.time, now)) {
+      why = format::Refusal::kReplayed;
+      st = Status::AuthFailed("this request was seen before");
+    }
+    if (st.ok() && h.length > format::MaxOutbox()) {
+      why = format::Refusal::kWrongLength;
+      st = Status::TooLarge("a body longer than the longest outbox");
+    }
+    if (st.ok()) return httplib::Server::HandlerResponse::Unhandled;
+    Refuse(res, why, st.message());
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
+  void Fetch(const httplib::Request& req, httplib::Response& res) {
+    if (!BodyMatches(req, req.body)) return Refuse(res, format::Refusal::kWrongBody, "body hash");
+    const bool resend = req.has_param("resend");
+    auto ids = std::make_shared<std::vector<storage::Id>>();
+    Status st = BundleIds(store, resend, ids.get());
+    if (!st.ok()) {
+      res.status = 500;
+      res.set_content("the store could not be read\n", "text/plain; charset=utf-8");
+      return;
+    }
+    if (ids->empty()) {
+      res.status = 204;
+      return;
+    }
+    bundles.fetch_add(1, std::memory_order_relaxed);
+    // Streamed as it is read from the store: memory stays flat however
+    // large the bundle. Marked exported only once every byte went out.
+    res.set_chunked_content_provider(
+        "application/octet-stream",
+        [this, ids](size_t, httplib::DataSink& sink) {
+          uint64_t sealed = 0;
+          Status w = WriteBundle(store, instance, *ids,
+                                 [&](const uint8_t* p, size_t n) {
+                                   return sink.write(reinterpret_cast<const char*>(p), n)
+                                              ? Status::OK()
+                                              : Status::IOError("the courier went away");
+                                 },
+                                 &sealed);
+          if (!w.ok()) return false;
+          sink.done();
+          return true;
+        },
+        [this, ids, resend](bool success) {
+          if (success && !resend) (void)store->MarkExported(*ids);
+        });
+  }
+
+  void Push(const httplib::Request& req, httplib::Response& res,
+            const httplib::ContentReader& reader) {
+    std::string body;
+    const size_t max = format::MaxOutbox();
+    reader([&](const char* p, size_t n) {
+      if (body.size() + n > max) return false;
+      body.append(p, n);
+      return true;
+    });
+    if (!BodyMatches(req, body))
+      return Refuse(res, format::Refusal::kWrongBody, "the body is not the one signed");
+    outboxes.fetch_add(1, std::memory_order_relaxed);
+    OutboxImport done;
+    std::string hint;
+    Status st = ImportOutboxBytes(cfg, instance.pk, store, body, &done, &hint);
+    if (!st.ok()) {
+      res.status = st.Is(Status::Code::kExists) ? 409 : 422;
+      res.set_content("error: " + st.message() + "\nhint: " + hint + "\n",
+                      "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_content(done.Report(cfg.ack_grace_days), "text/plain; charset=utf-8");
+  }
+};
+
+Api::Api(const Config& cfg, const crypto::SigningKey& instance, storage::Store* store)
+    : impl_(new Impl(cfg, instance, store)) {}
+
+Api::~Api() = default;
+
+Status Api::Bind(std::string* url) {
+  Impl& m = *impl_;
+  const std::string& where = m.cfg.api_listen;
+  if (where.empty()) return Status::InvalidArgument("config.toml sets no api_listen");
+  const bool unix_socket = where.rfind("unix:", 0) == 0;
+  if (unix_socket) {
+    m.http.reset(new httplib::Server());
+    m.http->set_address_family(AF_UNIX);
+  } else {
+    m.http.reset(new httplib::SSLServer(m.cfg.tls_cert.c_str(), m.cfg.tls_key.c_str()));
+    if (!m.http->is_valid()) return Status::InvalidArgument("cannot load the TLS certificate or key");
+  }
+  httplib::Server& s = *m.http;
+  s.set_read_timeout(m.cfg.read_timeout, 0);
+  s.set_write_timeout(m.cfg.write_timeout, 0);
+  s.set_payload_max_length(format::MaxOutbox());
+  s.set_pre_routing_handler(
+      [&m](const httplib::Request& req, httplib::Response& res) { return m.Check(req, res); });
+  s.Get("/v1/bundle",
+        [&m](const httplib::Request& req, httplib::Response& res) { m.Fetch(req, res); });
+  s.Post("/v1/outbox", [&m](const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader) { m.Push(req, res, reader); });
+  if (unix_socket) {
+    const std::string path = where.substr(5);
+    ::unlink(path.c_str());
+    // Only tor's group (or the operator) may connect: 0660.
+    const mode_t old = ::umask(0117);
+    const bool ok = s.bind_to_port(path, 80);
+    ::umask(old);
+    if (!ok) return Status::IOError("cannot listen on " + where);
+    *url = where;
+    return Status::OK();
+  }
+  const size_t colon = where.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("api_listen must be host:port or unix:/path");
+  const std::string host = where.substr(0, colon);
+  const int port = std::atoi(where.c_str() + colon + 1);
+  const int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) return Status::IOError("cannot listen on " + where);
+  *url = "https://" + host + ":" + std::to_string(bound) + "/";
+  return Status::OK();
+}
+
+Status Api::Run() {
+  return impl_->http->listen_after_bind() ? Status::OK()
+                                          : Status::IOError("the reviewer API stopped listening");
+}
+
+void Api::Stop() {
+  if (impl_->http) impl_->http->stop();
+}
+
+std::string Api::Report() const {
+  const Impl& m = *impl_;
+  uint64_t total = 0;
+  std::string reasons;
+  for (size_t r = 1; r < kRefusals; r++) {
+    const uint64_t n = m.refused[r].load(std::memory_order_relaxed);
+    total += n;
+    reasons += std::string(reasons.empty() ? "" : ", ") + kRefusalNames[r] + " " + Rounded(n);
+  }
+  return "requests " + Rounded(m.requests.load()) + ", bundles " + Rounded(m.bundles.load()) +
+         ", outboxes " + Rounded(m.outboxes.load()) + ", refused " + Rounded(total) + " (" +
+         reasons + ")";
+}
+
+}  // namespace server
+}  // namespace sealdrop
