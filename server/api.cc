@@ -201,6 +201,8 @@ Status Api::Bind(std::string* url) {
     const bool ok = s.bind_to_port(path, 80);
     ::umask(old);
     if (!ok) return Status::IOError("cannot listen on " + where);
+    // As the site's socket: its times would say when the API last started.
+    storage::SetDayTimes(path);
     *url = where;
     return Status::OK();
   }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <thread>
@@ -72,6 +73,7 @@ int Run(const std::string& dir) {
   st = api.Run();
   ::kill(::getpid(), SIGTERM);  // wakes the waiter if Run ended on its own
   waiter.join();
+  if (cfg.api_listen.rfind("unix:", 0) == 0) ::unlink(cfg.api_listen.c_str() + 5);
   std::fprintf(stderr, "%s api: %s\n%s api: stopped\n", kTool, api.Report().c_str(), kTool);
   if (!st.ok()) return Fail(st);
   return 0;
