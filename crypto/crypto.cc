@@ -271,6 +271,10 @@ Status ParsePublicKey(const std::string& text, PublicKey* out) {
     return Status::InvalidArgument("public key is not 32 bytes of base64url");
   out->epoch = epoch;
   out->id = ComputeKeyId(out->pk.data(), out->pk.size());
+  // One spelling: libsodium 1.0.18 reads bytes 0x80..0xff as '_' and
+  // ignores unused low bits, and a leading zero changes no epoch.
+  if (FormatPublicKey(*out) != text)
+    return Status::InvalidArgument("public key is not written as sdpk1:<epoch>:<base64url>");
   return Status::OK();
 }
 
@@ -455,6 +459,9 @@ Status ParseSigningPublic(const std::string& text, SignPublic* out) {
   uint8_t x[32];
   if (crypto_sign_ed25519_pk_to_curve25519(x, out->data()) != 0)
     return Status::InvalidArgument("signing key is not an Ed25519 public key");
+  // One spelling (see ParsePublicKey).
+  if (FormatSigningPublic(*out) != text)
+    return Status::InvalidArgument("signing key is not written as sdsig1:<base64url>");
   return Status::OK();
 }
 

@@ -12,9 +12,10 @@ constexpr char kContext[] = "sealdrop-request-1";
 constexpr size_t kMaxTarget = 2048;
 constexpr size_t kMaxRange = 256;
 
-// Decimal digits only, no sign or blank, at most 19 of them (below 2^63).
+// Decimal digits only, no sign, blank or leading zero (one spelling per
+// value), at most 19 of them (below 10^19 < 2^64).
 bool Decimal(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
+  if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return false;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;

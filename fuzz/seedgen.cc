@@ -2,7 +2,8 @@
 // <out-dir>/<target>/, made by the product's own code (Form + Store for
 // uploads, BundleWriter as `sealdrop-server export` uses it, SealKeyFile as
 // `sealdrop-review keygen` does, EncodeSubmission, EncodeManifest, SealReply,
-// WriteOutbox as `sealdrop-review outbox` uses it, EncodeReply). Keys are
+// WriteOutbox as `sealdrop-review outbox` uses it, EncodeReply, SignRequest and
+// RequestHeaders as the courier sends a request). Keys are
 // fixed seeds except the random ids and content keys of uploads. Given
 // FORMAT.md, its test vectors become seeds too.
 // fuzz/corpus/ was made with it; run it again only to refresh the corpus.
@@ -12,7 +13,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <cctype>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <memory>
 #include <string>
@@ -176,6 +179,105 @@ std::string DecryptManifest(storage::Store* store, const storage::SubmissionRec&
   return out;
 }
 
+// --- signed requests: request_fuzz ------------------------------------------------
+// request_fuzz reads a request head as text (request line, header lines, an
+// empty line), then control bytes of its own.
+std::string RequestText(const std::string& method, const std::string& target,
+                        const std::vector<std::pair<std::string, std::string>>& headers,
+                        const std::string& eol = "\r\n", const std::string& control = "") {
+  std::string s = method + " " + target + eol;
+  for (const auto& kv : headers) s += kv.first + ": " + kv.second + eol;
+  return s + eol + control;
+}
+
+// The `signed-request` vector as sent: its body is one part of an upload.
+std::string VectorRequest(const std::map<std::string, std::string>& v) {
+  for (const char* k : {"method", "target", "instance", "range", "body", "time", "nonce", "key",
+                        "body-hash", "expect"})
+    if (v.count(k) == 0) fuzz::Die("FORMAT.md's signed-request vector has no", k);
+  const std::string length = std::to_string(v.at("body").size() / 2);
+  return RequestText(v.at("method"), v.at("target"),
+                     {{"Sealdrop-Key", v.at("key")},
+                      {"Sealdrop-Instance", v.at("instance")},
+                      {"Sealdrop-Length", length},
+                      {"Sealdrop-Body", v.at("body-hash")},
+                      {"Sealdrop-Time", v.at("time")},
+                      {"Sealdrop-Nonce", v.at("nonce")},
+                      {"Sealdrop-Signature", v.at("expect")},
+                      {"Content-Range", v.at("range")},
+                      {"Content-Length", length}});
+}
+
+// Requests signed by `courier` (request_fuzz's fixed key, RFC 8032's first
+// seed) as the courier sends them, and a few the server must refuse.
+void RequestSeeds(const crypto::SigningKey& courier) {
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  auto sign = [&courier](const std::string& method, const std::string& target,
+                         const std::string& body, const std::string& range, uint64_t time) {
+    format::RequestHead h;
+    h.method = method;
+    h.target = target;
+    for (size_t i = 0; i < h.instance.size(); i++) h.instance[i] = uint8_t(0x60 + i);
+    h.length = body.size();
+    h.range = range;
+    crypto::Hash256(reinterpret_cast<const uint8_t*>(body.data()), body.size(), h.body.data());
+    h.time = time;
+    for (size_t i = 0; i < h.nonce.size(); i++) h.nonce[i] = uint8_t(time + i);
+    format::SignRequest(courier, &h);
+    return h;
+  };
+  auto with = [](const format::RequestHead& h, const Headers& extra) {
+    Headers hs = format::RequestHeaders(h);
+    hs.insert(hs.end(), extra.begin(), extra.end());
+    return hs;
+  };
+  // Control bytes: which signed byte to change, then a nonce sequence.
+  std::string control;
+  for (int i = 0; i < 48; i++) control.push_back(char(uint8_t(i * 29 + 3)));
+  const uint64_t now = 1796083200;
+
+  // A download of the latest bundle: no body, no Content-Length.
+  format::RequestHead get = sign("GET", "/v1/bundle?since=20414", "", "", now);
+  Put("request_fuzz", "get-no-body",
+      RequestText(get.method, get.target,
+                  with(get, {{"Host", "reviewer.example"}, {"User-Agent", "sealdrop-courier"}}),
+                  "\r\n", control));
+  // The rest of a download, from a Range header.
+  format::RequestHead resume = sign("GET", "/v1/bundle?since=20414", "", "bytes=1024-", now + 1);
+  Put("request_fuzz", "get-range",
+      RequestText(resume.method, resume.target, with(resume, {{"Range", "bytes=1024-"}})));
+  // The first part of an upload, from a Content-Range header.
+  const std::string body = "an outbox, in 17 ";
+  const std::string part = body.substr(0, 9);
+  format::RequestHead put = sign("PUT", "/v1/outbox?part=1", part, "bytes 0-8/17", now + 2);
+  Put("request_fuzz", "put-content-range",
+      RequestText(put.method, put.target,
+                  with(put, {{"Content-Range", "bytes 0-8/17"}, {"Content-Length", "9"}})));
+  // The same names in lower case, as HTTP/2 carries them, and LF alone.
+  Headers lower = with(put, {{"content-range", "bytes 0-8/17"}, {"content-length", "9"}});
+  for (auto& kv : lower)
+    for (char& c : kv.first) c = char(std::tolower(static_cast<unsigned char>(c)));
+  Put("request_fuzz", "put-lower-case", RequestText(put.method, put.target, lower, "\n"));
+  // Content-Length other than the signed length.
+  format::RequestHead post = sign("POST", "/v1/outbox", body, "", now + 3);
+  Put("request_fuzz", "wrong-content-length",
+      RequestText(post.method, post.target, with(post, {{"Content-Length", "18"}})));
+  // A signed length with leading zeros, which FORMAT.md refuses (one spelling).
+  Headers zeros = with(post, {{"Content-Length", "17"}});
+  for (auto& kv : zeros)
+    if (kv.first == "Sealdrop-Length") kv.second = "0017";
+  Put("request_fuzz", "length-leading-zeros", RequestText(post.method, post.target, zeros));
+  // Unsigned: what a browser or a scanner sends.
+  Put("request_fuzz", "unsigned",
+      RequestText("GET", "/v1/bundle", {{"Host", "reviewer.example"}, {"Accept", "*/*"}}));
+  // Malformed: a nonce in upper case.
+  Headers upper = with(get, {});
+  for (auto& kv : upper)
+    if (kv.first == "Sealdrop-Nonce")
+      for (char& c : kv.second) c = char(std::toupper(static_cast<unsigned char>(c)));
+  Put("request_fuzz", "upper-case-nonce", RequestText(get.method, get.target, upper));
+}
+
 // "vector: <name>" ... "expect: <value>" pairs of FORMAT.md's test vectors.
 void VectorSeeds(const std::string& path) {
   std::ifstream in(path);
@@ -189,8 +291,17 @@ void VectorSeeds(const std::string& path) {
                                                        {"bundle", "bundle_fuzz"},
                                                        {"outbox", "outbox_fuzz"}};
   std::string line, vec;
+  std::map<std::string, std::string> request;  // the `signed-request` vector's fields
   while (std::getline(in, line)) {
     if (line.rfind("vector: ", 0) == 0) vec = line.substr(8);
+    // `signed-request`: its fields as the request head the courier sends
+    // (request_fuzz), written once its signature (`expect`) is read.
+    if (vec == "signed-request") {
+      const size_t colon = line.find(": ");
+      if (colon != std::string::npos) request[line.substr(0, colon)] = line.substr(colon + 2);
+      if (line.rfind("expect: ", 0) == 0)
+        Put("request_fuzz", "format-md-signed-request", VectorRequest(request));
+    }
     // `reply`: the sealed reply (to reply_fuzz's key, mode 0) and its text (mode 3).
     if (vec == "reply" && line.rfind("sealed: ", 0) == 0) {
       std::vector<uint8_t> bin;
@@ -514,5 +625,6 @@ int main(int argc, char** argv) {
   Put("config_fuzz", "size-line-plain", "1048576 B\nlisten = \"unix:x\"\n");
 
   ReplySeeds(ik);
+  RequestSeeds(ik);
   return 0;
 }

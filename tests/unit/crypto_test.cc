@@ -561,3 +561,40 @@ TEST_CASE("KeyringsOutOfEpochOrderOrWithAKeyTwiceAreNotWritten", "[keyring]") {
   CHECK(st.Is(Status::Code::kCorruption));
   CHECK(st.message().find("rising epochs") != std::string::npos);
 }
+
+TEST_CASE("AKeyHasOneSpellingAndOtherSpellingsAreRefused", "[crypto]") {
+  REQUIRE(Init().ok());
+  RecipientKey k;
+  REQUIRE(GenerateRecipientKey(7, &k).ok());
+  const std::string text = FormatPublicKey(k.pub);
+  PublicKey back;
+  REQUIRE(ParsePublicKey(text, &back).ok());
+  SigningKey s;
+  REQUIRE(GenerateSigningKey(&s).ok());
+  const std::string sig = FormatSigningPublic(s.pk);
+  SignPublic sback;
+  REQUIRE(ParseSigningPublic(sig, &sback).ok());
+  // libsodium 1.0.18 reads a byte of 0x80..0xff as '_': the same key, another
+  // spelling. Put one where a '_' or any character stands.
+  std::string under = text;
+  under[text.size() - 5] = '_';
+  REQUIRE(ParsePublicKey(under, &back).ok());
+  std::string high = under;
+  high[text.size() - 5] = '\xdf';
+  CHECK_FALSE(ParsePublicKey(high, &back).ok());
+  // A signing key must also stay a valid point, so only the high byte is
+  // checked there.
+  std::string shigh = sig;
+  shigh[sig.size() - 5] = '\xdf';
+  CHECK_FALSE(ParseSigningPublic(shigh, &sback).ok());
+  // A leading zero in the epoch.
+  CHECK_FALSE(ParsePublicKey("sdpk1:07:" + text.substr(8), &back).ok());
+  // The last character's unused low bits set: the same 32 bytes.
+  static const std::string kB64 =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string bits = sig;
+  const size_t at = kB64.find(bits.back());
+  REQUIRE(at % 4 == 0);  // 32 bytes leave 2 unused bits in the 43rd character
+  bits.back() = kB64[at + 1];
+  CHECK_FALSE(ParseSigningPublic(bits, &sback).ok());
+}
