@@ -6,6 +6,12 @@
 # or this test could not fail.
 set -euo pipefail
 courier=$1 review=$2
+# The check needs the linker's dead-code removal; sanitizer builds keep every
+# function (their metadata refers to all of them), so it runs on the Release
+# build, which is what ships.
+if [ "${SEALDROP_SANITIZED:-}" = 1 ]; then
+  echo "skipped: an instrumented build keeps every function"; exit 77
+fi
 forbidden='(crypto_box_seal_open|crypto_box_open.*|crypto_box_beforenm|crypto_scalarmult.*|crypto_kx_.*|crypto_kdf_derive_from_key|crypto_aead_chacha20poly1305_ietf_decrypt|crypto_secretstream_xchacha20poly1305_(init_)?pull|mdb_.*)'
 imports() { nm -D --undefined-only "$1" | awk '{print $NF}' | sed 's/@.*//'; }
 control=$(imports "$review" | grep -Ex "$forbidden" || true)
@@ -17,5 +23,5 @@ found=$(imports "$courier" | grep -Ex "$forbidden" || true)
 if [ -n "$found" ]; then
   echo "FAIL: $courier imports what opens submissions or a store:"; echo "$found"; exit 1
 fi
-echo "ok: $courier imports none of the $(wc -l <<<"$control") functions sealdrop-review opens submissions with"
+echo "ok: $courier imports none of the $(wc -l <<<"$control") libsodium and LMDB functions sealdrop-review opens submissions and its vault with"
 imports "$courier" | grep -E '^crypto_' | tr '\n' ' '; echo
