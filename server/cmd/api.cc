@@ -24,7 +24,7 @@ int Run(const std::string& dir) {
   if (!st.ok()) return Fail(st);
   if (cfg.api_listen.empty())
     return Fail(Status::InvalidArgument("config.toml sets no api_listen"),
-                "add api_listen = \"unix:/run/sealdrop/api.sock\" (or host:port for HTTPS) and a "
+                "add api_listen = \"unix:/run/sealdrop-api/api.sock\" (or host:port for HTTPS) and a "
                 "[[courier]] with the key sealdrop-courier keygen printed");
   if (cfg.couriers.empty())
     return Fail(Status::InvalidArgument("config.toml lists no [[courier]]: nobody could use the API"),
