@@ -78,6 +78,7 @@ Status Send(const Endpoint& at, const crypto::SigningKey& key, const std::string
         target, headers,
         [out](const httplib::Response& res) {
           out->status = res.status;
+          out->transfer = res.get_header_value("Sealdrop-Transfer");
           return true;
         },
         [&](const char* p, size_t n) {

@@ -28,6 +28,7 @@ struct Endpoint {
 struct Answer {
   int status = 0;
   std::string text;
+  std::string transfer;  // Sealdrop-Transfer: names a download to resume
 };
 
 // Sends `method target` with `body`, signed with `key` (docs/FORMAT.md

@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <ctime>
+#include <map>
+#include <mutex>
 
 #include "server/front.h"
 
@@ -43,6 +46,18 @@ bool Header(const httplib::Request& req, const std::string& name, std::string* o
 
 }  // namespace
 
+// A bundle being downloaded: its submissions and day, so that a broken
+// download resumes with the same bytes (WriteBundle is deterministic). Kept
+// in memory only, for an hour at most.
+struct Transfer {
+  std::vector<storage::Id> ids;
+  uint32_t day = 0;
+  bool resend = false;
+  uint64_t made = 0;
+};
+constexpr size_t kMaxTransfers = 16;
+constexpr uint64_t kTransferLife = 3600;
+
 struct Api::Impl {
   const Config& cfg;
   const crypto::SigningKey& instance;
@@ -52,6 +67,8 @@ struct Api::Impl {
   std::unique_ptr<httplib::Server> http;
   std::atomic<uint64_t> requests{0}, bundles{0}, outboxes{0};
   std::array<std::atomic<uint64_t>, kRefusals> refused{};
+  std::mutex transfers_mu;
+  std::map<std::string, std::shared_ptr<Transfer>> transfers;  // by token
 
   Impl(const Config& c, const crypto::SigningKey& k, storage::Store* s)
       : cfg(c), instance(k), store(s) {}
@@ -104,40 +121,84 @@ struct Api::Impl {
     return httplib::Server::HandlerResponse::Handled;
   }
 
+  void Plain(httplib::Response& res, int status, const std::string& text) {
+    res.status = status;
+    res.set_content(text, "text/plain; charset=utf-8");
+  }
+
+  // A new transfer of what a bundle takes now, or the one a resumed
+  // download names (?transfer=TOKEN&from=BYTES).
   void Fetch(const httplib::Request& req, httplib::Response& res) {
     if (!BodyMatches(req, req.body)) return Refuse(res, format::Refusal::kWrongBody, "body hash");
-    const bool resend = req.has_param("resend");
-    auto ids = std::make_shared<std::vector<storage::Id>>();
-    Status st = BundleIds(store, resend, ids.get());
-    if (!st.ok()) {
-      res.status = 500;
-      res.set_content("the store could not be read\n", "text/plain; charset=utf-8");
-      return;
+    const uint64_t now = uint64_t(::time(nullptr));
+    std::shared_ptr<Transfer> t;
+    std::string token;
+    uint64_t from = 0;
+    if (req.has_param("transfer")) {
+      token = req.get_param_value("transfer");
+      const std::string f = req.get_param_value("from");
+      if (f.empty() || f.size() > 19 || f.find_first_not_of("0123456789") != std::string::npos)
+        return Plain(res, 400, "from must be a byte offset\n");
+      from = std::stoull(f);
+      std::lock_guard<std::mutex> l(transfers_mu);
+      auto it = transfers.find(token);
+      if (it != transfers.end()) t = it->second;
+      if (!t)
+        return Plain(res, 410, "this transfer is gone (the API restarted, or an hour passed): "
+                               "fetch again\n");
+    } else {
+      t = std::make_shared<Transfer>();
+      t->resend = req.has_param("resend");
+      t->day = storage::Today();
+      t->made = now;
+      if (!BundleIds(store, t->resend, &t->ids).ok())
+        return Plain(res, 500, "the store could not be read\n");
+      if (t->ids.empty()) {
+        res.status = 204;
+        return;
+      }
+      uint8_t raw[16];
+      crypto::RandomBytes(raw, sizeof raw);
+      token = crypto::ToHex(raw, sizeof raw);
+      std::lock_guard<std::mutex> l(transfers_mu);
+      for (auto it = transfers.begin(); it != transfers.end();)
+        it = it->second->made + kTransferLife < now ? transfers.erase(it) : std::next(it);
+      while (transfers.size() >= kMaxTransfers) {
+        auto oldest = transfers.begin();
+        for (auto it = transfers.begin(); it != transfers.end(); ++it)
+          if (it->second->made < oldest->second->made) oldest = it;
+        transfers.erase(oldest);
+      }
+      transfers[token] = t;
+      bundles.fetch_add(1, std::memory_order_relaxed);
     }
-    if (ids->empty()) {
-      res.status = 204;
-      return;
-    }
-    bundles.fetch_add(1, std::memory_order_relaxed);
+    res.set_header("Sealdrop-Transfer", token);
     // Streamed as it is read from the store: memory stays flat however
     // large the bundle. Marked exported only once every byte went out.
     res.set_chunked_content_provider(
         "application/octet-stream",
-        [this, ids](size_t, httplib::DataSink& sink) {
-          uint64_t sealed = 0;
-          Status w = WriteBundle(store, instance, *ids,
+        [this, t, from](size_t, httplib::DataSink& sink) {
+          uint64_t skip = from, sealed = 0;
+          Status w = WriteBundle(store, instance, t->ids, t->day,
                                  [&](const uint8_t* p, size_t n) {
-                                   return sink.write(reinterpret_cast<const char*>(p), n)
+                                   // What the courier has already: made again, not sent.
+                                   const size_t drop = size_t(std::min<uint64_t>(skip, n));
+                                   skip -= drop;
+                                   if (drop == n) return Status::OK();
+                                   return sink.write(reinterpret_cast<const char*>(p) + drop,
+                                                     n - drop)
                                               ? Status::OK()
                                               : Status::IOError("the courier went away");
                                  },
                                  &sealed);
-          if (!w.ok()) return false;
+          if (!w.ok() || skip > 0) return false;
           sink.done();
           return true;
         },
-        [this, ids, resend](bool success) {
-          if (success && !resend) (void)store->MarkExported(*ids);
+        [this, t](bool success) {
+          // Sent is not received: the kernel and any proxy on the way hold
+          // what went out, so the transfer stays resumable for its hour.
+          if (success && !t->resend) (void)store->MarkExported(t->ids);
         });
   }
 

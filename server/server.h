@@ -710,10 +710,12 @@ void ReportDeleted(const Config& cfg, const Deleted& d);
 // The submissions a bundle takes: those never exported, or (resend) every
 // one held that no reviewer has acknowledged.
 Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids);
-// Writes a signed bundle of `ids` to `sink`, piece by piece (memory stays
-// flat); *sealed gets the sealed bytes it carries.
+// Writes a signed bundle of `ids`, exported on `day`, to `sink`, piece by
+// piece (memory stays flat); *sealed gets the sealed bytes it carries. The
+// same ids and day give the same bytes (Ed25519 signs deterministically),
+// which is what lets a broken download resume.
 Status WriteBundle(storage::Store* store, const crypto::SigningKey& key,
-                   const std::vector<storage::Id>& ids, const format::Sink& sink,
+                   const std::vector<storage::Id>& ids, uint32_t day, const format::Sink& sink,
                    uint64_t* sealed);
 
 // What an imported outbox brought.

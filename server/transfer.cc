@@ -24,10 +24,10 @@ Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* i
 }
 
 Status WriteBundle(storage::Store* store, const crypto::SigningKey& key,
-                   const std::vector<storage::Id>& ids, const format::Sink& sink,
+                   const std::vector<storage::Id>& ids, uint32_t day, const format::Sink& sink,
                    uint64_t* sealed) {
   *sealed = 0;
-  format::BundleWriter w(key, storage::Today(), sink);
+  format::BundleWriter w(key, day, sink);
   SD_RETURN_IF_ERROR(w.Begin());
   for (const storage::Id& id : ids) {
     storage::SubmissionRec rec;

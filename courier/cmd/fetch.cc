@@ -17,6 +17,8 @@ namespace courier {
 namespace cmd {
 namespace {
 
+constexpr int kResumes = 5;
+
 struct Args {
   Remote remote;
   std::string out;
@@ -34,14 +36,26 @@ int Run(const Args& a) {
   if (fd < 0) return Fail(Status::IOError("cannot create " + tmp + ": " + std::strerror(errno)));
   Status wrote;
   uint64_t bytes = 0;
+  auto append = [&](const char* p, size_t n) {
+    wrote = cli::WriteAll(fd, p, n, tmp);
+    if (wrote.ok()) bytes += n;
+    return wrote.ok();
+  };
   Answer ans;
-  Status st = Send(at, key, "GET", a.resend ? "/v1/bundle?resend=1" : "/v1/bundle", "",
-                   [&](const char* p, size_t n) {
-                     wrote = cli::WriteAll(fd, p, n, tmp);
-                     bytes += n;
-                     return wrote.ok();
-                   },
+  Status st = Send(at, key, "GET", a.resend ? "/v1/bundle?resend=1" : "/v1/bundle", "", append,
                    &ans);
+  // A connection that broke part way: ask for the rest of the same bundle.
+  const std::string transfer = ans.transfer;
+  for (int attempt = 1; attempt <= kResumes && !st.ok() && wrote.ok() && ans.status == 200 &&
+                        !transfer.empty();
+       attempt++) {
+    std::fprintf(stderr, "%s: the download broke off after %llu bytes (%s); resuming\n", kTool,
+                 static_cast<unsigned long long>(bytes), st.message().c_str());
+    ::sleep(unsigned(attempt));
+    st = Send(at, key, "GET",
+              "/v1/bundle?transfer=" + transfer + "&from=" + std::to_string(bytes), "", append,
+              &ans);
+  }
   if (st.ok() && !wrote.ok()) st = wrote;
   if (st.ok() && ans.status == 200 && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + tmp);
   ::close(fd);

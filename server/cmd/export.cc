@@ -58,7 +58,7 @@ int Run(const Args& a) {
     return Status::OK();
   };
   uint64_t bytes = 0;
-  st = WriteBundle(store.get(), key, ids,
+  st = WriteBundle(store.get(), key, ids, storage::Today(),
                    [&](const uint8_t* p, size_t n) -> Status {
                      wbuf.insert(wbuf.end(), p, p + n);
                      return wbuf.size() >= (1 << 20) ? flush() : Status::OK();
