@@ -117,6 +117,9 @@ int Run(const Args& a) {
   const mode_t mode = ::stat(path.c_str(), &sb) == 0 ? (sb.st_mode & 07777) : 0600;
   st = cli::ReplaceFile(path, changed, mode);
   if (!st.ok()) return Fail(st);
+  // As init leaves them: the times would otherwise say when the key changed.
+  storage::SetDayTimes(path);
+  storage::SetDayTimes(cfg.dir);
   std::printf("recipient %s: key %s (epoch %u) replaced by %s (epoch %u) in %s\n"
               "restart sealdrop-server serve to seal new submissions to it; those already "
               "stored stay sealed to %s, which the reviewer's keyring keeps\n",

@@ -115,6 +115,9 @@ def test(h):
     check(new_pub.startswith("sdpk1:2:"), "alice.key.pub after rotate: %r" % new_pub)
     r = h.run([h.server_bin, "set-key", inst.dir, "--name", old_id, "--key", alice.pub], expect=0)
     check("replaced by" in r.stdout, "set-key:\n" + r.stdout)
+    for path in (inst.config_path, inst.dir):
+        check(os.stat(path).st_mtime % 86400 == 0,
+              "set-key left %s with a time that says when the key changed" % path)
     now = recipients(h, inst)
     check(len(now) == 1 and old_id not in now, "check lists %s after set-key" % list(now))
     new_id = list(now)[0]
