@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "crypto/crypto.h"
@@ -35,6 +36,30 @@ inline void InitOnce() {
     return true;
   }();
   (void)done;
+}
+
+// The signing key the targets and their seeds share: RFC 8032's first test
+// seed, as FORMAT.md's vectors use it.
+inline const crypto::SigningKey& TestSigningKey() {
+  static const crypto::SigningKey* key = [] {
+    InitOnce();
+    std::vector<uint8_t> seed;
+    crypto::FromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", &seed);
+    auto* k = new crypto::SigningKey;
+    if (!crypto::SigningKeyFromSeed(seed.data(), k).ok()) Die("SigningKeyFromSeed");
+    return k;
+  }();
+  return *key;
+}
+
+// The passphrase of every key file and keyring among the seeds: "x".
+inline const crypto::Secret& TestPassphrase() {
+  static const crypto::Secret* s = [] {
+    auto* x = new crypto::Secret(1);
+    x->data()[0] = 'x';
+    return x;
+  }();
+  return *s;
 }
 
 // Splits an input into a first line (at most max_line bytes, without the

@@ -27,15 +27,6 @@ uint32_t U32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
 
-const crypto::Secret& Passphrase() {
-  static crypto::Secret* s = [] {
-    auto* x = new crypto::Secret(1);
-    x->data()[0] = 'x';
-    return x;
-  }();
-  return *s;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -49,13 +40,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint32_t ops = U32(data + 56), mem_kib = U32(data + 60);
     if (ops == 1 && mem_kib <= 64) {
       crypto::RecipientKey key;
-      if (crypto::OpenKeyFile(bytes, Passphrase(), &key).ok()) {
+      if (crypto::OpenKeyFile(bytes, fuzz::TestPassphrase(), &key).ok()) {
         FUZZ_CHECK(key.sk.size() == 32, "opened key has no secret half");
         FUZZ_CHECK(key.pub.pk == peeked.pk && key.pub.epoch == peeked.epoch &&
                        key.pub.id == peeked.id,
                    "OpenKeyFile and PeekKeyFile disagree");
         std::string again;
-        Status st = crypto::SealKeyFileDeterministic(key, Passphrase(), crypto::KdfParams{ops, mem_kib},
+        Status st = crypto::SealKeyFileDeterministic(key, fuzz::TestPassphrase(), crypto::KdfParams{ops, mem_kib},
                                                      data + 64, data + 80, &again);
         FUZZ_CHECK(st.ok(), st.ToString());
         FUZZ_CHECK(again == bytes, "an opened key file does not re-seal to itself");

@@ -76,15 +76,6 @@ uint32_t U32(const uint8_t* p) {
 
 size_t RingSize(size_t n) { return 80 + 80 * n; }
 
-const crypto::Secret& Passphrase() {
-  static crypto::Secret* s = [] {
-    auto* x = new crypto::Secret(1);
-    x->data()[0] = 'x';
-    return x;
-  }();
-  return *s;
-}
-
 bool SamePub(const crypto::PublicKey& a, const crypto::PublicKey& b) {
   return a.pk == b.pk && a.epoch == b.epoch && a.id == b.id;
 }
@@ -233,7 +224,7 @@ Outcome Raw(const std::string& bytes, bool force) {
   if (!(force || !costs_known || cheap || r.doc == Doc::kVersion || r.doc == Doc::kAlgorithm))
     return out;
   out.opened = true;
-  out.status = crypto::OpenKeyring(bytes, Passphrase(), &out.ring);
+  out.status = crypto::OpenKeyring(bytes, fuzz::TestPassphrase(), &out.ring);
   const Status& so = out.status;
   if (!so.ok()) {
     FUZZ_CHECK(so.Is(Status::Code::kCorruption) || so.Is(Status::Code::kVersion) ||
@@ -268,8 +259,8 @@ Outcome Raw(const std::string& bytes, bool force) {
   const uint8_t* salt = data + r.kdf_at + 8;
   const uint8_t* nonce = data + r.kdf_at + 24;
   Status st = r.doc == Doc::kKeyring
-                  ? crypto::SealKeyringDeterministic(ring, Passphrase(), kdf, salt, nonce, &again)
-                  : crypto::SealKeyFileDeterministic(ring.keys[0], Passphrase(), kdf, salt,
+                  ? crypto::SealKeyringDeterministic(ring, fuzz::TestPassphrase(), kdf, salt, nonce, &again)
+                  : crypto::SealKeyFileDeterministic(ring.keys[0], fuzz::TestPassphrase(), kdf, salt,
                                                      nonce, &again);
   FUZZ_CHECK(st.ok(), "sealing an opened keyring again: " + st.ToString());
   FUZZ_CHECK(again == bytes, "an opened keyring does not re-seal to itself");
@@ -352,7 +343,7 @@ void Reseal(const uint8_t* data, size_t size) {
 
   std::string sealed;
   const Status st =
-      crypto::SealKeyringDeterministic(ring, Passphrase(), crypto::KdfParams{1, 8}, salt, nonce,
+      crypto::SealKeyringDeterministic(ring, fuzz::TestPassphrase(), crypto::KdfParams{1, 8}, salt, nonce,
                                        &sealed);
   FUZZ_CHECK(st.ok(), "SealKeyringDeterministic refused a valid keyring: " + st.ToString());
   CheckWritten(sealed, ring, salt, nonce);

@@ -80,19 +80,6 @@ constexpr uint64_t kDocMaxSealed = 67632;
 constexpr uint64_t kDocMaxAcks = 100000;
 constexpr uint64_t kDocMaxOutbox = 85 + 1000 * (116 + 67632) + 4 + 100000 * 48 + 64;
 
-// The reviewer's signing key: RFC 8032's first test seed, as seedgen's.
-const crypto::SigningKey& Key() {
-  static const crypto::SigningKey* key = [] {
-    fuzz::InitOnce();
-    std::vector<uint8_t> seed;
-    crypto::FromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", &seed);
-    auto* k = new crypto::SigningKey;
-    if (!crypto::SigningKeyFromSeed(seed.data(), k).ok()) fuzz::Die("SigningKeyFromSeed");
-    return k;
-  }();
-  return *key;
-}
-
 uint64_t Le(const uint8_t* p, int n) {
   uint64_t v = 0;
   for (int i = 0; i < n; i++) v |= uint64_t(p[i]) << (8 * i);
@@ -151,7 +138,7 @@ std::string Layout(const format::OutboxInfo& info, uint8_t version,
 // Signs everything but the last 64 bytes with the fixed key into them.
 void Resign(std::string* s) {
   const size_t body = s->size() - kSig;
-  crypto::Sign(Key(), U8(*s), body, reinterpret_cast<uint8_t*>(&(*s)[body]));
+  crypto::Sign(fuzz::TestSigningKey(), U8(*s), body, reinterpret_cast<uint8_t*>(&(*s)[body]));
 }
 
 Status Read(const std::string& bytes, format::OutboxInfo* info,
@@ -199,10 +186,10 @@ void CheckAccepted(const uint8_t* data, size_t size, const format::OutboxInfo& i
   const std::string again = Layout(info, info.version, rs, acks, data + size - kSig);
   FUZZ_CHECK(again.size() == size && std::memcmp(again.data(), data, size) == 0,
              "what ReadOutbox returned does not lay out to the bytes it read");
-  if (info.signer == Key().pk) {
+  if (info.signer == fuzz::TestSigningKey().pk) {
     std::vector<format::OutboxReply> copy = rs;
     std::string written;
-    Status sw = format::WriteOutbox(Key(), info, &copy, acks, &written);
+    Status sw = format::WriteOutbox(fuzz::TestSigningKey(), info, &copy, acks, &written);
     FUZZ_CHECK(sw.ok(), "WriteOutbox refuses what ReadOutbox accepted: " + sw.ToString());
     if (info.version == 2) {
       FUZZ_CHECK(written.size() == size && std::memcmp(written.data(), data, size) == 0,
@@ -213,7 +200,7 @@ void CheckAccepted(const uint8_t* data, size_t size, const format::OutboxInfo& i
       FUZZ_CHECK(written.size() == v2.size() &&
                      std::memcmp(written.data(), v2.data(), v2.size() - kSig) == 0,
                  "WriteOutbox of an accepted version 1 outbox is not its version 2");
-      FUZZ_CHECK(crypto::Verify(Key().pk.data(), U8(written), written.size() - kSig,
+      FUZZ_CHECK(crypto::Verify(fuzz::TestSigningKey().pk.data(), U8(written), written.size() - kSig,
                                 U8(written) + written.size() - kSig),
                  "WriteOutbox's signature does not verify");
     }
@@ -241,12 +228,12 @@ void CheckLimits() {
   }
   std::vector<format::OutboxReply> none;
   std::string out;
-  Status s = format::WriteOutbox(Key(), info, &none, acks, &out);
+  Status s = format::WriteOutbox(fuzz::TestSigningKey(), info, &none, acks, &out);
   FUZZ_CHECK(s.Is(Status::Code::kTooLarge),
              "WriteOutbox with kMaxOutboxAcks + 1 acknowledgements: " + s.ToString());
 
   // One more than the bound, laid out here and signed: Corruption.
-  info.signer = Key().pk;
+  info.signer = fuzz::TestSigningKey().pk;
   std::string over = Layout(info, 2, none, acks, nullptr);
   Resign(&over);
   format::OutboxInfo got;
@@ -259,7 +246,7 @@ void CheckLimits() {
   over.shrink_to_fit();
 
   acks.pop_back();
-  s = format::WriteOutbox(Key(), info, &none, acks, &out);
+  s = format::WriteOutbox(fuzz::TestSigningKey(), info, &none, acks, &out);
   FUZZ_CHECK(s.ok(), "WriteOutbox with kMaxOutboxAcks acknowledgements: " + s.ToString());
   FUZZ_CHECK(out.size() == kHead + 4 + kDocMaxAcks * kAck + kSig,
              "WriteOutbox wrote " + std::to_string(out.size()) + " bytes for kMaxOutboxAcks");
@@ -292,7 +279,7 @@ void Raw(const uint8_t* data, size_t size) {
 // this file's own reading of the layout, which also gives the expected
 // verdict, replies and acknowledgements.
 void Resigned(const uint8_t* data, size_t size) {
-  const crypto::SigningKey& key = Key();
+  const crypto::SigningKey& key = fuzz::TestSigningKey();
   std::vector<uint8_t> buf(data, data + size);
   const size_t body = size - kSig;
   std::memcpy(buf.data() + 41, key.pk.data(), 32);
@@ -439,7 +426,7 @@ void RoundTrip(const uint8_t* data, size_t size) {
 
   std::vector<format::OutboxReply> written = rs;
   std::string out;
-  Status sw = format::WriteOutbox(Key(), info, &written, acks, &out);
+  Status sw = format::WriteOutbox(fuzz::TestSigningKey(), info, &written, acks, &out);
   std::set<storage::Id> ids, acked;
   bool repeated = false, repeated_ack = false;
   for (const auto& r : rs) repeated |= !ids.insert(r.id).second;
@@ -474,7 +461,7 @@ void RoundTrip(const uint8_t* data, size_t size) {
 
   format::OutboxInfo h, got;
   FUZZ_CHECK(format::ReadOutboxHeader(p, out.size(), &h).ok(), "ReadOutboxHeader refuses WriteOutbox's");
-  FUZZ_CHECK(h.instance == info.instance && h.signer == Key().pk && h.sequence == info.sequence &&
+  FUZZ_CHECK(h.instance == info.instance && h.signer == fuzz::TestSigningKey().pk && h.sequence == info.sequence &&
                  h.count == rs.size() && h.version == 2,
              "ReadOutboxHeader reads another header than WriteOutbox wrote");
   std::vector<format::OutboxReply> back;
@@ -500,7 +487,7 @@ void RoundTrip(const uint8_t* data, size_t size) {
   FUZZ_CHECK(Refused(out + char(in.ConsumeIntegral<uint8_t>())), "an outbox with a byte appended was accepted");
 
   // Signed again by the fixed key, so that only the layout is judged.
-  got.signer = Key().pk;
+  got.signer = fuzz::TestSigningKey().pk;
   // The same replies as version 1: read, with no acknowledgements.
   std::string v1 = Layout(got, 1, back, {}, nullptr);
   Resign(&v1);
@@ -557,7 +544,7 @@ void RoundTrip(const uint8_t* data, size_t size) {
     dup[j].id = dup[i].id;
     const std::vector<uint8_t> m = crypto::ReplySignedBytes(
         got.instance, dup[j].id, dup[j].source.data(), dup[j].sealed.data(), dup[j].sealed.size());
-    crypto::Sign(Key(), m.data(), m.size(), dup[j].sig.data());
+    crypto::Sign(fuzz::TestSigningKey(), m.data(), m.size(), dup[j].sig.data());
     std::string twice = Layout(got, 2, dup, acks, nullptr);
     Resign(&twice);
     MustBeCorrupt(twice, "an outbox that holds a reply id twice (replies " + std::to_string(i) +
@@ -568,7 +555,7 @@ void RoundTrip(const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Key();
+  fuzz::TestSigningKey();
   static const bool limits = (CheckLimits(), true);
   (void)limits;
   Raw(data, size);

@@ -99,19 +99,6 @@ const char* const kDocSigned[] = {"Sealdrop-Key",  "Sealdrop-Instance", "Sealdro
 constexpr uint64_t kBase = 1796083200;
 constexpr size_t kMaxCache = 4;
 
-// The courier's transport key: RFC 8032's first test seed, as the vector's.
-const crypto::SigningKey& Key() {
-  static const crypto::SigningKey* key = [] {
-    fuzz::InitOnce();
-    std::vector<uint8_t> seed;
-    crypto::FromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", &seed);
-    auto* k = new crypto::SigningKey;
-    if (!crypto::SigningKeyFromSeed(seed.data(), k).ok()) fuzz::Die("SigningKeyFromSeed");
-    return k;
-  }();
-  return *key;
-}
-
 const char* Name(Refusal r) {
   switch (r) {
     case Refusal::kNone: return "none";
@@ -493,7 +480,7 @@ std::string Tamper(FuzzedDataProvider* fdp, RequestHead* h, crypto::SignPublic* 
 }
 
 void CheckVerify(const RequestHead& got, FuzzedDataProvider* fdp) {
-  const crypto::SignPublic& pk = Key().pk;
+  const crypto::SignPublic& pk = fuzz::TestSigningKey().pk;
   // As parsed: it verifies exactly when its signature is the listed key's.
   const std::string c = format::CanonicalRequest(got);
   const bool by_fixed = got.key == pk && crypto::Verify(pk.data(), U8(c), c.size(), got.sig.data());
@@ -507,7 +494,7 @@ void CheckVerify(const RequestHead& got, FuzzedDataProvider* fdp) {
             "the head as parsed, with its own key listed");
 
   RequestHead h = got;
-  format::SignRequest(Key(), &h);
+  format::SignRequest(fuzz::TestSigningKey(), &h);
   FUZZ_CHECK(h.key == pk, "SignRequest did not set the key");
   const std::string signed_form = format::CanonicalRequest(h);
   FUZZ_CHECK(crypto::Verify(pk.data(), U8(signed_form), signed_form.size(), h.sig.data()),
@@ -603,7 +590,7 @@ Refusal One(const uint8_t* data, size_t size) {
 // verdict is checked too, so that it cannot share a mistake unseen.
 void CheckBounds() {
   const std::string zeros64(64, '0');
-  const Headers valid = {{"Sealdrop-Key", crypto::FormatSigningPublic(Key().pk)},
+  const Headers valid = {{"Sealdrop-Key", crypto::FormatSigningPublic(fuzz::TestSigningKey().pk)},
                          {"Sealdrop-Instance", zeros64},
                          {"Sealdrop-Length", "0"},
                          {"Sealdrop-Body", zeros64},
@@ -662,7 +649,7 @@ void CheckBounds() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Key();
+  fuzz::TestSigningKey();
   static const bool once = [] {
     FUZZ_CHECK(format::kRequestSkew == kDocSkew, "kRequestSkew is not FORMAT.md's 300 s");
     FUZZ_CHECK(format::kNonceSize == 16, "kNonceSize is not FORMAT.md's 16 bytes");

@@ -485,12 +485,10 @@ int main(int argc, char** argv) {
   crypto::FromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", &iseed);
   crypto::RecipientKey rk;
   Must(crypto::RecipientKeyFromSecret(rsec.data(), rsec.size(), 7, &rk), "recipient key");
-  crypto::SigningKey ik;
-  Must(crypto::SigningKeyFromSeed(iseed.data(), &ik), "instance key");
+  const crypto::SigningKey& ik = fuzz::TestSigningKey();
 
   // keyfile_fuzz.
-  crypto::Secret x(1);
-  x.data()[0] = 'x';
+  const crypto::Secret& x = fuzz::TestPassphrase();
   uint8_t salt[16], nonce[24];
   for (int i = 0; i < 16; i++) salt[i] = uint8_t(i);
   for (int i = 0; i < 24; i++) nonce[i] = uint8_t(0x10 + i);
