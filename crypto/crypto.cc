@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <new>
 #include <cstring>
@@ -442,6 +443,22 @@ std::string FormatSigningPublic(const SignPublic& pk) {
   sodium_bin2base64(b64.data(), b64.size(), pk.data(), pk.size(), variant);
   b64.resize(std::strlen(b64.c_str()));
   return "sdsig1:" + b64;
+}
+
+Status NormaliseFingerprint(const std::string& text, std::string* out) {
+  std::string hex;
+  for (char c : text) {
+    if (c == ' ' || c == ':' || c == '\t') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      return Status::InvalidArgument("an instance fingerprint is made of hexadecimal digits");
+    hex += char(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (hex.size() != 2 * kSignPublicSize)
+    return Status::InvalidArgument("an instance fingerprint has " +
+                                   std::to_string(2 * kSignPublicSize) +
+                                   " hexadecimal digits, not " + std::to_string(hex.size()));
+  *out = hex;
+  return Status::OK();
 }
 
 Status ParseSigningPublic(const std::string& text, SignPublic* out) {

@@ -207,6 +207,12 @@ Status SealSigningKeyFileDeterministic(const SigningKey& key, uint32_t epoch,
                                        std::string* out);
 Status PeekSigningKeyFile(const std::string& bytes, SignPublic* out);
 Status OpenSigningKeyFile(const std::string& bytes, const Secret& passphrase, SigningKey* out);
+// Turns an instance fingerprint as a person types or pastes it (the 64
+// hexadecimal digits of the instance key that `sealdrop-server init` prints,
+// in either case, with spaces or colons between digits) into 64 lowercase hex
+// digits in *out. InvalidArgument for anything else, such as a shortened key:
+// a prefix would be easier to match by a key made to look alike.
+Status NormaliseFingerprint(const std::string& text, std::string* out);
 // "sdsig1:<base64url of the 32 key bytes, no padding>", as the server's
 // config lists a reviewer's signing key.
 std::string FormatSigningPublic(const SignPublic& pk);

@@ -81,21 +81,5 @@ std::string SafeName(const std::string& name) {
   return out;
 }
 
-Status NormaliseFingerprint(const std::string& text, std::string* out) {
-  std::string hex;
-  for (char c : text) {
-    if (c == ' ' || c == ':' || c == '\t') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c)))
-      return Status::InvalidArgument("an instance fingerprint is made of hexadecimal digits");
-    hex += char(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (hex.size() != 2 * crypto::kSignPublicSize)
-    return Status::InvalidArgument("an instance fingerprint has " +
-                                   std::to_string(2 * crypto::kSignPublicSize) +
-                                   " hexadecimal digits, not " + std::to_string(hex.size()));
-  *out = hex;
-  return Status::OK();
-}
-
 }  // namespace review
 }  // namespace sealdrop

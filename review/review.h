@@ -28,12 +28,8 @@ std::string SafeName(const std::string& name);
 // (but newline and tab), bidirectional overrides and invalid UTF-8 become '_'.
 std::string Printable(const std::string& text);
 
-// Turns an instance fingerprint as a person types or pastes it (the 64
-// hexadecimal digits of the instance key that `sealdrop-server init` prints,
-// in either case, with spaces or colons between digits) into 64 lowercase hex
-// digits in *out. InvalidArgument for anything else, such as a shortened key:
-// a prefix would be easier to match by a key made to look alike.
-Status NormaliseFingerprint(const std::string& text, std::string* out);
+// crypto::NormaliseFingerprint, as the review tool's commands call it.
+using crypto::NormaliseFingerprint;
 
 // The EU whistleblowing directive's deadlines: an acknowledgement within 7
 // days of receipt, feedback within 3 months (91 days) of the acknowledgement

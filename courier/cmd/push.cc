@@ -10,7 +10,9 @@ namespace cmd {
 namespace {
 
 // The longest outbox (docs/FORMAT.md "Outbox"): 1000 replies of at most
-// 67,632 sealed bytes and 100,000 acknowledgements.
+// 67,632 sealed bytes and 100,000 acknowledgements. format::MaxOutbox() says
+// the same, but linking format/ would bring the store's library (LMDB) into
+// the courier; the server refuses a longer body from its head anyway.
 constexpr size_t kMaxOutbox = 85 + 1000 * (116 + 67632) + 4 + 100000 * 48 + 64;
 
 struct Args {

@@ -10,19 +10,17 @@ namespace cmd {
 
 int Prepare(const Remote& r, Endpoint* at, crypto::SigningKey* key) {
   std::string hex;
-  for (char c : r.fingerprint)
-    if (c != ' ' && c != ':') hex += char(std::tolower(static_cast<unsigned char>(c)));
+  Status st = crypto::NormaliseFingerprint(r.fingerprint, &hex);
   std::vector<uint8_t> bytes;
-  if (hex.size() != 64 || !crypto::FromHex(hex, &bytes))
-    return Fail(Status::InvalidArgument("--instance-fingerprint must be the 64 hex digits of the "
-                                        "instance key"),
-                "sealdrop-server check prints it as `instance key ...`");
+  if (!st.ok() || !crypto::FromHex(hex, &bytes))
+    return Fail(st, "--instance-fingerprint takes the whole instance key that sealdrop-server "
+                    "init or check printed");
   std::copy(bytes.begin(), bytes.end(), at->instance.begin());
   at->url = r.server;
   at->ca = r.ca;
   at->proxy = r.proxy;
   std::string file;
-  Status st = cli::ReadFile(r.key, &file);
+  st = cli::ReadFile(r.key, &file);
   crypto::SignPublic pk;
   if (st.ok()) st = crypto::PeekSigningKeyFile(file, &pk);
   if (!st.ok()) return Fail(st, "--key takes the file sealdrop-courier keygen wrote");
