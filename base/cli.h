@@ -108,16 +108,27 @@ inline Status WriteAll(int fd, const void* data, size_t n, const std::string& wh
   return Status::OK();
 }
 
+// Creates a new `<path>.partial-XXXXXX` with `mode`, open for writing in
+// *fd; its name in *tmp.
+inline Status OpenTemp(const std::string& path, mode_t mode, int* fd, std::string* tmp) {
+  *tmp = path + ".partial-XXXXXX";
+  *fd = ::mkostemp(tmp->data(), O_CLOEXEC);
+  if (*fd < 0) return Status::IOError("cannot create " + *tmp + ": " + std::strerror(errno));
+  if (::fchmod(*fd, mode) != 0) {
+    ::close(*fd);
+    ::unlink(tmp->c_str());
+    return Status::IOError("cannot set the mode of " + *tmp);
+  }
+  return Status::OK();
+}
+
 // Writes `data` to a new `<path>.partial-XXXXXX` with `mode`, synced; its
 // name in *tmp.
 inline Status WriteTemp(const std::string& path, const std::string& data, mode_t mode,
                         std::string* tmp) {
-  *tmp = path + ".partial-XXXXXX";
-  int fd = ::mkostemp(tmp->data(), O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot create " + *tmp + ": " + std::strerror(errno));
-  Status st;
-  if (::fchmod(fd, mode) != 0) st = Status::IOError("cannot set the mode of " + *tmp);
-  if (st.ok()) st = WriteAll(fd, data.data(), data.size(), *tmp);
+  int fd = -1;
+  SD_RETURN_IF_ERROR(OpenTemp(path, mode, &fd, tmp));
+  Status st = WriteAll(fd, data.data(), data.size(), *tmp);
   if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + *tmp);
   if (::close(fd) != 0 && st.ok()) st = Status::IOError("cannot write " + *tmp);
   if (!st.ok()) ::unlink(tmp->c_str());
@@ -138,9 +149,9 @@ inline void SyncParent(const std::string& path) {
 // Creates `path` with `mode`, refusing to replace anything, and syncs it. The
 // bytes go to a temporary name beside it first: a file under `path` is always
 // whole, and a crash leaves at most a `<path>.partial-XXXXXX`.
-inline Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp;
-  SD_RETURN_IF_ERROR(WriteTemp(path, data, mode, &tmp));
+// Gives the synced temporary file `tmp` the name `path`, refusing to replace
+// anything there, and syncs the directory; `tmp` is gone either way.
+inline Status PublishNew(const std::string& tmp, const std::string& path) {
   // A rename that refuses to replace; USB sticks' FAT has no hard links but
   // supports this. Where the file system has no such rename, a hard link.
   Status st;
@@ -155,6 +166,12 @@ inline Status WriteNewFile(const std::string& path, const std::string& data, mod
   if (!st.ok()) return st;
   SyncParent(path);
   return Status::OK();
+}
+
+inline Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
+  std::string tmp;
+  SD_RETURN_IF_ERROR(WriteTemp(path, data, mode, &tmp));
+  return PublishNew(tmp, path);
 }
 
 // Replaces `path` with `data` (mode `mode`) in one step: a crash leaves the

@@ -1,14 +1,9 @@
 // sealdrop-courier fetch: downloads a bundle of new submissions (or, with
 // --resend, of every one the server holds unacknowledged) into a new file,
 // whole or not at all.
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 
 #include "courier/cmd/cmd.h"
 
@@ -31,10 +26,10 @@ int Run(const Args& a) {
   if (int rc = Prepare(a.remote, &at, &key)) return rc;
   // Streamed into a file beside the target, which takes the name only when
   // whole: a broken transfer leaves no bundle that looks complete.
-  std::string tmp = a.out + ".partial-XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return Fail(Status::IOError("cannot create " + tmp + ": " + std::strerror(errno)));
-  Status wrote;
+  std::string tmp;
+  int fd = -1;
+  Status wrote = cli::OpenTemp(a.out, 0600, &fd, &tmp);
+  if (!wrote.ok()) return Fail(wrote);
   uint64_t bytes = 0;
   auto append = [&](const char* p, size_t n) {
     wrote = cli::WriteAll(fd, p, n, tmp);
@@ -59,10 +54,8 @@ int Run(const Args& a) {
   if (st.ok() && !wrote.ok()) st = wrote;
   if (st.ok() && ans.status == 200 && ::fsync(fd) != 0) st = Status::IOError("cannot sync " + tmp);
   ::close(fd);
-  if (st.ok() && ans.status == 200 &&
-      ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, a.out.c_str(), RENAME_NOREPLACE) != 0)
-    st = Status::IOError("cannot create " + a.out + ": " + std::strerror(errno));
-  if (!st.ok() || ans.status != 200) ::unlink(tmp.c_str());
+  if (st.ok() && ans.status == 200) st = cli::PublishNew(tmp, a.out);
+  else ::unlink(tmp.c_str());
   if (!st.ok()) return Fail(st, "nothing was kept; fetch again (with --resend if the server "
                                 "counted those as exported)");
   if (ans.status == 204) {
@@ -70,7 +63,6 @@ int Run(const Args& a) {
     return 0;
   }
   if (ans.status != 200) return Refused(ans);
-  cli::SyncParent(a.out);
   std::printf("fetched %llu bytes into %s\n", static_cast<unsigned long long>(bytes),
               a.out.c_str());
   return 0;
