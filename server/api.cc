@@ -80,21 +80,12 @@ struct Api::Impl {
     res.set_content("refused: " + message + "\n", "text/plain; charset=utf-8");
   }
 
-  // The head, parsed again (it was verified before routing), for its body hash.
+  // Whether `body` hashes to the signed Sealdrop-Body, which Check found
+  // in its form before routing.
   bool BodyMatches(const httplib::Request& req, const std::string& body) {
-    format::RequestHead h;
-    format::Refusal why;
-    std::string cl = std::to_string(body.size());
-    if (!format::ParseRequestHead(req.method, req.target, &cl,
-                                  [&](const std::string& n, std::string* v) {
-                                    return Header(req, n, v);
-                                  },
-                                  &h, &why)
-             .ok())
-      return false;
     format::Digest d;
     crypto::Hash256(reinterpret_cast<const uint8_t*>(body.data()), body.size(), d.data());
-    return crypto::Equal(d.data(), h.body.data(), d.size());
+    return crypto::ToHex(d.data(), d.size()) == req.get_header_value("Sealdrop-Body");
   }
 
   httplib::Server::HandlerResponse Check(const httplib::Request& req, httplib::Response& res) {
