@@ -81,5 +81,15 @@ std::string SafeName(const std::string& name) {
   return out;
 }
 
+void SplitName(const std::string& name, std::string* stem, std::string* ext) {
+  *stem = name;
+  ext->clear();
+  size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0 && name.size() - dot <= 16) {
+    *stem = name.substr(0, dot);
+    *ext = name.substr(dot);
+  }
+}
+
 }  // namespace review
 }  // namespace sealdrop

@@ -24,6 +24,11 @@ namespace review {
 // leading dots or dashes, valid UTF-8, at most 200 bytes. Never empty.
 std::string SafeName(const std::string& name);
 
+// Splits a file name into its stem and its extension (with the dot; at most
+// 16 bytes, else none), so that "name (2).ext" and "name.original.ext" can
+// be made beside it.
+void SplitName(const std::string& name, std::string* stem, std::string* ext);
+
 // Makes untrusted text safe to print on a terminal: control characters
 // (but newline and tab), bidirectional overrides and invalid UTF-8 become '_'.
 std::string Printable(const std::string& text);

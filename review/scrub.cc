@@ -135,16 +135,6 @@ std::string ExtensionFor(const std::string& mime) {
   return "";
 }
 
-void SplitName(const std::string& name, std::string* stem, std::string* ext) {
-  *stem = name;
-  ext->clear();
-  size_t dot = name.rfind('.');
-  if (dot != std::string::npos && dot > 0 && name.size() - dot <= 16) {
-    *stem = name.substr(0, dot);
-    *ext = name.substr(dot);
-  }
-}
-
 // Moves `from` to `to` unless something is there already.
 int MoveNew(const std::string& from, const std::string& to) {
   return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);

@@ -30,12 +30,8 @@ struct Args {
 // Creates a new file in dirfd named after `name`, adding " (2)" etc. rather
 // than replacing anything. Returns the fd and the name used.
 Status CreateUnique(int dirfd, const std::string& name, int* fd, std::string* used) {
-  std::string stem = name, ext;
-  size_t dot = name.rfind('.');
-  if (dot != std::string::npos && dot > 0 && name.size() - dot <= 16) {
-    stem = name.substr(0, dot);
-    ext = name.substr(dot);
-  }
+  std::string stem, ext;
+  SplitName(name, &stem, &ext);
   for (int n = 1; n < 10000; n++) {
     std::string cand = n == 1 ? name : stem + " (" + std::to_string(n) + ")" + ext;
     int f = ::openat(dirfd, cand.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
