@@ -559,9 +559,11 @@ Secret NewContentKey() {
 
 Status SealContentKey(const Secret& content_key, const PublicKey& to, SealedKey* out) {
   if (content_key.size() != kContentKeySize) return Status::InvalidArgument("bad content key");
+  out->box.resize(kSealedKeySize);
   if (crypto_box_seal(out->box.data(), content_key.data(), content_key.size(), to.pk.data()) != 0)
     return Status::InvalidArgument("recipient public key is not usable");
   out->key_id = to.id;
+  out->alg = kSealX25519;
   return Status::OK();
 }
 
@@ -569,6 +571,12 @@ Status OpenContentKey(const std::vector<SealedKey>& sealed, const RecipientKey& 
                       Secret* content_key) {
   for (const SealedKey& s : sealed) {
     if (!Equal(s.key_id.data(), key.pub.id.data(), kKeyIdSize)) continue;
+    if (s.alg != kSealX25519)
+      return Status::Version("the content key for key " + ToHex(key.pub.id.data(), kKeyIdSize) +
+                             " is sealed with algorithm " + std::to_string(s.alg) +
+                             ", which this build does not know");
+    if (s.box.size() != kSealedKeySize)
+      return Status::Corruption("sealed content key has the wrong length");
     Secret ck(kContentKeySize);
     if (crypto_box_seal_open(ck.data(), s.box.data(), s.box.size(), key.pub.pk.data(),
                              key.sk.data()) != 0)

@@ -248,13 +248,19 @@ Id RandomId();
 constexpr size_t kContentKeySize = 32;
 Secret NewContentKey();
 
+// A content key sealed to one recipient. Algorithm 1 is X25519 SEAL
+// (kSealedKeySize bytes), the only one this build opens; a record may carry
+// others for recipients of a newer build (FORMAT.md "Submission record").
+constexpr uint8_t kSealX25519 = 1;
 struct SealedKey {
   KeyId key_id{};
-  std::array<uint8_t, kSealedKeySize> box{};
+  uint8_t alg = kSealX25519;
+  std::vector<uint8_t> box;
 };
 Status SealContentKey(const Secret& content_key, const PublicKey& to, SealedKey* out);
 // Finds the entry for `key` in `sealed` and opens it. NotFound if no entry is
-// addressed to this key; AuthFailed if the box does not open.
+// addressed to this key; Version if that entry uses an algorithm this build
+// does not know; AuthFailed if the box does not open.
 Status OpenContentKey(const std::vector<SealedKey>& sealed, const RecipientKey& key,
                       Secret* content_key);
 // The same with whichever key of the ring an entry is addressed to.

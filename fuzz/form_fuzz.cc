@@ -93,15 +93,17 @@ std::string DecryptItem(storage::Store* store, const storage::SubmissionRec& rec
   crypto::StreamReader reader;
   crypto::StreamHeader hdr;
   std::memcpy(hdr.data(), it.header.data(), hdr.size());
-  FUZZ_CHECK(rec.version == crypto::kStreamV2, "the server wrote another stream version");
-  FUZZ_CHECK(reader.Init(ck, CryptoId(rec.id), item, hdr, rec.version).ok(), "StreamReader.Init");
+  FUZZ_CHECK(rec.version == 3 && storage::StreamVersion(rec) == crypto::kStreamV2,
+             "the server wrote another record or stream version");
+  FUZZ_CHECK(reader.Init(ck, CryptoId(rec.id), item, hdr, crypto::kStreamV2).ok(),
+             "StreamReader.Init");
   static std::vector<uint8_t> plain;  // reused: a fresh 256 KiB per item costs page faults
   plain.resize(rec.chunk_size);
   std::string out;
   uint64_t pos = 0;
   Status st = store->ReadItem(rec, item, [&](uint32_t index, const uint8_t* p, size_t n) {
     size_t m = 0;
-    FUZZ_CHECK(n <= rec.chunk_size + crypto::ChunkOverhead(rec.version), "chunk too large");
+    FUZZ_CHECK(n <= rec.chunk_size + crypto::ChunkOverhead(crypto::kStreamV2), "chunk too large");
     Status rs = reader.Read(index, index + 1 == it.chunks, p, n, plain.data(), &m);
     FUZZ_CHECK(rs.ok(), "a committed chunk does not decrypt: " + rs.ToString());
     for (size_t i = 0; i < m; i++) {
@@ -131,6 +133,7 @@ void VerifyCommitted(World& w, const server::Receipt& receipt) {
   FUZZ_CHECK(rec.day == kDay && rec.keys.size() == 1 && !rec.items.empty());
   std::vector<crypto::SealedKey> sealed(1);
   sealed[0].key_id = rec.keys[0].key_id;
+  sealed[0].alg = rec.keys[0].alg;
   sealed[0].box = rec.keys[0].box;
   crypto::Secret ck;
   st = crypto::OpenContentKey(sealed, w.key, &ck);

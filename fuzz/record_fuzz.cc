@@ -65,9 +65,14 @@ bool Submission(const uint8_t* data, size_t size) {
   FUZZ_CHECK(SameBytes(storage::EncodeSubmission(rec), data, size),
              "a decoded submission record does not re-encode to the same bytes");
   FUZZ_CHECK(rec.chunk_size > 0 && !rec.keys.empty() && !rec.items.empty());
-  FUZZ_CHECK(rec.version == 1 || rec.version == 2, "a record of an unknown version was accepted");
+  FUZZ_CHECK(rec.version >= 1 && rec.version <= 3, "a record of an unknown version was accepted");
+  for (const auto& k : rec.keys)
+    FUZZ_CHECK(k.alg != 0 && !k.box.empty() && k.box.size() <= storage::kMaxSealedKey &&
+                   (k.alg != storage::kSealX25519 || k.box.size() == 80) &&
+                   (rec.version >= 3 || k.alg == storage::kSealX25519),
+               "a sealed content key of an impossible algorithm or size was accepted");
   // Stream version 1 adds 17 bytes per chunk, version 2 adds 16 (FORMAT.md).
-  const uint64_t t = rec.version == 1 ? 17 : 16;
+  const uint64_t t = storage::StreamVersion(rec) == 1 ? 17 : 16;
   uint64_t total = 0;
   for (const auto& it : rec.items) {
     FUZZ_CHECK(it.padded > 0 && it.chunks > 0, "an empty item was accepted");

@@ -14,6 +14,8 @@ constexpr size_t kBatchBytes = 1u << 20;
 // libsodium's, at more than twice the speed, and sealing is most of what an
 // upload costs the server (docs/PERFORMANCE.md).
 constexpr uint8_t kStream = crypto::kStreamV2;
+// Records are written in version 3, whose streams are version 2.
+constexpr uint8_t kRecord = 3;
 constexpr crypto::ChunkSeal kSeal = crypto::SealChunkOpenssl;
 
 // File names and types are plaintext of the submission: wiped, SSO bytes and
@@ -32,7 +34,7 @@ const char kMessageTooLong[] = "message is too long";
 
 Upload::Upload(Writer* writer, const std::vector<Recipient>& to, uint32_t day)
     : writer_(writer), to_(to), tracker_(std::make_shared<Writer::Tracker>()) {
-  rec_.version = kStream;
+  rec_.version = kRecord;
   rec_.day = day;
   rec_.chunk_size = crypto::kChunkSize;
 }
@@ -51,6 +53,7 @@ Status Upload::Begin() {
     SD_RETURN_IF_ERROR(crypto::SealContentKey(ck_, r.key, &sk));
     storage::SealedKeyRec kr;
     kr.key_id = sk.key_id;
+    kr.alg = sk.alg;
     kr.box = sk.box;
     rec_.keys.push_back(kr);
   }

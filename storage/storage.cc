@@ -21,9 +21,11 @@ const char kOnlySmall[] = "the store keeps its last room for messages and small 
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
-// Submission records name their streams' version: 1 (secretstream) or 2.
+// Submission records: 1 (secretstream), 2 (RFC 8439 chunks), 3 (as 2, with
+// an algorithm and a length on every sealed content key).
 constexpr uint8_t kSubVersionMin = 1;
-constexpr uint8_t kSubVersionMax = 2;
+constexpr uint8_t kSubVersionMax = 3;
+constexpr size_t kSealedX25519 = 80;
 constexpr char kSubMagic[4] = {'S', 'D', 'S', 'U'};
 constexpr char kChunkMagic[4] = {'S', 'D', 'C', 'H'};
 constexpr char kPendMagic[4] = {'S', 'D', 'P', 'E'};
@@ -169,6 +171,10 @@ std::string EncodeSubmission(const SubmissionRec& rec) {
   PutU32(&s, uint32_t(rec.items.size()));
   for (const auto& k : rec.keys) {
     s.append(reinterpret_cast<const char*>(k.key_id.data()), k.key_id.size());
+    if (rec.version >= 3) {
+      s.push_back(char(k.alg));
+      PutU16(&s, uint16_t(k.box.size()));
+    }
     s.append(reinterpret_cast<const char*>(k.box.data()), k.box.size());
   }
   for (const auto& it : rec.items) {
@@ -197,13 +203,28 @@ Status DecodeSubmission(const uint8_t* p, size_t n, SubmissionRec* out) {
   if (nitems == 0 || nitems > kMaxItems) return Status::Corruption("submission item count");
   if (out->chunk_size == 0 || out->chunk_size > kMaxChunkSize)
     return Status::Corruption("submission chunk size");
-  if (n != kFixed + nkeys * 88 + nitems * 36)
-    return Status::Corruption("submission record has the wrong length");
+  const uint8_t* end = p + n;
   out->keys.resize(nkeys);
   for (auto& k : out->keys) {
+    if (size_t(end - q) < 8) return Status::Corruption("submission record is truncated");
     std::memcpy(k.key_id.data(), q, 8), q += 8;
-    std::memcpy(k.box.data(), q, 80), q += 80;
+    size_t len = kSealedX25519;
+    k.alg = kSealX25519;
+    if (out->version >= 3) {
+      if (end - q < 3) return Status::Corruption("submission record is truncated");
+      k.alg = q[0];
+      len = size_t(GetLE(q + 1, 2));
+      q += 3;
+      // An unknown algorithm is kept: another reviewer's newer key may read it.
+      if (k.alg == 0 || len == 0 || len > kMaxSealedKey ||
+          (k.alg == kSealX25519 && len != kSealedX25519))
+        return Status::Corruption("submission has a sealed key of an impossible size");
+    }
+    if (size_t(end - q) < len) return Status::Corruption("submission record is truncated");
+    k.box.assign(q, q + len), q += len;
   }
+  if (size_t(end - q) != nitems * 36)
+    return Status::Corruption("submission record has the wrong length");
   out->items.resize(nitems);
   for (auto& it : out->items) {
     std::memcpy(it.header.data(), q, 24), q += 24;
@@ -219,13 +240,13 @@ Status DecodeSubmission(const uint8_t* p, size_t n, SubmissionRec* out) {
 uint64_t ChunkCipherSize(const SubmissionRec& rec, const ItemRec& item, uint32_t index) {
   uint64_t start = uint64_t(index) * rec.chunk_size;
   if (start >= item.padded) return 0;
-  return std::min<uint64_t>(rec.chunk_size, item.padded - start) + ChunkOverhead(rec.version);
+  return std::min<uint64_t>(rec.chunk_size, item.padded - start) + ChunkOverhead(StreamVersion(rec));
 }
 
 uint64_t StoredSize(const SubmissionRec& rec) {
   uint64_t total = 0;
   for (const auto& it : rec.items)
-    total += it.padded + uint64_t(it.chunks) * ChunkOverhead(rec.version);
+    total += it.padded + uint64_t(it.chunks) * ChunkOverhead(StreamVersion(rec));
   return total;
 }
 

@@ -32,9 +32,15 @@ namespace storage {
 constexpr size_t kIdSize = 16;
 using Id = std::array<uint8_t, kIdSize>;
 
+// One recipient's sealed content key. Records before version 3 hold only
+// algorithm 1 (X25519 SEAL, 80 bytes); version 3 names the algorithm of each,
+// and keeps an entry of an algorithm this build does not know as it is.
+constexpr uint8_t kSealX25519 = 1;
+constexpr size_t kMaxSealedKey = 4096;
 struct SealedKeyRec {
   std::array<uint8_t, 8> key_id{};
-  std::array<uint8_t, 80> box{};
+  uint8_t alg = kSealX25519;
+  std::vector<uint8_t> box;
 };
 
 struct ItemRec {
@@ -45,9 +51,9 @@ struct ItemRec {
 
 // A sealed submission as stored (FORMAT.md "Submission record").
 struct SubmissionRec {
-  // Record version, which is also the version of its items' streams
-  // (FORMAT.md "Items and streams"): 2 is written, 1 is still read.
-  uint8_t version = 2;
+  // Record version (FORMAT.md "Submission record"): 3 is written, 1 and 2
+  // are still read. StreamVersion() gives its items' stream version.
+  uint8_t version = 3;
   Id id{};
   uint32_t day = 0;  // days since 1970-01-01 (UTC): the only time stored
   uint32_t chunk_size = 0;  // plaintext bytes per chunk
@@ -55,6 +61,10 @@ struct SubmissionRec {
   std::vector<ItemRec> items;  // item 0 is the manifest
 };
 
+// Version 1 records' streams are version 1; every later record's are 2.
+inline uint8_t StreamVersion(const SubmissionRec& rec) { return rec.version == 1 ? 1 : 2; }
+
+// REQUIRES: before version 3, every key is algorithm 1 with an 80-byte box.
 std::string EncodeSubmission(const SubmissionRec& rec);
 Status DecodeSubmission(const uint8_t* p, size_t n, SubmissionRec* out);
 // Ciphertext bytes of a chunk: the stored length of chunk `index` of `item`.

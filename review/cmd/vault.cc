@@ -166,6 +166,7 @@ std::vector<crypto::SealedKey> SealedKeys(const storage::SubmissionRec& rec) {
   for (const auto& k : rec.keys) {
     crypto::SealedKey s;
     s.key_id = k.key_id;
+    s.alg = k.alg;
     s.box = k.box;
     v.push_back(s);
   }
@@ -179,7 +180,7 @@ Status InitReader(const storage::SubmissionRec& rec, uint32_t item, const crypto
   crypto::StreamHeader hdr;
   std::memcpy(hdr.data(), rec.items[item].header.data(), hdr.size());
   if (rec.chunk_size > crypto::kChunkSize) return Status::Corruption("chunk size is too large");
-  return reader->Init(ck, CryptoId(rec.id), item, hdr, rec.version);
+  return reader->Init(ck, CryptoId(rec.id), item, hdr, storage::StreamVersion(rec));
 }
 
 Status OpenChunk(crypto::StreamReader* reader, const storage::SubmissionRec& rec, uint32_t item,

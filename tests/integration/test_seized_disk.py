@@ -102,8 +102,13 @@ def masked_record(v):
     out = [v[:5], ("day", day, "chunk", chunk, "keys", k, "items", n)]
     off = 35
     for _ in range(k):
-        out.append(("key id", v[off:off + 8].hex()))
-        off += 88
+        if v[4] >= 3:  # key id, algorithm, sealed length, sealed key
+            alg, size = v[off + 8], int.from_bytes(v[off + 9:off + 11], "little")
+            out.append(("key id", v[off:off + 8].hex(), "algorithm", alg, "sealed", size))
+            off += 11 + size
+        else:
+            out.append(("key id", v[off:off + 8].hex()))
+            off += 88
     for _ in range(n):
         padded, chunks = struct.unpack("<QI", v[off + 24:off + 36])
         out.append(("item", padded, chunks))

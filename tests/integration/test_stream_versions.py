@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""Both stream versions through the real tools (docs/FORMAT.md "Items and
-streams"):
+"""Every record and stream version through the real tools (docs/FORMAT.md
+"Items and streams", "Submission record"):
 
 - a bundle exported by a server that wrote version 1 (secretstream) still
-  imports and extracts byte for byte (tests/data/v1/, made at commit 3991c3e);
-- what the server writes now is version 2, and a file of more than one read
-  batch (64 chunks) extracts byte for byte on every core;
+  imports and extracts byte for byte (tests/data/old/, made at commit 3991c3e);
+- so does one of record version 2, whose sealed content keys carry no
+  algorithm (tests/data/old/v2.sdb, made at commit bab0c48);
+- what the server writes now is record version 3 with stream version 2, and a
+  file of more than one read batch (64 chunks) extracts byte for byte on
+  every core;
 - a version-2 chunk altered inside the vault makes extract fail and leave no
   file behind.
 """
@@ -16,7 +19,7 @@ import struct
 import harness
 from harness import check
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "v1")
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "old")
 
 
 def bundle_records(path):
@@ -61,7 +64,23 @@ def test(h):
     check(got == want, "v1 extract differs:\n got %s\nwant %s" % (got, want))
     h.note("version 1", "2 submissions imported; 3 files byte-identical")
 
-    h.step("the server writes version 2; 20 MiB + 12345 bytes extract on every core")
+    h.step("a record-version-2 bundle imports and extracts")
+    vault_old = h.path("vault-record2")
+    versions, _ = bundle_records(os.path.join(DATA, "v2.sdb"))
+    check(versions == [2], "the fixture should hold one version-2 record: %s" % versions)
+    rv1.import_(os.path.join(DATA, "v2.sdb"), vault_old, extra=["--trust-new-instance"], expect=0)
+    sid_old = rv1.list(vault_old)[0]["id"]
+    shown = rv1.show(sid_old, vault_old)
+    check(shown["message"] == "Красная нотиса — v2 fixture",
+          "the record-version-2 message reads %r" % shown["message"])
+    out = h.path("out-record2")
+    rv1.extract(sid_old, vault_old, out)
+    akt = harness.sha256_file(os.path.join(out, "akt.txt"))
+    check(akt == "c6b8a39f41e75d94f12046c648b4baf348d982ce5e9a6edf2bebee2b127ef031",
+          "akt.txt differs after extract of a version-2 record: %s" % akt)
+    h.note("record version 2", "imported; akt.txt byte-identical")
+
+    h.step("the server writes record version 3; 20 MiB + 12345 bytes extract on every core")
     rv = harness.Reviewer(h)
     inst = harness.Instance(h, "inst", rv.pub)
     srv = inst.server().start()
@@ -77,7 +96,7 @@ def test(h):
     bundle = h.path("v2.sdb")
     check(inst.export(bundle) == 1, "the bundle should hold 1 submission")
     versions, chunks = bundle_records(bundle)
-    check(versions == [2], "the server wrote records of version %s, expected [2]" % versions)
+    check(versions == [3], "the server wrote records of version %s, expected [3]" % versions)
     full = [c for c in chunks if len(c) == 262144 + 16]
     check(len(full) >= 80, "expected 80+ full chunks of 262144 + 16 bytes, found %d" % len(full))
     vault = h.path("vault2")

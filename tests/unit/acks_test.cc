@@ -71,6 +71,7 @@ storage::SubmissionRec Commit(storage::Store* s, uint8_t tag, uint32_t day = 200
   rec.chunk_size = 1024;
   rec.keys.resize(1);
   rec.keys[0].key_id.fill(tag);
+  rec.keys[0].box.assign(80, tag);
   storage::ItemRec item;
   item.header.fill(tag);
   item.padded = 100;

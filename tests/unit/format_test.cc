@@ -74,6 +74,7 @@ storage::SubmissionRec MakeRec(uint8_t tag, const std::vector<uint64_t>& padded,
   rec.chunk_size = chunk_size;
   rec.keys.resize(1);
   rec.keys[0].key_id.fill(tag);
+  rec.keys[0].box.resize(80);
   for (size_t i = 0; i < rec.keys[0].box.size(); i++) rec.keys[0].box[i] = uint8_t(i ^ tag);
   for (size_t i = 0; i < padded.size(); i++) {
     storage::ItemRec it;
@@ -457,7 +458,7 @@ TEST_CASE("BundleNewerVersionRefused", "[format]") {
   // A newer submission record inside a bundle is refused by name as well.
   t = b;
   REQUIRE(t.substr(48 + 5, 4) == "SDSU");
-  t[48 + 5 + 4] = 3;
+  t[48 + 5 + 4] = 4;
   REQUIRE(Read(t).Is(Status::Code::kVersion));
 }
 

@@ -91,7 +91,7 @@ SubmissionRec MakeRec(const Id& id, const std::vector<uint64_t>& padded,
   rec.keys.resize(1);
   auto kb = Bytes(8 + 80, id[0]);
   std::memcpy(rec.keys[0].key_id.data(), kb.data(), 8);
-  std::memcpy(rec.keys[0].box.data(), kb.data() + 8, 80);
+  rec.keys[0].box.assign(kb.begin() + 8, kb.end());
   for (size_t i = 0; i < padded.size(); i++) {
     ItemRec it;
     auto hb = Bytes(24, id[0] * 1000u + uint32_t(i));
@@ -828,15 +828,23 @@ TEST_CASE("CommitRefusesRecordItCannotReadBack", "[storage]") {
 
 // --- Records ----------------------------------------------------------------------------
 
+namespace {
+
+Status DecodeText(const std::string& b, SubmissionRec* out) {
+  return DecodeSubmission(reinterpret_cast<const uint8_t*>(b.data()), b.size(), out);
+}
+
+}  // namespace
+
 TEST_CASE("NewerRecordVersionRefusedByName", "[storage]") {
   SubmissionRec rec = MakeRec(MakeId(1), {1024, 5000, 300});
   rec.keys.resize(2);
   rec.keys[1].key_id[0] = 0xAA;
+  rec.keys[1].box.assign(80, 0x5c);
   std::string enc = EncodeSubmission(rec);
-  REQUIRE(enc.size() == 35 + 2 * 88 + 3 * 36);
-  auto decode = [](const std::string& b, SubmissionRec* out) {
-    return DecodeSubmission(reinterpret_cast<const uint8_t*>(b.data()), b.size(), out);
-  };
+  // Version 3: each key entry is key id, algorithm, length, sealed key.
+  REQUIRE(enc.size() == 35 + 2 * (8 + 3 + 80) + 3 * 36);
+  auto decode = DecodeText;
   SubmissionRec back;
   REQUIRE(decode(enc, &back).ok());
   REQUIRE(back.id == rec.id);
@@ -852,18 +860,29 @@ TEST_CASE("NewerRecordVersionRefusedByName", "[storage]") {
     REQUIRE(back.items[i].chunks == rec.items[i].chunks);
   }
 
-  // Versions 1 and 2 are read (they differ in their streams); 3 is refused.
+  // Versions 1 and 2 (80-byte X25519 entries, no algorithm) are read too;
+  // 4 is refused by name.
+  REQUIRE(back.version == 3);
+  REQUIRE(back.keys[0].alg == kSealX25519);
+  SubmissionRec old = rec;
+  old.version = 2;
+  std::string v2 = EncodeSubmission(old);
+  REQUIRE(v2.size() == 35 + 2 * 88 + 3 * 36);
+  REQUIRE(decode(v2, &back).ok());
   REQUIRE(back.version == 2);
-  std::string v1 = enc;
+  REQUIRE(back.keys[1].box == rec.keys[1].box);
+  REQUIRE(back.keys[1].alg == kSealX25519);
+  std::string v1 = v2;
   v1[4] = 1;
   REQUIRE(decode(v1, &back).ok());
   REQUIRE(back.version == 1);
-  std::string v3 = enc;
-  v3[4] = 3;
-  Status st = decode(v3, &back);
+  REQUIRE(StreamVersion(back) == 1);
+  std::string v4 = enc;
+  v4[4] = 4;
+  Status st = decode(v4, &back);
   INFO(st.ToString());
   REQUIRE(st.Is(Status::Code::kVersion));
-  REQUIRE(st.message().find("version 3") != std::string::npos);
+  REQUIRE(st.message().find("version 4") != std::string::npos);
 
   std::string magic = enc;
   magic[0] = 'X';
@@ -893,12 +912,57 @@ TEST_CASE("NewerRecordVersionRefusedByName", "[storage]") {
   REQUIRE(decode(EncodeSubmission(odd), &back).Is(Status::Code::kCorruption));
 }
 
+TEST_CASE("SealedKeyOfUnknownAlgorithmIsKeptForAnotherReader", "[storage]") {
+  // A newer recipient (say a hybrid post-quantum key) beside today's: this
+  // build cannot open that entry, but must keep the record and its bytes.
+  SubmissionRec rec = MakeRec(MakeId(2), {1024});
+  SealedKeyRec pq;
+  pq.key_id.fill(0xd1);
+  pq.alg = 7;
+  pq.box.assign(1120, 0x33);
+  rec.keys.push_back(pq);
+  std::string enc = EncodeSubmission(rec);
+  SubmissionRec back;
+  REQUIRE(DecodeText(enc, &back).ok());
+  REQUIRE(back.keys.size() == 2);
+  REQUIRE(back.keys[1].alg == 7);
+  REQUIRE(back.keys[1].box == pq.box);
+  REQUIRE(EncodeSubmission(back) == enc);
+}
+
+TEST_CASE("SealedKeyOfImpossibleSizeRefused", "[storage]") {
+  SubmissionRec rec = MakeRec(MakeId(3), {1024});
+  SubmissionRec back;
+  auto refused = [&](const SubmissionRec& r) {
+    Status st = DecodeText(EncodeSubmission(r), &back);
+    INFO(st.ToString());
+    return st.Is(Status::Code::kCorruption);
+  };
+  SubmissionRec odd = rec;
+  odd.keys[0].box.resize(79);  // X25519 SEAL is exactly 80 bytes
+  REQUIRE(refused(odd));
+  odd = rec;
+  odd.keys[0].box.resize(81);
+  REQUIRE(refused(odd));
+  odd = rec;
+  odd.keys[0].alg = 0;  // no algorithm is numbered 0
+  REQUIRE(refused(odd));
+  odd = rec;
+  odd.keys[0].alg = 9;
+  odd.keys[0].box.clear();
+  REQUIRE(refused(odd));
+  odd.keys[0].box.assign(kMaxSealedKey + 1, 1);
+  REQUIRE(refused(odd));
+  odd.keys[0].box.resize(kMaxSealedKey);
+  REQUIRE_FALSE(refused(odd));
+}
+
 TEST_CASE("ChunkCipherSizeCoversPaddedBytes", "[storage]") {
   SubmissionRec rec = MakeRec(MakeId(1), {1024, 3000, 1});
   // Version 2 adds a 16-byte tag per chunk; version 1 secretstream's 17 bytes.
-  for (uint8_t version : {2, 1}) {
+  for (uint8_t version : {3, 2, 1}) {
     rec.version = version;
-    const uint64_t t = version == 2 ? 16 : 17;
+    const uint64_t t = version >= 2 ? 16 : 17;
     REQUIRE(ChunkCipherSize(rec, rec.items[0], 0) == 1024 + t);
     REQUIRE(ChunkCipherSize(rec, rec.items[0], 1) == 0);
     REQUIRE(ChunkCipherSize(rec, rec.items[1], 0) == 1024 + t);
