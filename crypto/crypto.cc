@@ -422,9 +422,11 @@ Status SealSigningKeyFile(const SigningKey& key, uint32_t epoch, const Secret& p
   return SealSigningKeyFileDeterministic(key, epoch, passphrase, kdf, salt, nonce, out);
 }
 
-Status PeekSigningKeyFile(const std::string& bytes, SignPublic* out) {
-  uint32_t epoch = 0;
-  return PeekAnyKeyFile(bytes, kKindEd25519, &epoch, out->data());
+Status PeekSigningKeyFile(const std::string& bytes, SignPublic* out, uint32_t* epoch) {
+  uint32_t e = 0;
+  SD_RETURN_IF_ERROR(PeekAnyKeyFile(bytes, kKindEd25519, &e, out->data()));
+  if (epoch != nullptr) *epoch = e;
+  return Status::OK();
 }
 
 Status OpenSigningKeyFile(const std::string& bytes, const Secret& passphrase, SigningKey* out) {

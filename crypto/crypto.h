@@ -205,7 +205,8 @@ Status SealSigningKeyFileDeterministic(const SigningKey& key, uint32_t epoch,
                                        const Secret& passphrase, const KdfParams& kdf,
                                        const uint8_t salt[16], const uint8_t nonce[24],
                                        std::string* out);
-Status PeekSigningKeyFile(const std::string& bytes, SignPublic* out);
+// The public key (and epoch) a signing key file holds, read without the passphrase.
+Status PeekSigningKeyFile(const std::string& bytes, SignPublic* out, uint32_t* epoch = nullptr);
 Status OpenSigningKeyFile(const std::string& bytes, const Secret& passphrase, SigningKey* out);
 // Turns an instance fingerprint as a person types or pastes it (the 64
 // hexadecimal digits of the instance key that `sealdrop-server init` prints,

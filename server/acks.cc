@@ -43,7 +43,7 @@ Status DeleteAcknowledged(const Config& cfg, storage::Store* store, uint32_t tod
   std::vector<storage::AckRec> acks;
   SD_RETURN_IF_ERROR(store->Acknowledged(&acks));
   for (const storage::AckRec& a : acks)
-    if (Due(cfg, a, today) && cfg.Signer(a.signer) != nullptr) ids->push_back(a.id);
+    if (Due(cfg, a, today) && cfg.Vouches(a.signer) != nullptr) ids->push_back(a.id);
   return WithdrawAll(store, ids);
 }
 
@@ -52,7 +52,7 @@ Status SummariseAcks(const Config& cfg, storage::Store* store, AckSummary* out) 
   std::vector<storage::AckRec> acks;
   SD_RETURN_IF_ERROR(store->Acknowledged(&acks));
   for (const storage::AckRec& a : acks) {
-    if (cfg.Signer(a.signer) == nullptr) {
+    if (cfg.Vouches(a.signer) == nullptr) {
       out->unlisted++;
       continue;
     }

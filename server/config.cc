@@ -186,7 +186,7 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
       // A misspelt key here would otherwise be dropped without a word.
       for (const auto& kv : *r) {
         std::string k(kv.first.str());
-        if (k != "name" && k != "key" && k != "signing")
+        if (k != "name" && k != "key" && k != "signing" && k != "retired_signing")
           return Status::InvalidArgument(path + ": unknown setting '" + k + "' in a [[recipient]]");
       }
       Recipient rc;
@@ -204,12 +204,36 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
       } else if (r->contains("signing")) {
         return Status::InvalidArgument(path + ": recipient '" + rc.name + "': signing must be a string");
       }
-      for (const auto& other : c.recipients) {
+      if (const toml::node* old = r->get("retired_signing")) {
+        const toml::array* list = old->as_array();
+        if (list == nullptr)
+          return Status::InvalidArgument(path + ": recipient '" + rc.name +
+                                         "': retired_signing must be a list of sdsig1: keys");
+        for (const auto& item : *list) {
+          auto text = item.value<std::string>();
+          crypto::SignPublic pk;
+          st = text ? crypto::ParseSigningPublic(*text, &pk)
+                    : Status::InvalidArgument("retired_signing must be a list of sdsig1: keys");
+          if (!st.ok())
+            return Status::InvalidArgument(path + ": recipient '" + rc.name + "': " + st.message());
+          rc.retired.push_back(pk);
+        }
+      }
+      // Every signing key, current or retired, speaks for one reviewer only.
+      std::vector<crypto::SignPublic> mine = rc.retired;
+      if (rc.has_signing) mine.push_back(rc.signing);
+      for (size_t i = 0; i < mine.size(); i++)
+        for (size_t j = 0; j < i; j++)
+          if (mine[i] == mine[j])
+            return Status::InvalidArgument(path + ": recipient '" + rc.name +
+                                           "': signing key listed twice");
+      for (const auto& other : c.recipients)
         if (other.key.id == rc.key.id)
           return Status::InvalidArgument(path + ": recipient key listed twice");
-        if (rc.has_signing && other.has_signing && other.signing == rc.signing)
-          return Status::InvalidArgument(path + ": signing key listed twice");
-      }
+      for (const auto& pk : mine)
+        if (const Recipient* other = c.Vouches(pk))
+          return Status::InvalidArgument(path + ": recipient '" + rc.name + "': signing key "
+                                         "listed twice (also " + other->name + "'s)");
       c.recipients.push_back(std::move(rc));
     }
   } else if (t.contains("recipient")) {
@@ -235,7 +259,7 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
       for (const auto& other : c.couriers)
         if (other.key == co.key) return Status::InvalidArgument(path + ": courier key listed twice");
       for (const auto& rc : c.recipients)
-        if (rc.has_signing && rc.signing == co.key)
+        if (c.Vouches(co.key) == &rc)
           return Status::InvalidArgument(path + ": courier '" + co.name + "' uses a reviewer's "
                                          "signing key: give the courier a key of its own "
                                          "(sealdrop-courier keygen)");

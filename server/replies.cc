@@ -23,7 +23,7 @@ Status ReadReplies(const Config& cfg, storage::Store* store, const crypto::Sourc
     // anyone but a reviewer listed now is never shown as theirs.
     const std::vector<uint8_t> signed_bytes = crypto::ReplySignedBytes(
         cfg.instance, rec.id, rec.source.data(), rec.sealed.data(), rec.sealed.size());
-    r.readable = cfg.Signer(rec.signer) != nullptr &&
+    r.readable = cfg.Vouches(rec.signer) != nullptr &&
                  crypto::Verify(rec.signer.data(), signed_bytes.data(), signed_bytes.size(),
                                 rec.sig.data()) &&
                  crypto::OpenReply(rec.sealed.data(), rec.sealed.size(), keys, &r.text).ok();

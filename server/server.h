@@ -35,6 +35,10 @@ struct Recipient {
   // imported. Optional: a reviewer without one reads but cannot reply.
   bool has_signing = false;
   crypto::SignPublic signing{};
+  // Signing keys this reviewer used before a rotation (`retired_signing`):
+  // the replies and acknowledgements they signed still count, but outboxes
+  // signed with them are no longer imported.
+  std::vector<crypto::SignPublic> retired;
 };
 
 // A courier: a networked workstation that carries bundles and outboxes over
@@ -92,10 +96,20 @@ struct Config {
     if (it == site.end()) it = site.find("en");
     return it == site.end() ? nullptr : &it->second;
   }
-  // The recipient whose signing key this is, or null.
+  // The recipient whose current signing key this is, or null: the only
+  // keys whose outboxes are imported.
   const Recipient* Signer(const crypto::SignPublic& pk) const {
     for (const auto& r : recipients)
       if (r.has_signing && crypto::Equal(r.signing.data(), pk.data(), pk.size())) return &r;
+    return nullptr;
+  }
+  // The recipient whose current or retired signing key this is, or null:
+  // what they signed before a rotation still stands.
+  const Recipient* Vouches(const crypto::SignPublic& pk) const {
+    if (const Recipient* r = Signer(pk)) return r;
+    for (const auto& r : recipients)
+      for (const auto& old : r.retired)
+        if (crypto::Equal(old.data(), pk.data(), pk.size())) return &r;
     return nullptr;
   }
   bool unix_socket() const { return listen.rfind("unix:", 0) == 0; }

@@ -55,6 +55,12 @@ Status ImportOutboxBytes(const Config& cfg, const crypto::SignPublic& instance,
   SD_RETURN_IF_ERROR(format::ReadOutboxHeader(p, bytes.size(), &info));
   const std::string signer = crypto::FormatSigningPublic(info.signer);
   const Recipient* who = cfg.Signer(info.signer);
+  if (who == nullptr && cfg.Vouches(info.signer) != nullptr) {
+    *hint = std::string(nothing) + "; write the outbox again with the reviewer's current "
+            "signing key (sealdrop-review outbox --signing-key)";
+    return Status::AuthFailed("the outbox is signed by " + signer + ", which " +
+                              cfg.Vouches(info.signer)->name + " retired (retired_signing)");
+  }
   if (who == nullptr) {
     *hint = std::string(nothing) + "; a reviewer's key is listed as `signing` in their [[recipient]]";
     return Status::AuthFailed("the outbox is signed by " + signer +

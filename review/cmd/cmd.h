@@ -47,8 +47,10 @@ Status UnlockKey(const std::string& keyfile, const std::string& passfile, crypto
 // The ids (hex) of a keyring's keys.
 std::vector<std::string> RingIds(const crypto::Keyring& ring);
 
+// Opens a signing key file; its passphrase and epoch go to the pointers given.
 Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
-                        crypto::SigningKey* key);
+                        crypto::SigningKey* key, crypto::Secret* passphrase = nullptr,
+                        uint32_t* epoch = nullptr);
 
 Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out);
 

@@ -1,6 +1,7 @@
 // sealdrop-review rotate: adds a new recipient key to a reviewer's keyring
 // (turning a key file into a keyring on first use), so that one unlock
-// still opens what was sealed to the older keys.
+// still opens what was sealed to the older keys; or replaces the signing
+// key, whose old secret is of no further use once the server retires it.
 #include <cstdio>
 
 #include "review/cmd/cmd.h"
@@ -11,11 +12,48 @@ namespace cmd {
 namespace {
 
 struct Args {
-  std::string key, passfile;
+  std::string key, signing_key, passfile;
   uint32_t epoch = 0;
 };
 
+int RotateSigning(const Args& a) {
+  crypto::SigningKey old;
+  crypto::Secret pass;
+  uint32_t last = 0;
+  Status st = UnlockSigningKey(a.signing_key, a.passfile, &old, &pass, &last);
+  if (!st.ok()) return Fail(st, "--signing-key is the .sign file keygen wrote beside your key");
+  const uint32_t epoch = a.epoch != 0 ? a.epoch : last + 1;
+  if (epoch <= last)
+    return Fail(Status::InvalidArgument("--epoch " + std::to_string(epoch) +
+                                        " is not above the signing key's (" + std::to_string(last) +
+                                        ")"),
+                "leave --epoch out to take the next one");
+  crypto::SigningKey fresh;
+  st = crypto::GenerateSigningKey(&fresh);
+  std::string bytes;
+  if (st.ok()) st = crypto::SealSigningKeyFile(fresh, epoch, pass, crypto::KdfParams{}, &bytes);
+  if (!st.ok()) return Fail(st);
+  // The public half first, as for a recipient key.
+  const std::string line = crypto::FormatSigningPublic(fresh.pk);
+  st = cli::ReplaceFile(a.signing_key + ".pub", line + "\n", 0644);
+  if (st.ok()) st = cli::ReplaceFile(a.signing_key, bytes, 0600);
+  if (!st.ok()) return Fail(st);
+  std::printf("%s now holds a new signing key (epoch %u); its public half is in %s.pub:\n%s\n"
+              "The old key, %s, is gone from this laptop: outboxes it signed that the server has "
+              "not imported yet will be refused once it is retired.\n"
+              "On the server: sealdrop-server set-key <instance> --name <your name> --signing '%s'\n"
+              "and restart sealdrop-server serve and api: replies and acknowledgements the old "
+              "key signed still count.\n",
+              a.signing_key.c_str(), epoch, a.signing_key.c_str(), line.c_str(),
+              crypto::FormatSigningPublic(old.pk).c_str(), line.c_str());
+  return 0;
+}
+
 int Run(const Args& a) {
+  if (a.key.empty() == a.signing_key.empty())
+    return Fail(Status::InvalidArgument("rotate takes --key or --signing-key, one at a time"),
+                "--key grows your keyring; --signing-key replaces your signing key");
+  if (!a.signing_key.empty()) return RotateSigning(a);
   crypto::Keyring ring;
   crypto::Secret pass;  // the same passphrase seals the grown ring
   Status st = UnlockKey(a.key, a.passfile, &ring, &pass);
@@ -58,9 +96,11 @@ int Run(const Args& a) {
 Command AddRotate(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand(
-      "rotate", "add a new recipient key to your keyring (old ones stay, for old submissions)");
-  c->add_option("--key", a->key, "your secret key file or keyring, replaced by the grown keyring")
-      ->required();
+      "rotate", "add a new recipient key to your keyring (old ones stay, for old submissions), "
+                "or replace your signing key");
+  c->add_option("--key", a->key, "your secret key file or keyring, replaced by the grown keyring");
+  c->add_option("--signing-key", a->signing_key,
+                "your signing key file (.sign), replaced by a new one under the same passphrase");
   c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");
   c->add_option("--epoch", a->epoch, "the new key's epoch (default: the newest key's + 1)");
   return {c, [a] { return Run(*a); }};

@@ -133,15 +133,17 @@ std::vector<std::string> RingIds(const crypto::Keyring& ring) {
 }
 
 Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
-                        crypto::SigningKey* key) {
+                        crypto::SigningKey* key, crypto::Secret* passphrase, uint32_t* epoch) {
   std::string bytes;
   SD_RETURN_IF_ERROR(ReadKeyFile(keyfile, &bytes));
   crypto::SignPublic pk;
-  SD_RETURN_IF_ERROR(crypto::PeekSigningKeyFile(bytes, &pk));
+  SD_RETURN_IF_ERROR(crypto::PeekSigningKeyFile(bytes, &pk, epoch));
   crypto::Secret pass;
   std::string prompt = "Passphrase for signing key " + crypto::FormatSigningPublic(pk) + ": ";
   SD_RETURN_IF_ERROR(review::ReadPassphrase(passfile, prompt.c_str(), false, &pass));
-  return crypto::OpenSigningKeyFile(bytes, pass, key);
+  SD_RETURN_IF_ERROR(crypto::OpenSigningKeyFile(bytes, pass, key));
+  if (passphrase != nullptr) *passphrase = std::move(pass);
+  return Status::OK();
 }
 
 Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out) {

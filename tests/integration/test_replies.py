@@ -8,7 +8,10 @@ one with its signature zeroed, one for another instance, one signed by a key
 the config does not list, a replay, one out of order. And that a source sees
 only replies sealed to their own codename, deletes only their own, and that
 no reply's text reaches the server's disk, its output, or (once the source
-logged out) its memory."""
+logged out) its memory. Then the reviewer replaces the signing key
+(`rotate --signing-key`, `set-key --signing`): the replies and
+acknowledgements the old key signed still count, an outbox it signed is
+refused, and the new key's first outbox imports."""
 import html
 import os
 import re
@@ -21,6 +24,7 @@ TEXT_A = ("Thank you. Are you still in Istanbul?\n"
           "Ответьте, пожалуйста: <b>когда</b> было слушание? & \"quotes\" 'too'\n")
 TEXT_B = "We received your documents, B. Do not travel until we write again."
 TEXT_A2 = "A second reply to A: the lawyer will need the CCF's letter."
+TEXT_B2 = "B, this reply is signed with the reviewer's new key."
 
 
 def confirm(v, words, asked):
@@ -178,6 +182,45 @@ def test(h):
     check(not hits, "the instance directory holds a reply's text: %r" % hits)
     log = open(srv.log_path, "rb").read()
     check(not any(n in log for n in needles), "the server's output holds a reply's text")
+
+    h.step("a new signing key: what the old one signed still counts, its outboxes do not")
+    with open(rv.sign + ".pub") as f:
+        old_sig = f.read().strip()
+    r = h.run([h.review_bin, "rotate", "--signing-key", rv.sign, "--passphrase-file",
+               rv.passfile], expect=0)
+    with open(rv.sign + ".pub") as f:
+        new_sig = f.read().strip()
+    check(new_sig.startswith("sdsig1:") and new_sig != old_sig and new_sig in r.stdout,
+          "rotate --signing-key:\n" + r.stdout)
+    check(os.stat(rv.sign).st_mode & 0o777 == 0o600, "the new signing key is not mode 0600")
+    name = re.search(r'^name = [\'"](.*)[\'"]$', config, re.M).group(1)
+    r = h.run([h.server_bin, "set-key", inst.dir, "--name", name, "--signing", rv.sign + ".pub"],
+              expect=0)
+    with open(inst.config_path) as f:
+        now = f.read()
+    retired = 'retired_signing = ["%s"]\n' % old_sig
+    check(re.search(r'^signing = [\'"]%s[\'"]$' % new_sig, now, re.M) and retired in now and
+          now.replace(retired, "").replace(new_sig, old_sig) == config,
+          "set-key --signing changed more than the signing line:\n" + now)
+    r = h.run([h.server_bin, "set-key", inst.dir, "--name", name, "--signing", old_sig], expect=2)
+    check("retired" in r.stderr, "set-key brought back a retired signing key:\n" + r.stderr)
+    replies_before[0] = inst.replies()
+    refused(h, inst, o3, "signed by a retired key", 1, "retired")
+    r = h.run([h.server_bin, "check", inst.dir])
+    check("no longer in config.toml" not in r.stdout,
+          "the retired key's acknowledgements no longer count:\n" + r.stdout)
+    rv.reply(ids["first message from B"], vault, TEXT_B2)
+    o4 = h.path("o4.sdo")
+    r = rv.outbox(vault, o4)
+    check("outbox 1 for instance" in r.stdout, "the new key's first outbox:\n" + r.stdout)
+    inst.import_outbox(o4, expect=0)
+    srv = inst.server("rotated-signing").start()
+    b, body_b = login(h, srv.url, "b3", words_b)
+    texts_b, _ = shown(body_b)
+    check(sorted(texts_b) == sorted([TEXT_B, TEXT_B2]),
+          "after the rotation B's conversation shows %r" % texts_b)
+    srv.stop()
+    h.note("signing key rotated", "old replies shown, old outbox refused, new outbox 1 imported")
 
 
 if __name__ == "__main__":

@@ -380,6 +380,16 @@ TEST_CASE("AcknowledgedSubmissionsGoOnlyAfterTheGraceAndWhileTheKeyIsListed",
   CHECK(ids.empty());
   for (uint8_t t = 1; t <= 4; t++) CHECK(s->Contains(Id(t)));
 
+  // Reviewer 2 rotated their signing key: what the old one acknowledged
+  // still counts (retired_signing), though it would import no outbox.
+  cfg.recipients[1].retired = {cfg.recipients[1].signing};
+  cfg.recipients[1].signing = Signer(9).pk;
+  REQUIRE(server::SummariseAcks(cfg, s.get(), &sum).ok());
+  CHECK(sum.waiting == 3);
+  CHECK(sum.unlisted == 0);
+  CHECK(cfg.Signer(r2) == nullptr);
+  CHECK(cfg.Vouches(r2) == &cfg.recipients[1]);
+
   // Reviewer 2 removed from the config: their acknowledgement waits.
   cfg.recipients.pop_back();
   REQUIRE(server::SummariseAcks(cfg, s.get(), &sum).ok());

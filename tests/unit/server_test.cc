@@ -382,3 +382,40 @@ TEST_CASE("ConfigCourierSharingAKeyOrTheSiteListenerRefused", "[server]") {
     CHECK(st.message().find(b.says) != std::string::npos);
   }
 }
+
+TEST_CASE("ConfigRetiredSigningKeyListedTwiceOrMalformedRefused", "[server]") {
+  Fixture fx;
+  crypto::RecipientKey k;
+  REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
+  crypto::SigningKey now, old, courier;
+  for (auto* key : {&now, &old, &courier}) REQUIRE(crypto::GenerateSigningKey(key).ok());
+  auto q = [](const crypto::SignPublic& pk) { return "\"" + crypto::FormatSigningPublic(pk) + "\""; };
+  const std::string signing = "signing = " + q(now.pk) + "\n";
+  Config c;
+  WriteConfig(fx.dir, k.pub, "", signing + "retired_signing = [" + q(old.pk) + "]\n");
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  REQUIRE(c.recipients[0].retired == std::vector<crypto::SignPublic>{old.pk});
+  // Only the current key imports outboxes; both vouch for what they signed.
+  CHECK(c.Signer(now.pk) == &c.recipients[0]);
+  CHECK(c.Signer(old.pk) == nullptr);
+  CHECK(c.Vouches(old.pk) == &c.recipients[0]);
+  CHECK(c.Vouches(courier.pk) == nullptr);
+  struct Bad {
+    std::string rest, says;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {signing + "retired_signing = [" + q(now.pk) + "]\n", "signing key listed twice"},
+           {signing + "retired_signing = [" + q(old.pk) + ", " + q(old.pk) + "]\n",
+            "signing key listed twice"},
+           {signing + "retired_signing = " + q(old.pk) + "\n", "must be a list"},
+           {signing + "retired_signing = [\"sdsig1:abc\"]\n", "recipient"},
+           {signing + "retired_signing = [3]\n", "must be a list"},
+           {signing + "retired_signing = [" + q(courier.pk) + "]\n[[courier]]\nname = \"desk\"\n"
+                      "key = " + q(courier.pk) + "\n",
+            "uses a reviewer's signing key"}}) {
+    INFO(b.rest);
+    WriteConfig(fx.dir, k.pub, "", b.rest);
+    Status st = LoadConfig(fx.dir, &c);
+    CHECK(st.message().find(b.says) != std::string::npos);
+  }
+}
