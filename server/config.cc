@@ -114,7 +114,8 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
       "listen", "tls_cert", "tls_key", "max_upload", "max_files", "store_quota", "threads",
       "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
       "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue",
-      "reply_days", "store_reserve", "expire_days", "ack_grace_days", "api_listen", "courier"};
+      "reply_days", "store_reserve", "expire_days", "ack_grace_days", "api_listen", "courier",
+      "user", "group"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -158,6 +159,10 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
       c.listen.size() > 2 && c.listen.compare(c.listen.size() - 2, 2, ":0") != 0)
     return Status::InvalidArgument(path + ": api_listen must differ from listen: the reviewer "
                                    "API listens apart from the source site");
+  SD_RETURN_IF_ERROR(str("user", &c.user));
+  SD_RETURN_IF_ERROR(str("group", &c.group));
+  if (!c.group.empty() && c.user.empty())
+    return Status::InvalidArgument(path + ": group is set without user");
   SD_RETURN_IF_ERROR(str("tls_cert", &c.tls_cert));
   SD_RETURN_IF_ERROR(str("tls_key", &c.tls_key));
   SD_RETURN_IF_ERROR(size("max_upload", &c.max_upload));
@@ -308,9 +313,17 @@ Status WriteCodenameParams(Config* cfg, const crypto::CodenameParams& cost) {
 }
 
 // Checks what serving needs beyond the config itself.
-Status CheckServable(const Config& c) {
+Status CheckServable(const Config& c, bool tls) {
   SD_RETURN_IF_ERROR(CheckPrivate(c.instance_key(), "instance key"));
-  if (!c.unix_socket()) SD_RETURN_IF_ERROR(CheckPrivate(c.tls_key, "TLS key"));
+  if (tls) SD_RETURN_IF_ERROR(CheckPrivate(c.tls_key, "TLS key"));
+  // Whoever may change config.toml may add a recipient of their own.
+  for (const std::string& path : {c.dir, c.dir + "/config.toml"}) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + " is missing");
+    if ((st.st_mode & 022) != 0)
+      return Status::InvalidArgument(path + " is writable by others, who could add a recipient "
+                                     "of their own; chmod go-w it");
+  }
   return Status::OK();
 }
 

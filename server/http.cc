@@ -400,6 +400,14 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
   int lfd = -1;
   std::string url;
   SD_RETURN_IF_ERROR(Listen(cfg, &lfd, &url));
+  std::vector<std::string> sockets;
+  if (cfg.unix_socket()) sockets.push_back(cfg.listen.substr(5));
+  Status dropped = DropPrivileges(cfg, sockets);
+  if (!dropped.ok()) {
+    ::close(lfd);
+    if (cfg.unix_socket()) ::unlink(sockets[0].c_str());
+    return dropped;
+  }
 
   Fibers fibers(cfg.threads, cfg.connections);
   // SIGINT/SIGTERM stop the server cleanly and SIGUSR1 asks for today's

@@ -81,6 +81,9 @@ struct Config {
   // empty: no API. And the couriers it answers.
   std::string api_listen;
   std::vector<Courier> couriers;
+  // Started as root, serve and api become this user (and group, else the
+  // user's own) once their sockets and store are open. Empty: stay as started.
+  std::string user, group;
   // The instance's public signing key (instance.key), which outboxes name;
   // set by serve, which reads the key.
   crypto::SignPublic instance{};
@@ -129,6 +132,15 @@ struct Config {
 Status LoadConfig(const std::string& dir, Config* out);
 // The same for `text`, as if it were dir's config.toml (absolute dir).
 Status ParseConfig(const std::string& dir, const std::string& text, Config* out);
+// Refuses an instance that is not safe to serve, naming the file or setting:
+// an instance or TLS key (`tls`: the listener in use is HTTPS) readable by
+// others, a config.toml or instance directory others may write.
+Status CheckServable(const Config& c, bool tls);
+// Started as root with `user` set: gives the Unix sockets at `sockets` to
+// that user and group, then becomes them for good. Refuses a user that is
+// root or does not own the instance directory. Not root: checks that the
+// process is not running as someone other than `user`.
+Status DropPrivileges(const Config& c, const std::vector<std::string>& sockets);
 // Writes codename.params with a fresh salt (mode 0600) and loads it into cfg;
 // Exists if there is one already.
 Status WriteCodenameParams(Config* cfg, const crypto::CodenameParams& cost);

@@ -29,10 +29,8 @@ int Run(const std::string& dir) {
   if (cfg.couriers.empty())
     return Fail(Status::InvalidArgument("config.toml lists no [[courier]]: nobody could use the API"),
                 "add a [[courier]] with name and key (sdsig1:..., from sealdrop-courier keygen)");
-  if (cfg.api_listen.rfind("unix:", 0) != 0) {
-    st = CheckServable(cfg);  // the TLS key's permissions
-    if (!st.ok()) return Fail(st);
-  }
+  st = CheckServable(cfg, cfg.api_listen.rfind("unix:", 0) != 0);
+  if (!st.ok()) return Fail(st);
   crypto::SigningKey instance;
   st = LoadInstanceKey(cfg, &instance);
   if (!st.ok()) return Fail(st);
@@ -53,6 +51,13 @@ int Run(const std::string& dir) {
   Api api(cfg, instance, store.get());
   std::string url;
   st = api.Bind(&url);
+  const bool unix_socket = cfg.api_listen.rfind("unix:", 0) == 0;
+  if (st.ok()) {
+    std::vector<std::string> sockets;
+    if (unix_socket) sockets.push_back(cfg.api_listen.substr(5));
+    st = DropPrivileges(cfg, sockets);
+    if (!st.ok() && unix_socket) ::unlink(sockets[0].c_str());
+  }
   if (!st.ok()) return Fail(st);
   std::thread waiter([&] {
     for (;;) {
@@ -73,7 +78,7 @@ int Run(const std::string& dir) {
   st = api.Run();
   ::kill(::getpid(), SIGTERM);  // wakes the waiter if Run ended on its own
   waiter.join();
-  if (cfg.api_listen.rfind("unix:", 0) == 0) ::unlink(cfg.api_listen.c_str() + 5);
+  if (unix_socket) ::unlink(cfg.api_listen.c_str() + 5);
   std::fprintf(stderr, "%s api: %s\n%s api: stopped\n", kTool, api.Report().c_str(), kTool);
   if (!st.ok()) return Fail(st);
   return 0;

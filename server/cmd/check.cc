@@ -31,7 +31,8 @@ int Run(const std::string& dir) {
   for (const std::string& w : SiteWarnings(cfg)) std::printf("warning: %s\n", w.c_str());
   if (!cfg.has_codename)
     std::printf("warning: no %s: the next serve writes it\n", cfg.codename_params().c_str());
-  st = CheckServable(cfg);
+  st = CheckServable(cfg, !cfg.unix_socket() ||
+                              (!cfg.api_listen.empty() && cfg.api_listen.rfind("unix:", 0) != 0));
   if (!st.ok()) problems.push_back(st.message());
   // Whom new submissions are sealed to, by the key ids that keygen and the
   // reviewers' show print.

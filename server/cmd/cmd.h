@@ -13,8 +13,6 @@
 namespace sealdrop {
 namespace server {
 
-Status CheckServable(const Config& c);  // config.cc
-
 namespace cmd {
 
 constexpr const char* kTool = "sealdrop-server";

@@ -40,7 +40,7 @@ int Run(const std::string& dir) {
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st, "sealdrop-server init <dir> --recipient <key.pub> makes one");
-  st = CheckServable(cfg);
+  st = CheckServable(cfg, !cfg.unix_socket());
   if (!st.ok()) return Fail(st);
   if (!cfg.has_codename) {
     // An instance from before codenames: give it its parameters once.

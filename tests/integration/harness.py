@@ -473,7 +473,8 @@ class Server:
     # (asked for with SIGUSR1, or at the end of a day) and the stop. Nothing
     # per request: journald would stamp it to the microsecond.
     QUIET_RE = re.compile(r"sealdrop-server: (listening on \S+|stopped|removed \d+ unfinished uploads"
-                          r"|(today so far|\d{4}-\d\d-\d\d): requests .*)$")
+                          r"|(today so far|\d{4}-\d\d-\d\d): requests .*"
+                          r"|warning: running as root; set user .*)$")
 
     def server_log(self):
         """This run's stderr less what a sanitizer's runtime adds ("==PID==...")."""

@@ -8,14 +8,18 @@ onion services (the site and the reviewer API) and takes the courier's
 client key installed as docs/OPERATIONS.md says, with no warning (a
 malformed key, as a control, draws one); the courier's tor takes the
 matching private key. Then the sockets: `sealdrop-server serve` and
-`sealdrop-server api`, run as an unprivileged user in tor's group as the
-systemd unit runs them, listen on Unix sockets that tor's user
+`sealdrop-server api`, started as root with `user` and `group` set in
+config.toml, become that unprivileged user in tor's group once their
+sockets are open (every thread), and listen on Unix sockets that tor's user
 (`runuser -u debian-tor`) can talk to and another unprivileged user
-(www-data) cannot, even when it may enter their directory.
+(www-data) cannot, even when it may enter their directory. A `user` that is
+root, or that does not own the instance, is refused before serving.
 
 Needs root (to switch users) and tor; skipped (77) without them.
 """
+import grp
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -217,13 +221,24 @@ def test(h):
     for d in (run_site, run_api):
         os.mkdir(d, 0o755)
         shutil.chown(d, SERVER_USER, TOR_USER)
+    inst.set_config("user", '"%s"' % SERVER_USER)
+    inst.set_config("group", '"%s"' % TOR_USER)
+    r = h.run([h.server_bin, "serve", inst.dir], timeout=30)
+    check(r.returncode == 2 and "does not belong to user" in r.stderr and "chown" in r.stderr,
+          "serve with an instance root owns: exit %d\n%s" % (r.returncode, r.stderr))
+    check(not os.path.exists(run_site + "/http.sock"), "a refused serve left its socket")
+    h.note("refused: instance not the user's", r.stderr.strip().splitlines()[0])
     chown_tree(inst.dir, SERVER_USER, "nogroup")
+    inst.set_config("user", '"root"')
+    r = h.run([h.server_bin, "api", inst.dir], timeout=30)
+    check(r.returncode == 2 and 'user = "root" is root' in r.stderr,
+          "api with user = root: exit %d\n%s" % (r.returncode, r.stderr))
+    inst.set_config("user", '"%s"' % SERVER_USER)
     procs = []
     for cmd, sock in (("serve", run_site + "/http.sock"), ("api", run_api + "/api.sock")):
         logpath = h.path("%s.log" % cmd)
         out = open(logpath, "wb")
-        p = subprocess.Popen(["setpriv", "--reuid=" + SERVER_USER, "--regid=" + TOR_USER,
-                              "--clear-groups", "--", h.server_bin, cmd, inst.dir],
+        p = subprocess.Popen([h.server_bin, cmd, inst.dir],
                              stdout=out, stderr=out, preexec_fn=harness._die_with_parent)
         procs.append(p)
         t0 = time.monotonic()
@@ -234,6 +249,23 @@ def test(h):
             time.sleep(0.05)
         st = os.stat(sock)
         check(st.st_mode & 0o777 == 0o660, "%s has mode %o, not 660" % (sock, st.st_mode & 0o777))
+        # The socket exists a moment before the process gives it away and leaves root.
+        want_ids = (pwd.getpwnam(SERVER_USER).pw_uid, grp.getgrnam(TOR_USER).gr_gid)
+        t0 = time.monotonic()
+        while (st.st_uid, st.st_gid) != want_ids and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+            st = os.stat(sock)
+        time.sleep(0.1)
+        check((st.st_uid, st.st_gid) == want_ids, "%s belongs to %d:%d" % (sock, st.st_uid,
+                                                                          st.st_gid))
+        for task in os.listdir("/proc/%d/task" % p.pid):
+            status = open("/proc/%d/task/%s/status" % (p.pid, task)).read()
+            uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+            gids = re.search(r"^Gid:\s+(.*)$", status, re.M).group(1).split()
+            groups = re.search(r"^Groups:[ \t]*(.*)$", status, re.M).group(1).split()
+            check(set(map(int, uids)) == {want_ids[0]} and set(map(int, gids)) == {want_ids[1]}
+                  and not groups, "%s thread %s still holds uid %s gid %s groups %s" %
+                  (cmd, task, uids, gids, groups))
         path = "/" if cmd == "serve" else "/v1/bundle"
         code, err = curl_socket(TOR_USER, sock, path)
         want = "200" if cmd == "serve" else "401"

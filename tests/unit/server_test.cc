@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -418,4 +419,41 @@ TEST_CASE("ConfigRetiredSigningKeyListedTwiceOrMalformedRefused", "[server]") {
     Status st = LoadConfig(fx.dir, &c);
     CHECK(st.message().find(b.says) != std::string::npos);
   }
+}
+
+TEST_CASE("InstanceOthersMayWriteOrReadKeysOfRefusedNamingTheFile", "[server]") {
+  Fixture fx;
+  crypto::RecipientKey k;
+  REQUIRE(crypto::GenerateRecipientKey(1, &k).ok());
+  WriteConfig(fx.dir, k.pub, "user = \"nobody\"\ngroup = \"nogroup\"", "");
+  Config c;
+  REQUIRE(LoadConfig(fx.dir, &c).ok());
+  CHECK(c.user == "nobody");
+  CHECK(c.group == "nogroup");
+  const std::string key = fx.dir + "/instance.key";
+  FILE* f = std::fopen(key.c_str(), "w");
+  REQUIRE(f != nullptr);
+  std::fclose(f);
+  REQUIRE(::chmod(key.c_str(), 0600) == 0);
+  REQUIRE(::chmod(fx.dir.c_str(), 0700) == 0);
+  REQUIRE(::chmod((fx.dir + "/config.toml").c_str(), 0644) == 0);
+  REQUIRE(CheckServable(c, false).ok());
+  // Whoever may write config.toml may add a recipient of their own.
+  REQUIRE(::chmod((fx.dir + "/config.toml").c_str(), 0664) == 0);
+  Status st = CheckServable(c, false);
+  CHECK(st.message().find("config.toml is writable by others") != std::string::npos);
+  REQUIRE(::chmod((fx.dir + "/config.toml").c_str(), 0600) == 0);
+  REQUIRE(::chmod(fx.dir.c_str(), 0777) == 0);
+  CHECK(CheckServable(c, false).message().find(fx.dir + " is writable by others") !=
+        std::string::npos);
+  REQUIRE(::chmod(fx.dir.c_str(), 0700) == 0);
+  REQUIRE(::chmod(key.c_str(), 0640) == 0);
+  CHECK(CheckServable(c, false).message().find("instance key") != std::string::npos);
+  REQUIRE(::chmod(key.c_str(), 0600) == 0);
+  // HTTPS needs a TLS key only others cannot read; a Unix socket needs none.
+  c.tls_key = fx.dir + "/missing.pem";
+  CHECK(CheckServable(c, false).ok());
+  CHECK(CheckServable(c, true).message().find("TLS key") != std::string::npos);
+  WriteConfig(fx.dir, k.pub, "group = \"nogroup\"", "");
+  CHECK(LoadConfig(fx.dir, &c).message().find("group is set without user") != std::string::npos);
 }
