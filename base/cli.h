@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <stdio.h>  // renameat2
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,14 +24,23 @@
 namespace sealdrop {
 namespace cli {
 
-// Every tool starts the same way: libsodium ready, and whatever it creates
-// private to its user. False (after saying why) if it cannot run.
+// Every tool starts the same way: libsodium ready, whatever it creates
+// private to its user, and its memory (keys, plaintext) out of reach of the
+// user's other processes (no ptrace, no /proc/<pid>/mem: say, a file parser
+// that `extract --scrub` runs, if exploited) and of core dumps. False (after
+// saying why) if it cannot run.
 inline bool Start(const char* tool) {
   if (!crypto::Init().ok()) {
     std::fprintf(stderr, "%s: error: libsodium failed to initialise\n", tool);
     return false;
   }
   ::umask(077);
+  const rlimit none{0, 0};
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || ::setrlimit(RLIMIT_CORE, &none) != 0) {
+    std::fprintf(stderr, "%s: error: cannot keep this process's memory private: %s\n", tool,
+                 std::strerror(errno));
+    return false;
+  }
   return true;
 }
 

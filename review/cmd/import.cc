@@ -233,6 +233,16 @@ int Run(const Args& a) {
   // once the whole bundle has verified.
   std::map<storage::Id, storage::SubmissionRec> staged;
   std::set<storage::Id> skipped;
+  // Only what this reviewer's keys can open is acknowledged: the vault holds
+  // the rest too, but an acknowledgement lets the server delete it, and no
+  // one who can read it may have it yet.
+  std::set<storage::Id> mine;
+  auto sealed_to_me = [&](const storage::SubmissionRec& rec) {
+    for (const auto& k : rec.keys)
+      for (const auto& own : key.keys)
+        if (crypto::Equal(k.key_id.data(), own.pub.id.data(), k.key_id.size())) return true;
+    return false;
+  };
   std::vector<std::vector<uint8_t>> hold;
   std::vector<storage::ChunkWrite> writes;
   std::vector<storage::Id> write_ids;
@@ -257,6 +267,7 @@ int Run(const Args& a) {
   h.submission = [&](const storage::SubmissionRec& rec) -> Status {
     if (staged.count(rec.id) || skipped.count(rec.id))
       return Status::Corruption("bundle lists a submission twice");
+    if (sealed_to_me(rec)) mine.insert(rec.id);
     if (vault->Contains(rec.id)) {
       skipped.insert(rec.id);
       return Status::OK();
@@ -289,16 +300,19 @@ int Run(const Args& a) {
   if (st.ok() && pin) st = PinInstance(vault.get(), signer, info.day);
   std::vector<storage::SubmissionRec> recs;
   for (auto& kv : staged) recs.push_back(kv.second);
-  // The acknowledgements go in the same transaction: a submission is in the
-  // vault exactly when its acknowledgement is queued. One imported before
+  // The acknowledgements go in the same transaction: a submission sealed to
+  // this reviewer is in the vault exactly when its acknowledgement is queued.
+  // One imported before
   // (its own acknowledgement queued or sent then, or from before
   // acknowledgements) gets one if it has none.
   storage::WriteBatch commit;
   storage::Key32 from{};
   std::copy(info.instance.begin(), info.instance.end(), from.begin());
   for (const auto& r : recs) commit.Commit(r);
-  for (const auto& r : recs) commit.Ack(r.id, from);
-  for (const auto& id : skipped) commit.Ack(id, from);
+  for (const auto& r : recs)
+    if (mine.count(r.id)) commit.Ack(r.id, from);
+  for (const auto& id : skipped)
+    if (mine.count(id)) commit.Ack(id, from);
   if (st.ok()) st = vault->Write(commit);
   progress.Done();
   if (!st.ok()) {
@@ -316,6 +330,7 @@ int Run(const Args& a) {
     PrintJson({{"imported", recs.size()},
                {"already_in_vault", skipped.size()},
                {"open_with_key", readable},
+               {"acknowledged", mine.size()},
                {"key", key_id},
                {"instance", signer},
                {"newly_trusted", pin}});
@@ -326,6 +341,10 @@ int Run(const Args& a) {
                 signer.c_str());
   std::printf("imported %zu submissions (%zu already in the vault); %zu of them open with key %s\n",
               recs.size(), skipped.size(), readable, key_id.c_str());
+  if (mine.size() < recs.size() + skipped.size())
+    std::printf("%zu are sealed to none of your keys: kept, but not acknowledged to the server, "
+                "which keeps them for the reviewers who can read them\n",
+                recs.size() + skipped.size() - mine.size());
   return 0;
 }
 

@@ -4,7 +4,6 @@
 // service.
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,7 +17,6 @@ namespace cmd {
 namespace {
 
 int Run(const std::string& dir) {
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);

@@ -3,7 +3,6 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -34,9 +33,8 @@ Status LockInstance(const Config& cfg, int* fd_out) {
 }
 
 int Run(const std::string& dir) {
-  // Sources' plaintext passes through this process's memory: no core dumps,
-  // and no ptrace or /proc/<pid>/mem for other processes of the same user.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // Not dumpable and no core dumps since cli::Start: sources' plaintext
+  // passes through this process's memory.
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st, "sealdrop-server init <dir> --recipient <key.pub> makes one");

@@ -45,6 +45,10 @@ def test(h):
     check("unlocked for this shell" in first, "the shell did not say the key is unlocked: %r" %
           first)
     os.unlink(pass_copy)
+    # The unlocked key is in this process: no core dump may ever hold it.
+    limits = open("/proc/%d/limits" % p.pid).read()
+    check(re.search(r"^Max core file size\s+0\s+0\s", limits, re.M),
+          "the shell may still dump core:\n" + limits)
     out = h.path("out")
     reply = h.path("reply.txt")
     with open(reply, "w") as f:

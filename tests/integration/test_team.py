@@ -6,7 +6,8 @@ opens it with their own key in their own vault, and `show` names both key
 ids and which one is theirs. Removing a reviewer from config.toml and
 restarting the server affects new submissions only: those open for the one
 left and are refused to the one removed, who still reads everything sealed
-before. `check` lists the recipients by key id. Then alice rotates, one
+before, and acknowledges only what was sealed to him. `check` lists the
+recipients by key id. Then alice rotates, one
 command on each side (`sealdrop-review rotate`, `sealdrop-server set-key`):
 after a restart new submissions are sealed to her new key only, and one
 unlock of her keyring opens the submissions of before and after; set-key
@@ -93,6 +94,13 @@ def test(h):
 
     h.step("bob cannot open the new submission, and still opens the old one")
     r = bob.import_(h.path("two.sdb"), vault_b, extra=fp)
+    # Kept in bob's vault, but not acknowledged: his outbox must not let the
+    # server delete what only alice can read.
+    check(r.returncode == 0 and "1 are sealed to none of your keys" in r.stdout,
+          "bob's import of a submission not sealed to him:\n" + r.stdout + r.stderr)
+    o = bob.outbox(vault_b, h.path("bob.sdo"))
+    check("0 replies and 1 acknowledgements" in o.stdout,
+          "bob's outbox should acknowledge only the first submission:\n" + o.stdout)
     if r.returncode == 0:
         r = show_text(h, bob, second, vault_b, expect=None)
     else:
