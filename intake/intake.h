@@ -1,0 +1,112 @@
+// sealdrop intake: the questionnaire a source fills in instead of (or beside)
+// a free-text message. An operator writes it in TOML (docs/QUESTIONNAIRE.md
+// gives the language); the server shows it step by step without JavaScript
+// and seals the answers, and the review tool reads them with the same
+// definition. This module parses and checks a definition; it keeps no state.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace sealdrop {
+namespace intake {
+
+// The site's languages: every text may carry one of these, English always.
+const std::vector<std::string>& Languages();
+
+// A text in several languages: code -> text. "en" is always present.
+using Texts = std::map<std::string, std::string>;
+// The text for `lang`, else English's.
+const std::string& Text(const Texts& t, const std::string& lang);
+
+enum class Kind {
+  kLine,     // one line of text
+  kText,     // several lines
+  kChoice,   // one of `choices`
+  kChoices,  // any of `choices`
+  kCountry,  // an ISO 3166-1 alpha-2 code (Debian's iso-codes)
+  kDate,     // YYYY-MM-DD
+  kYesNo,    // "yes" or "no"
+  kFile,     // files, sealed as the submission's items
+};
+// The name a definition uses for a kind ("line", "text", ...).
+const char* KindName(Kind k);
+
+// Shown only when an earlier answer to `field` is one of `any_of` (for a
+// multiple choice: includes one of them). Empty field: always shown.
+struct Condition {
+  std::string field;
+  std::vector<std::string> any_of;
+  bool always() const { return field.empty(); }
+};
+
+struct Choice {
+  std::string id;
+  Texts label;
+};
+
+struct Field {
+  std::string id;
+  Kind kind = Kind::kLine;
+  bool required = false;
+  Texts label, help;
+  std::vector<Choice> choices;  // kChoice and kChoices only
+  Condition when;
+  uint32_t max_bytes = 0;  // kLine and kText: the longest answer taken
+  uint32_t line = 0;       // where the definition gives it, for messages
+};
+
+struct Step {
+  std::string id;
+  Texts title, help;
+  Condition when;
+  std::vector<Field> fields;
+  uint32_t line = 0;
+};
+
+struct Questionnaire {
+  std::string id;  // names the questionnaire in sealed answers
+  Texts title;
+  std::vector<Step> steps;
+  // BLAKE2b-256 of the definition's bytes, sealed beside every answer so the
+  // laptop reads answers against the questionnaire that asked them.
+  std::array<uint8_t, 32> hash{};
+
+  const Field* FindField(const std::string& id) const;
+};
+
+// Limits on a definition, so that a step renders in bounded time.
+constexpr size_t kMaxSteps = 32;
+constexpr size_t kMaxFields = 200;
+constexpr size_t kMaxChoices = 64;
+constexpr size_t kMaxTextBytes = 4096;
+constexpr uint32_t kMaxAnswerBytes = 65536;
+
+// Parses and checks a definition. `path` names the file in messages, which
+// give its line and the field: "<path>:12: field 'detained': ...". `countries`
+// (alpha-2 codes) checks the values of conditions on country fields; empty
+// skips that check. Stores nothing in *out on error.
+Status Parse(const std::string& text, const std::string& path,
+             const std::vector<std::string>& countries, Questionnaire* out);
+
+// Where a text is missing in one of `languages` (each falls back to
+// English): "field 'role' label: no tg", one line per language and text.
+std::vector<std::string> MissingTranslations(const Questionnaire& q,
+                                             const std::vector<std::string>& languages);
+
+// ISO 3166-1 countries from Debian's iso-codes
+// (/usr/share/iso-codes/json/iso_3166-1.json): alpha-2 code and English name,
+// in the file's order.
+struct Country {
+  std::string code, name;
+};
+constexpr const char* kCountriesPath = "/usr/share/iso-codes/json/iso_3166-1.json";
+Status LoadCountries(const std::string& path, std::vector<Country>* out);
+
+}  // namespace intake
+}  // namespace sealdrop
