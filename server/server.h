@@ -551,7 +551,11 @@ class Sessions {
   Sessions(uint32_t max, std::chrono::seconds idle, std::chrono::seconds lifetime);
 
   // A new session under a fresh random id (64 hex digits) in *id. Full when
-  // max sessions are live (after removing the expired ones).
+  // max sessions are live (after removing the expired ones). One source
+  // (one codename) holds at most kPerSource sessions: a further one ends
+  // the one of theirs seen least recently, so that logging in again and
+  // again with one codename cannot fill the table and keep others out.
+  static constexpr size_t kPerSource = 4;
   Status Open(crypto::SourceKeys keys, crypto::Secret codename, std::string* id);
   // Runs fn on the live session `id` under the lock and notes the visit;
   // false if there is none (unknown, expired: then it is removed).

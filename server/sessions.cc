@@ -74,6 +74,16 @@ Status Sessions::Open(crypto::SourceKeys keys, crypto::Secret codename, std::str
   if (s->ask[0] > s->ask[1]) std::swap(s->ask[0], s->ask[1]);
   s->born = s->seen = Clock::now();
   std::lock_guard<std::mutex> l(mu_);
+  auto oldest = live_.end();
+  size_t same = 0;
+  for (auto it = live_.begin(); it != live_.end(); ++it) {
+    if (!crypto::Equal(it->second->keys.lookup.data(), s->keys.lookup.data(),
+                       s->keys.lookup.size()))
+      continue;
+    same++;
+    if (oldest == live_.end() || it->second->seen < oldest->second->seen) oldest = it;
+  }
+  if (same >= kPerSource) live_.erase(oldest);  // its Secrets wipe themselves
   if (live_.size() >= max_) {
     RemoveExpired(Clock::now());
     if (live_.size() >= max_) return Status::Full("too many sessions");

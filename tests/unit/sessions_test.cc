@@ -85,6 +85,30 @@ TEST_CASE("SessionsGrowPastTheirCapOrShareIds") {
   CHECK(s.live() == 3);
 }
 
+// One codename logged in again and again took a slot each time, so one
+// source could fill the table and keep every other returning source out.
+TEST_CASE("OneCodenameFillsTheSessionTable") {
+  REQUIRE(crypto::Init().ok());
+  Sessions s(10, std::chrono::seconds(60), std::chrono::seconds(60));
+  std::string other;
+  REQUIRE(s.Open(Keys(1), crypto::Secret(), &other).ok());
+  std::vector<std::string> mine;
+  for (int i = 0; i < 30; i++) {
+    std::string id;
+    REQUIRE(s.Open(Keys(2), crypto::Secret(), &id).ok());
+    mine.push_back(id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // distinct "seen" times
+  }
+  CHECK(s.live() == 1 + Sessions::kPerSource);
+  // The newest of the flood live on, the oldest went first; the other
+  // source's session is untouched, and there is room for more sources.
+  for (size_t i = 0; i < mine.size(); i++)
+    CHECK(s.With(mine[i], [](Sessions::Session&) {}) == (i + Sessions::kPerSource >= mine.size()));
+  CHECK(s.With(other, [](Sessions::Session& x) { CHECK(x.keys.lookup[0] == 1); }));
+  std::string id;
+  CHECK(s.Open(Keys(3), crypto::Secret(), &id).ok());
+}
+
 TEST_CASE("ConfirmationAsksForOneWordTwice") {
   REQUIRE(crypto::Init().ok());
   Sessions s(1000, std::chrono::seconds(60), std::chrono::seconds(60));
