@@ -100,6 +100,29 @@ Status PinInstance(storage::Store* vault, const std::string& hex, uint32_t day) 
   return vault->PutMeta("instance:" + hex, std::to_string(day));
 }
 
+// The recipient key ids of `recs` that this vault has not seen before,
+// which it then remembers (meta "recipients", one hex id per line). A server
+// whose operator, or intruder, adds a key of their own seals every new
+// submission to it too: the reviewers should hear of every new one. `first`
+// says the vault knew none yet.
+Status NewRecipients(storage::Store* vault, const std::vector<storage::SubmissionRec>& recs,
+                     std::vector<std::string>* fresh, bool* first) {
+  std::string list;
+  Status st = vault->GetMeta("recipients", &list);
+  if (!st.ok() && !st.Is(Status::Code::kNotFound)) return st;
+  *first = list.empty();
+  std::set<std::string> seen;
+  for (const auto& r : recs)
+    for (const auto& k : r.keys) {
+      const std::string id = crypto::ToHex(k.key_id.data(), k.key_id.size());
+      if (("\n" + list).find("\n" + id + "\n") == std::string::npos && seen.insert(id).second)
+        fresh->push_back(id);
+    }
+  if (fresh->empty()) return Status::OK();
+  for (const std::string& id : *fresh) list += id + "\n";
+  return vault->PutMeta("recipients", list);
+}
+
 // Reports an import that failed once its signer was trusted. Nothing of the
 // bundle is visible; what it staged is removed now, or by the next import if
 // this one is killed first.
@@ -326,6 +349,18 @@ int Run(const Args& a) {
   }
   const std::string key_id =
       crypto::ToHex(key.current().pub.id.data(), key.current().pub.id.size());
+  std::vector<std::string> fresh;
+  bool first = false;
+  st = NewRecipients(vault.get(), recs, &fresh, &first);
+  if (!st.ok()) return Fail(st, "the submissions were imported; import the bundle again to "
+                                "see its recipients");
+  std::string fresh_list;
+  for (const std::string& id : fresh) fresh_list += (fresh_list.empty() ? "" : ", ") + id;
+  if (!fresh.empty() && !first)
+    std::fprintf(stderr, "%s: warning: sealed to recipient keys this vault has not seen before: "
+                         "%s. A reviewer who joined or rotated has a new key; if no one did, the "
+                         "server's config.toml was changed: ask the team before replying.\n",
+                 kTool, fresh_list.c_str());
   if (a.json) {
     PrintJson({{"imported", recs.size()},
                {"already_in_vault", skipped.size()},
@@ -333,7 +368,8 @@ int Run(const Args& a) {
                {"acknowledged", mine.size()},
                {"key", key_id},
                {"instance", signer},
-               {"newly_trusted", pin}});
+               {"newly_trusted", pin},
+               {"new_recipients", fresh}});
     return 0;
   }
   if (pin)
@@ -341,6 +377,7 @@ int Run(const Args& a) {
                 signer.c_str());
   std::printf("imported %zu submissions (%zu already in the vault); %zu of them open with key %s\n",
               recs.size(), skipped.size(), readable, key_id.c_str());
+  if (first && !fresh.empty()) std::printf("sealed to recipient keys %s\n", fresh_list.c_str());
   if (mine.size() < recs.size() + skipped.size())
     std::printf("%zu are sealed to none of your keys: kept, but not acknowledged to the server, "
                 "which keeps them for the reviewers who can read them\n",

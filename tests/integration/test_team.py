@@ -11,7 +11,8 @@ recipients by key id. Then alice rotates, one
 command on each side (`sealdrop-review rotate`, `sealdrop-server set-key`):
 after a restart new submissions are sealed to her new key only, and one
 unlock of her keyring opens the submissions of before and after; set-key
-refuses to bring back an older key."""
+refuses to bring back an older key, and the vault names the new key as one
+it has not seen before."""
 import json
 import os
 import re
@@ -62,7 +63,10 @@ def test(h):
     h.submit_ok(srv.url, "for the whole team")
     srv.stop()
     check(inst.export(h.path("one.sdb")) == 1, "the first export did not take 1 submission")
-    alice.import_(h.path("one.sdb"), vault_a, extra=fp, expect=0)
+    r = alice.import_(h.path("one.sdb"), vault_a, extra=fp, expect=0)
+    check("sealed to recipient keys" in r.stdout and "warning" not in r.stderr,
+          "the first import should list the recipients, without a warning:\n" + r.stdout +
+          r.stderr)
     bob.import_(h.path("one.sdb"), vault_b, extra=fp, expect=0)
     first = alice.list(vault_a)[0]["id"]
     sa, sb = alice.show(first, vault_a), bob.show(first, vault_b)
@@ -133,7 +137,10 @@ def test(h):
     h.submit_ok(srv.url, "after alice rotated")
     srv.stop()
     check(inst.export(h.path("three.sdb")) == 1, "the third export did not take 1 submission")
-    alice.import_(h.path("three.sdb"), vault_a, extra=fp, expect=0)
+    r = alice.import_(h.path("three.sdb"), vault_a, extra=fp, expect=0)
+    # A key the vault never saw is named, whoever added it.
+    check("has not seen before: %s." % new_id in r.stderr,
+          "import did not name the new recipient key %s:\n%s" % (new_id, r.stderr))
     third = [s["id"] for s in alice.list(vault_a) if s["id"] not in (first, second)][0]
     # One command, one unlock of the keyring, old and new submissions.
     r = h.run([h.review_bin, "show", first, second, third, "--vault", vault_a, "--key", alice.key,
