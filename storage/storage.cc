@@ -1446,6 +1446,20 @@ Status Store::PutMeta(const std::string& key, const std::string& value) {
   return FromMdb(mdb_env_sync(env_, 1), "sync");
 }
 
+Status Store::DeleteMeta(const std::string& key) {
+  if (key.empty() || key.size() > 256 || key == "format")
+    return Status::InvalidArgument("bad meta key");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  int rc = mdb_del(txn.get(), dbi_->meta, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::OK();
+  SD_RETURN_IF_ERROR(FromMdb(rc, "delete meta"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
 Status Store::GetMeta(const std::string& key, std::string* value) {
   Txn txn(env_, false);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));

@@ -335,6 +335,7 @@ class Store {
   // Small named values (instance pins in the vault). Key must be short.
   Status PutMeta(const std::string& key, const std::string& value);
   Status GetMeta(const std::string& key, std::string* value);  // NotFound if absent
+  Status DeleteMeta(const std::string& key);  // OK if absent
 
   struct Report {
     uint64_t submissions = 0;

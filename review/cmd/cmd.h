@@ -33,6 +33,7 @@ Command AddOutbox(CLI::App& app);   // outbox.cc
 Command AddShell(CLI::App& app);    // shell.cc
 Command AddTriage(CLI::App& app);   // triage.cc
 Command AddRotate(CLI::App& app);   // rotate.cc
+Command AddInstances(CLI::App& app);  // instances.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);
@@ -53,6 +54,8 @@ Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
                         uint32_t* epoch = nullptr);
 
 Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out);
+// The instances (64 hex digits each) the vault trusts, in the order pinned.
+Status TrustedInstances(storage::Store* vault, std::vector<std::string>* out);
 
 std::string IdHex(const storage::Id& id);
 

@@ -20,17 +20,8 @@ struct Args {
 // The instance the outbox is for: the one given, which the vault must trust,
 // or the only one it trusts.
 Status PickInstance(storage::Store* vault, const std::string& given, std::string* hex) {
-  std::string list;
-  Status st = vault->GetMeta("instances", &list);
-  if (!st.ok() && !st.Is(Status::Code::kNotFound)) return st;
   std::vector<std::string> trusted;
-  size_t pos = 0;
-  while (pos < list.size()) {
-    size_t nl = list.find('\n', pos);
-    if (nl == std::string::npos) nl = list.size();
-    if (nl > pos) trusted.push_back(list.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
+  SD_RETURN_IF_ERROR(TrustedInstances(vault, &trusted));
   if (!given.empty()) {
     SD_RETURN_IF_ERROR(review::NormaliseFingerprint(given, hex));
     for (const auto& t : trusted)

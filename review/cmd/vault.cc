@@ -146,6 +146,22 @@ Status UnlockSigningKey(const std::string& keyfile, const std::string& passfile,
   return Status::OK();
 }
 
+Status TrustedInstances(storage::Store* vault, std::vector<std::string>* out) {
+  out->clear();
+  std::string list;
+  Status st = vault->GetMeta("instances", &list);
+  if (st.Is(Status::Code::kNotFound)) return Status::OK();
+  SD_RETURN_IF_ERROR(st);
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t nl = list.find('\n', pos);
+    if (nl == std::string::npos) nl = list.size();
+    if (nl > pos) out->push_back(list.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return Status::OK();
+}
+
 Status OpenVault(const std::string& dir, bool create, std::unique_ptr<storage::Store>* out) {
   struct stat st;
   if (!create && ::stat(dir.c_str(), &st) != 0)

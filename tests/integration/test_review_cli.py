@@ -205,6 +205,28 @@ def test(h):
     results.append("second instance: exit 1 (its fingerprint printed) until --trust-new-instance, "
                    "which prints it first")
 
+    h.step("a forgotten instance's bundles are refused again; what it sent stays")
+    r = h.run([h.review_bin, "instances", "--vault", vault], expect=0)
+    check(instb.fingerprint in r.stdout and inst.fingerprint in r.stdout,
+          "instances does not list both instances:\n" + r.stdout)
+    r = h.run([h.review_bin, "instances", "--vault", vault, "--forget", instb.fingerprint],
+              expect=0)
+    check(instb.fingerprint not in h.run([h.review_bin, "instances", "--vault", vault],
+                                         expect=0).stdout, "instance B is still listed")
+    check(len(rv.list(vault)) == 5, "forgetting instance B removed what it sent")
+    srvb = instb.server("B2").start()
+    h.submit_ok(srvb.url, "from instance B after it was forgotten")
+    srvb.stop()
+    bundleb2 = h.path("bundleB2.sdb")
+    check(instb.export(bundleb2) == 1, "instance B's second bundle should hold 1 submission")
+    r = rv.import_(bundleb2, vault)
+    check(r.returncode == 1 and instb.fingerprint in r.stderr,
+          "a forgotten instance's bundle: exit %d, expected 1\n%s" % (r.returncode, r.stderr))
+    check(len(rv.list(vault)) == 5, "the forgotten instance's bundle changed the vault")
+    r = h.run([h.review_bin, "instances", "--vault", vault, "--forget", instb.fingerprint],
+              expect=2)
+    check("does not trust" in r.stderr, "forgetting twice:\n" + r.stderr)
+
     # Find the submissions by their messages.
     by_msg = {}
     for sub in rv.list(vault):
