@@ -64,6 +64,10 @@ TEST_CASE("ShippedQuestionnaireParsesWithEveryPath", "[intake]") {
                          "offence", "context", "contact", "what_documents", "how_obtained",
                          "trace_risk"})
     CHECK(q.FindField(id) != nullptr);
+  // Shipped in every site language: nothing falls back to English.
+  const auto missing = MissingTranslations(q, Languages());
+  INFO((missing.empty() ? std::string() : missing[0]));
+  CHECK(missing.empty());
   const Field* kind = q.FindField("kind");
   REQUIRE(kind != nullptr);
   CHECK(kind->choices.size() == 4);
