@@ -38,7 +38,7 @@ struct Recipient {
   // Signing keys this reviewer used before a rotation (`retired_signing`):
   // the replies and acknowledgements they signed still count, but outboxes
   // signed with them are no longer imported.
-  std::vector<crypto::SignPublic> retired;
+  std::vector<crypto::SignPublic> retired{};
 };
 
 // A courier: a networked workstation that carries bundles and outboxes over
