@@ -80,7 +80,7 @@ NR == 1 && !/^Usage:/ { about = $0; next }
   line = $0
   sub(/^Usage: [^ ]* /, "", line)      # argv[0] as the build ran it
   sub("^" command " ?", "", line)
-  print ".SS " command
+  print ".SS " opt(command)
   print ".B " opt(tool) " " opt(command)
   n = split(line, w, " ")
   out = ""
