@@ -145,6 +145,11 @@ changed=$( (diff <(grep -v '^#' "$root/lib/systemd/system/sealdrop-server.servic
           grep '^>' | sed 's/=.*//' | sort | tr '\n' ' ')
 [ "$changed" = "> Description > ExecStart > ReadWritePaths > RuntimeDirectory " ] ||
   die "sealdrop-api.service differs from sealdrop-server.service in more than the expected lines: $changed"
+# systemd came as a dependency (for sysusers): it reads both units as it
+# would load them, with the packaged binary in place.
+verify=$(in_root systemd-analyze verify --man=no /lib/systemd/system/sealdrop-server.service \
+           /lib/systemd/system/sealdrop-api.service 2>&1) && [ -z "$verify" ] ||
+  { echo "$verify" >&2; die "systemd-analyze verify finds fault with the units"; }
 [ -f "$root/usr/lib/sysusers.d/sealdrop-server.conf" ] || die "no sysusers.d entry"
 zcat "$root/usr/share/man/man8/sealdrop-server.8.gz" | grep -q '^\.SS import\\-outbox$' ||
   die "sealdrop-server(8) lacks its COMMANDS section"
