@@ -165,6 +165,8 @@ pulled=$(in_root sh -c 'cd /tmp/debs && apt-get install --simulate -q ./sealdrop
 echo "$pulled" | grep -qx sealdrop-review || die "apt would not install sealdrop-review"
 echo "$pulled" | grep -qx mat2 && echo "$pulled" | grep -qx qpdf ||
   die "sealdrop-review does not bring mat2 and qpdf (for extract --scrub)"
+# Programs and services that reach a network. Libraries that mat2's PDF and
+# image stack links (libcups2, libavahi-client3) do come, and run nothing.
 networked=$(echo "$pulled" | grep -E '^(tor|torsocks|obfs4proxy|curl|wget|openssh-.*|ssh|rsync|netcat.*|socat|network-manager.*|isc-dhcp-.*|dhcpcd.*|wpasupplicant|avahi-.*|bluez.*|cups.*|exim4.*|postfix)$' || true)
 [ -z "$networked" ] || die "installing sealdrop-review would pull in networked packages: $(echo $networked)"
 say "sealdrop-review with its recommends pulls in $(echo "$pulled" | wc -l) packages, none networked"
@@ -182,8 +184,8 @@ install -d -m 0750 -o "$(stat -c %u "$root/var/lib/sealdrop")" \
   -g "$(in_root getent group debian-tor | cut -d: -f3)" "$root/run/sealdrop"
 sock=$root/run/sealdrop/http.sock
 serve_log=$cache/package_test.serve.log
-# setpriv, not runuser: it executes the server in its own place, so that
-# SIGTERM reaches the server alone, as systemd's would.
+# setpriv, not runuser: it becomes the server rather than waiting on it as
+# a parent, so that SIGTERM reaches the server alone, as systemd's would.
 setsid chroot "$root" /usr/bin/env -i LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   setpriv --reuid=sealdrop --regid=debian-tor --clear-groups \
   sealdrop-server serve /var/lib/sealdrop/instance \
