@@ -33,8 +33,6 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 suite=0
 if [ "${1:-}" = "--suite" ]; then suite=1; shift; fi
 commit=$(git -C "$here" rev-parse "${1:-HEAD}")
-cache=${SEALDROP_FRESH_CACHE:-/var/cache/sealdrop-test}
-mirror=${SEALDROP_FRESH_MIRROR:-http://deb.debian.org/debian}
 url=https://127.0.0.1:8443
 # A first run installs packages and builds everything.
 first_wait=${SEALDROP_FRESH_WAIT:-2400}
@@ -43,41 +41,11 @@ say() { printf 'fresh_machine: %s\n' "$*"; }
 skip() { say "SKIPPED: $* (README command 1 was not tried on a bare Debian 12)"; exit 0; }
 die() { say "FAILED: $*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v debootstrap >/dev/null || skip "debootstrap is not installed (deploy/install-deps.sh --test installs it)"
-command -v chroot >/dev/null && command -v findmnt >/dev/null || skip "needs chroot and findmnt"
-command -v curl >/dev/null || skip "needs curl"
-mkdir -p "$cache"
-probe=$(mktemp -d "$cache/probe.XXXXXX")
-if ! mount -t proc proc "$probe" 2>/dev/null; then
-  rmdir "$probe"
-  skip "this machine does not allow mounting /proc into a new root"
-fi
-umount "$probe"
-rmdir "$probe"
+. "$here/tests/bare_root.sh"
+why=$(bare_root_unusable)
+[ -z "$why" ] || skip "$why"
 
-# Mount points at or under $1, deepest first.
-mounts_under() {
-  findmnt -n -l -o TARGET | awk -v r="$1" '$0 == r || index($0, r "/") == 1' | sort -r
-}
-
-# Unmounts whatever is mounted under $1 and removes it, but never while
-# anything stays mounted there (rm would cross into it).
-remove_root() {
-  local dir=$1 m
-  [ -n "$dir" ] && [ -d "$dir" ] || return 0
-  for m in $(mounts_under "$dir"); do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done
-  if [ -n "$(mounts_under "$dir")" ]; then
-    say "FAILED: still mounted under $dir, so it was not removed:" >&2
-    mounts_under "$dir" >&2
-    return 1
-  fi
-  rm -rf --one-file-system "$dir"
-}
-
-made="" root="" pid=""
+root="" pid=""
 
 stop_demo() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -100,28 +68,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the bare root, made once -------------------------------------------------------
-tarball=$cache/bookworm-minbase-git.tar
-if [ ! -s "$tarball" ]; then
-  say "making a bare Debian 12 root with debootstrap (once; kept in $tarball)"
-  made=$(mktemp -d "$cache/debootstrap.XXXXXX")
-  if ! debootstrap --variant=minbase --include=git bookworm "$made" "$mirror" > "$cache/debootstrap.log" 2>&1; then
-    tail -20 "$cache/debootstrap.log" >&2
-    die "debootstrap failed (log: $cache/debootstrap.log)"
-  fi
-  tar -C "$made" --numeric-owner -cf "$tarball.new" .
-  mv "$tarball.new" "$tarball"
-  remove_root "$made"
-  made=""
-fi
+make_bare_tarball
 
 # --- a fresh copy for this run ------------------------------------------------------
 root=$(mktemp -d "$cache/root.XXXXXX")
 log=$cache/$(basename "$root").log
-tar -C "$root" --numeric-owner -xf "$tarball"
-# What an installed Debian has and debootstrap leaves out: a name server and
-# /etc/hosts (without it "localhost" does not resolve).
-cp /etc/resolv.conf "$root/etc/resolv.conf"
-printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
+unpack_bare_root "$root"
 git clone -q --no-local --no-hardlinks "$here" "$root/root/sealdrop"
 git -C "$root/root/sealdrop" checkout -q --detach "$commit"
 git -C "$root/root/sealdrop" remote remove origin

@@ -2,19 +2,23 @@
 # README command 2. As root on Debian 12 it installs what the tests need
 # (deploy/install-deps.sh --test: the build packages, Catch2, curl, Python
 # with Selenium, Chromium and its driver, clang for the fuzz targets,
-# faketime for the retention test, mat2 and qpdf for the scrub test, and
-# debootstrap), builds, and runs every
-# test, in stages:
+# faketime for the retention test, mat2 and qpdf for the scrub test,
+# debootstrap, and debhelper and lintian for the packages), builds, and runs
+# every test, in stages:
 #   1. a Release build and the whole suite: unit, integration, browser and
 #      reliability tests (`SEALDROP_QUICK=1` stops after this stage);
 #   2. README command 1 on a bare Debian 12: tests/fresh_machine.sh makes a
 #      minimal root with debootstrap and runs deploy/quickstart.sh in it
 #      (skipped, with a line that says so, where debootstrap cannot run);
-#   3. unit and integration tests again under AddressSanitizer +
+#   3. the Debian packages: tests/package_test.sh builds them
+#      (deploy/build-deb.sh), runs lintian, installs sealdrop-server with apt
+#      into a bare Debian 12 root and makes a submission to it (skipped,
+#      with a line that says so, where debootstrap cannot run);
+#   4. unit and integration tests again under AddressSanitizer +
 #      UndefinedBehaviorSanitizer, built with clang;
-#   4. each fuzz target, from that same build, for a bounded time, after
+#   5. each fuzz target, from that same build, for a bounded time, after
 #      replaying its regressions;
-#   5. the server's concurrent parts under ThreadSanitizer.
+#   6. the server's concurrent parts under ThreadSanitizer.
 # Extra arguments go to the first ctest run (e.g. -R integration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +38,9 @@ fi
 
 stage "README command 1 on a bare Debian 12 (debootstrap)"
 tests/fresh_machine.sh HEAD
+
+stage "Debian packages: build, lintian, install into a bare Debian 12 (debootstrap)"
+tests/package_test.sh
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer (clang): unit and integration tests"
 # One clang build serves this stage and the fuzz stage: the libraries carry
