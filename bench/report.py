@@ -241,6 +241,14 @@ def courier_summary(by):
             c["fetch_minus_unlock"] = {
                 "label": "sealdrop-courier fetch minus the fetch of nothing new",
                 "median_seconds": round(net, 4), "median_mb_s": round(f["bytes"] / net / 1e6, 1)}
+    # The fetch and the download of each run are taken side by side: their
+    # ratio run by run shows how much of the ratio of medians is noise.
+    fetch = {r["run"]: r for r in by.get("courier_fetch", [])}
+    down = {r["run"]: r for r in by.get("https_download", [])}
+    paired = [down[n]["seconds"] / fetch[n]["seconds"] for n in sorted(fetch) if n in down]
+    if paired:
+        c["fetch_vs_download_by_run"] = {"runs": [round(x, 3) for x in paired],
+                                         "median": round(med(paired), 3)}
     if all(k in c for k in ROUND_TRIP):
         total = sum(c[k]["median_seconds"] for k in ROUND_TRIP)
         c["round_trip"] = {"label": "fetch + import + outbox + push + deletion (sum of medians)",
@@ -457,6 +465,11 @@ def courier_table(meta, c):
         if k in c:
             e = c[k]
             lines.append("| %s | %.3f | | %.0f | |" % (e["label"], e["median_seconds"], e["median_mb_s"]))
+    p = c.get("fetch_vs_download_by_run")
+    if p:
+        lines.append("")
+        lines.append("Courier fetch / HTTPS download, run by run (each pair taken side by side): "
+                     "%s; median %.2f." % (", ".join("%.2f" % x for x in p["runs"]), p["median"]))
     d = c.get("courier_delete")
     if d and "median_sealed_before" in d:
         lines.append("")
