@@ -23,6 +23,8 @@ THROUGHPUT = [
     ("extract", "sealdrop-review extract (decrypt, fsync)", "ours"),
     ("cp_sync", "cp + fsync of the same bytes", "base"),
     ("dd_fsync", "dd bs=4M conv=fsync (read + write from user space)", "base"),
+    ("courier_fetch", "sealdrop-courier fetch from sealdrop-server api (HTTPS, fsync)", "ours"),
+    ("https_download", "plain HTTPS download: tls_sink GET, curl -o, fsync", "base"),
 ]
 SHORT = {
     "sealdrop_upload": "sealdrop upload",
@@ -35,7 +37,22 @@ SHORT = {
     "extract": "sealdrop extract",
     "cp_sync": "cp + fsync",
     "dd_fsync": "dd + fsync",
+    "courier_fetch": "courier fetch",
+    "https_download": "HTTPS download",
 }
+# The courier's round trip, step by step (seconds); the rows that carry the
+# submission's bytes also as MB/s.
+COURIER = [
+    ("https_download", "baseline: plain HTTPS download (tls_sink GET, curl -o), fsync"),
+    ("courier_fetch", "sealdrop-courier fetch (sealdrop-server api, loopback TLS, fsync)"),
+    ("courier_fetch_empty", "the same, nothing new: key unlock, handshake, process start"),
+    ("courier_import", "sealdrop-review import of the fetched bundle"),
+    ("courier_outbox", "sealdrop-review outbox (the acknowledgement)"),
+    ("courier_push", "sealdrop-courier push of the outbox"),
+    ("courier_delete", "deletion: serve's start, deleting and sweeping the acknowledged one"),
+    ("serve_start", "serve's start with nothing to delete, for comparison"),
+]
+ROUND_TRIP = ("courier_fetch", "courier_import", "courier_outbox", "courier_push", "courier_delete")
 SMALL = [
     ("small", "2 KiB submissions, HTTPS (TCP), 2 keep-alive connections"),
     ("small8", "2 KiB submissions, HTTPS (TCP), 8 keep-alive connections"),
@@ -57,6 +74,7 @@ RATIOS = [
     ("sealdrop upload / gpg (no compression)", "sealdrop_upload", "gpg_none"),
     ("sealdrop extract / cp + fsync", "extract", "cp_sync"),
     ("sealdrop extract / dd + fsync", "extract", "dd_fsync"),
+    ("courier fetch / HTTPS download", "courier_fetch", "https_download"),
 ]
 
 
@@ -87,13 +105,13 @@ def summarise(rows):
             "max_mb_s": round(max(rates), 1),
         }
         for k in ("rss_kb", "server_cpu_s", "client_cpu_s", "sync_s", "output_bytes",
-                  "bundle_bytes"):
+                  "bundle_bytes", "client_rss_kb"):
             vals = [r[k] for r in rs if k in r]
             if vals:
                 e["median_" + k] = statistics.median(vals)
-                if k == "rss_kb":
-                    e["max_rss_kb"] = max(vals)
-                    e["runs_rss_kb"] = vals
+                if k in ("rss_kb", "client_rss_kb"):
+                    e["max_" + k] = max(vals)
+                    e["runs_" + k] = vals
         res[name] = e
     for name, label in SMALL:
         small = sorted(by.get(name, []), key=lambda r: r["run"])
@@ -158,6 +176,9 @@ def summarise(rows):
                 "label": "sealdrop-review extract minus key unlock",
                 "median_seconds": round(net, 3),
                 "median_mb_s": round(ex["bytes"] / net / 1e6, 1)}
+    courier = courier_summary(by)
+    if courier:
+        res["courier"] = courier
     loads = by.get("loadavg_samples", [])
     if loads:
         res["loadavg_samples"] = loads[0]
@@ -166,6 +187,13 @@ def summarise(rows):
         if a in res and b in res:
             ratios.append({"ratio": label, "a": a, "b": b,
                            "value": round(res[a]["median_mb_s"] / res[b]["median_mb_s"], 3)})
+    c = res.get("courier", {})
+    for k, what in (("fetch_minus_unlock", "courier fetch minus key unlock / HTTPS download"),
+                    ("round_trip", "courier round trip (fetch, import, outbox, push, deletion) / "
+                                   "HTTPS download")):
+        if k in c and "https_download" in res:
+            ratios.append({"ratio": what, "a": "courier." + k, "b": "https_download",
+                           "value": round(c[k]["median_mb_s"] / res["https_download"]["median_mb_s"], 3)})
     if "extract_minus_unlock" in res:
         for b in ("cp_sync", "dd_fsync"):
             if b in res:
@@ -174,6 +202,59 @@ def summarise(rows):
                                "value": round(res["extract_minus_unlock"]["median_mb_s"]
                                               / res[b]["median_mb_s"], 3)})
     return res, ratios
+
+
+def courier_summary(by):
+    """The courier's steps (median seconds of the runs), the fetch minus the
+    key unlock, the round trip, peak RSS at both sizes, the store's sizes."""
+    c = {}
+    med = statistics.median
+    for name, label in COURIER:
+        rs = sorted(by.get(name, []), key=lambda r: r["run"])
+        if not rs:
+            continue
+        e = {"label": label, "runs_seconds": [r["seconds"] for r in rs],
+             "median_seconds": round(med(r["seconds"] for r in rs), 4)}
+        if rs[0]["bytes"]:
+            e["bytes"] = rs[0]["bytes"]
+            e["median_mb_s"] = round(med(mbps(r["bytes"], r["seconds"]) for r in rs), 1)
+        for k in ("rss_kb", "client_rss_kb", "server_cpu_s", "client_cpu_s", "bundle_bytes",
+                  "sealed_before", "sealed_after", "in_use_before", "in_use_after",
+                  "file_before", "file_after"):
+            vals = [r[k] for r in rs if k in r]
+            if vals:
+                e["median_" + k] = med(vals)
+                if k.endswith("rss_kb"):
+                    e["max_" + k] = max(vals)
+        c[name] = e
+    small = sorted(by.get("courier_fetch_small", []), key=lambda r: r["run"])
+    if small:
+        c["courier_fetch_small"] = {
+            "bytes": small[0]["bytes"],
+            "runs_seconds": [r["seconds"] for r in small],
+            "max_rss_kb": max(r["rss_kb"] for r in small),
+            "max_client_rss_kb": max(r["client_rss_kb"] for r in small)}
+    if "courier_fetch" in c and "courier_fetch_empty" in c:
+        f = c["courier_fetch"]
+        net = f["median_seconds"] - c["courier_fetch_empty"]["median_seconds"]
+        if net > 0:
+            c["fetch_minus_unlock"] = {
+                "label": "sealdrop-courier fetch minus the fetch of nothing new",
+                "median_seconds": round(net, 4), "median_mb_s": round(f["bytes"] / net / 1e6, 1)}
+    # The fetch and the download of each run are taken side by side: their
+    # ratio run by run shows how much of the ratio of medians is noise.
+    fetch = {r["run"]: r for r in by.get("courier_fetch", [])}
+    down = {r["run"]: r for r in by.get("https_download", [])}
+    paired = [down[n]["seconds"] / fetch[n]["seconds"] for n in sorted(fetch) if n in down]
+    if paired:
+        c["fetch_vs_download_by_run"] = {"runs": [round(x, 3) for x in paired],
+                                         "median": round(med(paired), 3)}
+    if all(k in c for k in ROUND_TRIP):
+        total = sum(c[k]["median_seconds"] for k in ROUND_TRIP)
+        c["round_trip"] = {"label": "fetch + import + outbox + push + deletion (sum of medians)",
+                           "median_seconds": round(total, 4),
+                           "median_mb_s": round(c["courier_fetch"]["bytes"] / total / 1e6, 1)}
+    return c
 
 
 def targets(meta, res):
@@ -219,6 +300,24 @@ def targets(meta, res):
         per = int(n) / r["median_seconds"] if r["median_seconds"] > 0 else float("inf")
         rows.append(("extract --all-new of %s small submissions, one unlock" % n,
                      "%.0f items/s" % per, ">= 1000 items/s", per >= 1000))
+    c = res.get("courier", {})
+    if "https_download" in res:
+        base = res["https_download"]["median_mb_s"]
+        for a, what in (("courier_fetch", "courier fetch / HTTPS download"),
+                        ("fetch_minus_unlock", "courier fetch minus key unlock / HTTPS download")):
+            e = res.get(a) or c.get(a)
+            if e and base > 0:
+                v = e["median_mb_s"] / base
+                rows.append((what, "%.2f" % v, ">= 0.5", v >= 0.5))
+    small = c.get("courier_fetch_small")
+    big = c.get("courier_fetch")
+    if small and big:
+        for k, who in (("max_rss_kb", "sealdrop-server api"), ("max_client_rss_kb", "sealdrop-courier")):
+            grow = big[k] - small[k]
+            rows.append(("%s peak RSS, fetch of %g MiB vs %g MiB (max of runs)" % (
+                who, big["bytes"] / 1048576, small["bytes"] / 1048576),
+                "%s vs %s (%+.1f MiB)" % (mib(big[k]), mib(small[k]), grow / 1024),
+                "grows < 8 MiB", grow < 8 * 1024))
     return rows
 
 
@@ -229,9 +328,10 @@ def mib(kb):
 def tables(meta, res, ratios):
     size_mib = meta["size_bytes"] / 1048576
     lines = []
-    lines.append("| Measurement (%g MiB) | MB/s (median) | runs, MB/s | median s | peak RSS |"
-                 % size_mib)
-    lines.append("|---|---:|---|---:|---:|")
+    if any(name in res for name, _, _ in THROUGHPUT):
+        lines.append("| Measurement (%g MiB) | MB/s (median) | runs, MB/s | median s | peak RSS |"
+                     % size_mib)
+        lines.append("|---|---:|---|---:|---:|")
     for name, _, _ in THROUGHPUT:
         if name not in res:
             continue
@@ -254,9 +354,10 @@ def tables(meta, res, ratios):
                 e["label"], e["median_per_second"],
                 ", ".join("%.1f" % x for x in e["runs_per_second"]), e["errors"],
                 e["median_server_cpu_s"], mib(e["median_rss_kb"])))
-    lines.append("")
-    lines.append("| Ratio (of median MB/s) | value |")
-    lines.append("|---|---:|")
+    if ratios:
+        lines.append("")
+        lines.append("| Ratio (of median MB/s) | value |")
+        lines.append("|---|---:|")
     for r in ratios:
         lines.append("| %s | **%.2f** |" % (r["ratio"], r["value"]))
     if "ceilings" in res:
@@ -267,6 +368,7 @@ def tables(meta, res, ratios):
             c = res["ceilings"][k]
             lines.append("| %s | %.0f | %.2f |" % (c["label"], c["median_mb_s"],
                                                   1073.741824 / c["median_mb_s"]))
+    lines.extend(courier_table(meta, res.get("courier", {})))
     cpu = []
     for name in ("sealdrop_upload", "sink_multipart", "sink_raw"):
         if name in res and "median_server_cpu_s" in res[name]:
@@ -339,6 +441,59 @@ def tables(meta, res, ratios):
                          "shared the machine, so these figures are depressed and noisy."
                          % meta["nproc"])
     return "\n".join(lines)
+
+
+def courier_table(meta, c):
+    if not c:
+        return []
+    lines = ["", "| Courier round trip (%g MiB) | median s | runs, s | MB/s | peak RSS |"
+             % (meta["size_bytes"] / 1048576), "|---|---:|---|---:|---|"]
+    for name, _ in COURIER:
+        if name not in c:
+            continue
+        e = c[name]
+        rss = []
+        if "max_rss_kb" in e:
+            rss.append("%s %s" % ("tls_sink" if name == "https_download" else "API", mib(e["max_rss_kb"])))
+        if "max_client_rss_kb" in e:
+            rss.append("%s %s" % ("curl" if name == "https_download" else "courier",
+                                  mib(e["max_client_rss_kb"])))
+        lines.append("| %s | **%.3f** | %s | %s | %s |" % (
+            e["label"], e["median_seconds"], ", ".join("%.3f" % x for x in e["runs_seconds"]),
+            "%.0f" % e["median_mb_s"] if "median_mb_s" in e else "", ", ".join(rss)))
+    for k in ("fetch_minus_unlock", "round_trip"):
+        if k in c:
+            e = c[k]
+            lines.append("| %s | %.3f | | %.0f | |" % (e["label"], e["median_seconds"], e["median_mb_s"]))
+    p = c.get("fetch_vs_download_by_run")
+    if p:
+        lines.append("")
+        lines.append("Courier fetch / HTTPS download, run by run (each pair taken side by side): "
+                     "%s; median %.2f." % (", ".join("%.2f" % x for x in p["runs"]), p["median"]))
+    d = c.get("courier_delete")
+    if d and "median_sealed_before" in d:
+        lines.append("")
+        lines.append("The deletion: sealed bytes in the store %d -> %d; LMDB pages in use %s -> %s "
+                     "(free pages are reused, the data file stays %s -> %s)." % (
+                         d["median_sealed_before"], d["median_sealed_after"],
+                         mib(d["median_in_use_before"] / 1024), mib(d["median_in_use_after"] / 1024),
+                         mib(d["median_file_before"] / 1024), mib(d["median_file_after"] / 1024)))
+    small, big = c.get("courier_fetch_small"), c.get("courier_fetch")
+    if small and big:
+        lines.append("Peak RSS (max of runs), fetch of %g MiB vs %g MiB: sealdrop-server api %s vs %s; "
+                     "sealdrop-courier %s vs %s (the fetch of nothing new: %s)." % (
+                         big["bytes"] / 1048576, small["bytes"] / 1048576, mib(big["max_rss_kb"]),
+                         mib(small["max_rss_kb"]), mib(big["max_client_rss_kb"]),
+                         mib(small["max_client_rss_kb"]),
+                         mib(c["courier_fetch_empty"]["max_client_rss_kb"])
+                         if "courier_fetch_empty" in c else "?"))
+    if big and "median_server_cpu_s" in big and "https_download" in c:
+        h = c["https_download"]
+        lines.append("CPU seconds (median): fetch, API %.2f and courier %.2f; HTTPS download, "
+                     "tls_sink %.2f and curl + sync %.2f." % (
+                         big["median_server_cpu_s"], big["median_client_cpu_s"],
+                         h["median_server_cpu_s"], h["median_client_cpu_s"]))
+    return lines
 
 
 def header(meta):

@@ -1,8 +1,9 @@
-// tls_sink: the baseline for the upload benchmark. A bare HTTPS server on the
-// same cpp-httplib header, with the same receive buffer, as
-// sealdrop-server's server/http.cc, that reads a POST body and throws it away.
+// tls_sink: the baseline for the upload and download benchmarks. A bare HTTPS
+// server on the same cpp-httplib header, with the same receive buffer, as
+// sealdrop-server's server/http.cc, that reads a POST body and throws it away,
+// or sends a file.
 //
-//   tls_sink CERT KEY
+//   tls_sink CERT KEY [FILE]
 //
 // Listens on 127.0.0.1 on a free port and prints
 //   tls_sink: listening on https://127.0.0.1:PORT/
@@ -11,18 +12,28 @@
 //   POST /multipart  reads it with ContentReader(header, receiver): also
 //                    httplib's multipart/form-data parser
 // Both answer "Received N bytes" (file bytes for /multipart), so the
-// benchmark can check that everything arrived. SIGTERM ends it.
+// benchmark can check that everything arrived.
+//   GET /file        (with FILE) sends FILE with a Content-Length, read with
+//                    pread in 256 KiB blocks and handed to the TLS stream:
+//                    a plain HTTPS download, the baseline of a courier fetch
+// SIGTERM ends it.
 #define CPPHTTPLIB_OPENSSL_SUPPORT
 #define CPPHTTPLIB_RECV_BUFSIZ size_t(64u * 1024u)
 // HTTPLIB_HEADER is the full path of ${HTTPLIB_DIR}/httplib.h (bench/CMakeLists.txt),
 // so no other httplib.h (such as /usr/include/httplib.h) can stand in.
 #include HTTPLIB_HEADER
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -40,8 +51,8 @@ void Text(httplib::Response& res, int status, const std::string& body) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s CERT KEY\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: %s CERT KEY [FILE]\n", argv[0]);
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
@@ -86,6 +97,27 @@ int main(int argc, char** argv) {
          "Received " + std::to_string(file_bytes) + " bytes in " + std::to_string(files) +
              " files (+" + std::to_string(other_bytes) + " other bytes)");
   });
+
+  if (argc == 4) {
+    const std::string file = argv[3];
+    svr.Get("/file", [file](const httplib::Request&, httplib::Response& res) {
+      int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st;
+      if (fd < 0 || ::fstat(fd, &st) != 0) {
+        if (fd >= 0) ::close(fd);
+        return Text(res, 404, "Cannot open the file");
+      }
+      auto buf = std::make_shared<std::vector<char>>(256 * 1024);
+      res.set_content_provider(
+          size_t(st.st_size), "application/octet-stream",
+          [fd, buf](size_t offset, size_t length, httplib::DataSink& sink) {
+            const size_t want = std::min(length, buf->size());
+            const ssize_t n = ::pread(fd, buf->data(), want, off_t(offset));
+            return n > 0 && sink.write(buf->data(), size_t(n));
+          },
+          [fd](bool) { ::close(fd); });
+    });
+  }
 
   int port = svr.bind_to_any_port("127.0.0.1");
   if (port <= 0) {

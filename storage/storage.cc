@@ -349,6 +349,9 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
     s->KeepDayTimes();
   }
+  // Found now, before any other thread can use the store: later calls of
+  // DropMappedPages (the reviewer API's fetches, in parallel) only read it.
+  (void)s->FindMap();
   *out = std::move(s);
   return Status::OK();
 }

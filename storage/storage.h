@@ -359,6 +359,12 @@ class Store {
   // the file. Cheap when enough is reserved already. Never beyond the map.
   Status Preallocate(uint64_t ahead);
 
+  // Lets go of the pages this process has read through the store's map; the
+  // page cache keeps them, and the data stays valid. A reader of many chunks
+  // (a bundle) calls it now and then: else every page it read counts in its
+  // memory until it exits.
+  void DropMappedPages();
+
  private:
   Store() = default;
   Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
@@ -371,7 +377,6 @@ class Store {
   Status PutDayIndex(struct MDB_txn* txn, const SubmissionRec& rec);
   Status RebuildDayIndex(struct MDB_txn* txn);
   bool FindMap();
-  void DropMappedPages();
   void ReleaseWritten(const WriteBatch& batch);
   bool DiskNearlyFull(uint64_t need);
   // SetDayTimes on the store's directory and files, after every write: they
@@ -385,7 +390,7 @@ class Store {
   std::unique_ptr<Dbis> dbi_;
   Options opt_;
   uint64_t reserved_ = 0;  // file offset up to which blocks are allocated
-  void* map_addr_ = nullptr;  // LMDB's map, found on first use
+  void* map_addr_ = nullptr;  // LMDB's map, found at Open (or, failing that, on use)
   size_t map_len_ = 0;
 };
 
