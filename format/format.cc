@@ -142,11 +142,12 @@ Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out) {
 
 // --- Bundle writer ----------------------------------------------------------------
 
-BundleWriter::BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink)
-    : key_(key), day_(day), sink_(std::move(sink)) {}
+BundleWriter::BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink,
+                           crypto::Digest* digest)
+    : key_(key), day_(day), sink_(std::move(sink)), hash_(digest ? digest : &own_) {}
 
 Status BundleWriter::Put(const uint8_t* p, size_t n) {
-  hash_.Update(p, n);
+  hash_->Update(p, n);
   bytes_ += n;
   return sink_(p, n);
 }
@@ -200,7 +201,7 @@ Status BundleWriter::Finish() {
   SD_RETURN_IF_ERROR(Put(h, 5));
   SD_RETURN_IF_ERROR(Put(counts, sizeof(counts)));
   uint8_t digest[crypto::Hasher::kSize];
-  hash_.Final(digest);
+  hash_->Final(digest);
   std::vector<uint8_t> msg;
   SignedMessage(digest, &msg);
   uint8_t sig[crypto::kSignatureSize];

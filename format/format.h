@@ -78,8 +78,11 @@ using Source = std::function<Status(uint8_t* p, size_t n, size_t* got)>;
 
 class BundleWriter {
  public:
-  // The key must outlive the writer. Begin() writes the header.
-  BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink);
+  // The key, and `digest` if given, must outlive the writer. `digest`
+  // replaces libsodium's BLAKE2b-512 with another implementation of it.
+  // Begin() writes the header.
+  BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink,
+               crypto::Digest* digest = nullptr);
   Status Begin();
   Status AddSubmission(const storage::SubmissionRec& rec);
   Status AddChunk(const storage::Id& id, uint32_t item, uint32_t index, const uint8_t* p,
@@ -94,7 +97,8 @@ class BundleWriter {
   const crypto::SigningKey& key_;
   uint32_t day_;
   Sink sink_;
-  crypto::Hasher hash_;
+  crypto::Hasher own_;
+  crypto::Digest* hash_;
   uint64_t subs_ = 0, chunks_ = 0, bytes_ = 0;
 };
 
