@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,7 +19,10 @@ namespace cmd {
 namespace {
 
 int Run(const std::string& dir) {
+  // As serve: no core dumps, no ptrace by the same user.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);

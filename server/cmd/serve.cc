@@ -3,8 +3,9 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -37,6 +38,8 @@ int Run(const std::string& dir) {
   // Sources' plaintext passes through this process's memory: no core dumps,
   // and no ptrace or /proc/<pid>/mem for other processes of the same user.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st, "sealdrop-server init <dir> --recipient <key.pub> makes one");
