@@ -22,7 +22,7 @@ esac
 
 pkgs=(build-essential cmake pkg-config ca-certificates openssl dpkg-dev patch
       libsodium-dev liblmdb-dev libssl-dev libcli11-dev libtomlplusplus-dev
-      nlohmann-json3-dev)
+      nlohmann-json3-dev libseccomp-dev)
 if [ "$want_laptop" = 1 ]; then
   pkgs+=(mat2 qpdf file)
 fi
