@@ -762,7 +762,13 @@ class Harness:
         ap.add_argument("--review", required=True, help="path to sealdrop-review")
         ap.add_argument("--killer", help="the kill tests' preloaded library (killer.cc)")
         ap.add_argument("--courier", help="path to sealdrop-courier")
+        ap.add_argument("--sandbox-probe", help="the sandbox test's preloaded library "
+                        "(sandbox_probe.cc)")
+        ap.add_argument("--seccomp", choices=["on", "off"],
+                        help="whether the build confines the server (SEALDROP_SECCOMP)")
         args = ap.parse_args()
+        self.sandbox_probe = os.path.abspath(args.sandbox_probe) if args.sandbox_probe else None
+        self.seccomp = args.seccomp
         self.killer = os.path.abspath(args.killer) if args.killer else None
         self.courier_bin = os.path.abspath(args.courier) if args.courier else None
         self.name = name
