@@ -2,14 +2,17 @@
 # README command 2. As root on Debian 12 it installs what the tests need
 # (deploy/install-deps.sh --test: the build packages, Catch2, curl, Python
 # with Selenium, Chromium and its driver, clang for the fuzz targets,
-# faketime for the retention test, mat2 and qpdf for the scrub test, and
-# debootstrap), builds, and runs every
+# faketime for the retention test, mat2 and qpdf for the scrub test,
+# debootstrap and systemd-container), builds, and runs every
 # test, in stages:
 #   1. a Release build and the whole suite: unit, integration, browser and
 #      reliability tests (`SEALDROP_QUICK=1` stops after this stage);
 #   2. README command 1 on a bare Debian 12: tests/fresh_machine.sh makes a
 #      minimal root with debootstrap and runs deploy/quickstart.sh in it
 #      (skipped, with a line that says so, where debootstrap cannot run);
+#      then tests/systemd_unit.sh boots a copy of that root with
+#      systemd-nspawn and runs deploy/sealdrop-server.service under systemd
+#      as PID 1 (skipped likewise where a container cannot boot);
 #   3. unit and integration tests again under AddressSanitizer +
 #      UndefinedBehaviorSanitizer, built with clang;
 #   4. each fuzz target, from that same build, for a bounded time, after
@@ -34,6 +37,9 @@ fi
 
 stage "README command 1 on a bare Debian 12 (debootstrap)"
 tests/fresh_machine.sh HEAD
+
+stage "The systemd unit under systemd as PID 1 (systemd-nspawn)"
+tests/systemd_unit.sh build
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer (clang): unit and integration tests"
 # One clang build serves this stage and the fuzz stage: the libraries carry
