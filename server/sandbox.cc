@@ -120,8 +120,8 @@ Status Confine() {
   // Signals to this process only: a thread wakes the one taking signals,
   // and abort() on a broken invariant.
   const uint64_t self = uint64_t(::getpid());
-  if (rc == 0) rc = rule(SCMP_ACT_ALLOW, SCMP_SYS(kill), {SCMP_A0(SCMP_CMP_EQ, self)});
-  if (rc == 0) rc = rule(SCMP_ACT_ALLOW, SCMP_SYS(tgkill), {SCMP_A0(SCMP_CMP_EQ, self)});
+  if (rc == 0) rc = rule(SCMP_ACT_ALLOW, SCMP_SYS(kill), {SCMP_A0(SCMP_CMP_EQ, self, 0)});
+  if (rc == 0) rc = rule(SCMP_ACT_ALLOW, SCMP_SYS(tgkill), {SCMP_A0(SCMP_CMP_EQ, self, 0)});
   // Opening a file fails (EACCES) rather than kills: serving opens none, but
   // glibc reads a file or two lazily and does without them (malloc reads
   // /proc/sys/vm/overcommit_memory when a thread's heap first shrinks).
