@@ -336,7 +336,7 @@ def _die_with_parent():
 FAKETIME_LIB = (glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1") or ["libfaketimeMT.so.1"])[0]
 
 
-def faketime(h, spec):
+def faketime(spec):
     """The prefix (Server.start(prefix=...)) that runs a server under faketime,
     its library preloaded through env (which execs: the faketime wrapper would
     stand between the test and the server it stops). Left to itself, the

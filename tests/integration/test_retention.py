@@ -37,7 +37,7 @@ def test(h):
     srv.stop()
 
     h.step("11 days later, without expire_days: nothing goes")
-    LATER = harness.faketime(h, "+11d")
+    LATER = harness.faketime("+11d")
     srv = inst.server("later-default").start(prefix=LATER)
     srv.stop()
     check("deleted" not in srv.log(), "the server deleted without being asked:\n" + srv.log())
