@@ -22,14 +22,15 @@ esac
 
 pkgs=(build-essential cmake pkg-config ca-certificates openssl dpkg-dev patch
       libsodium-dev liblmdb-dev libssl-dev libcli11-dev libtomlplusplus-dev
-      nlohmann-json3-dev iso-codes)
+      nlohmann-json3-dev iso-codes libseccomp-dev)
 if [ "$want_laptop" = 1 ]; then
   pkgs+=(mat2 qpdf file)
 fi
 if [ "$want_tests" = 1 ]; then
   pkgs+=(catch2 curl lmdb-utils python3 python3-selenium chromium chromium-driver
         clang libclang-rt-14-dev debootstrap fonts-dejavu-core faketime python3-nacl tor
-        debhelper lintian)
+        debhelper lintian systemd
+        systemd-container)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

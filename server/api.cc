@@ -236,6 +236,10 @@ Status Api::Bind(std::string* url) {
     if (!m.http->is_valid()) return Status::InvalidArgument("cannot load the TLS certificate or key");
   }
   httplib::Server& s = *m.http;
+  // httplib sizes its pool when it starts listening, counting processors
+  // (in /sys), which a confined process cannot do: size it now, the same.
+  const size_t workers = CPPHTTPLIB_THREAD_POOL_COUNT;
+  s.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   s.set_read_timeout(m.cfg.read_timeout, 0);
   s.set_write_timeout(m.cfg.write_timeout, 0);
   s.set_payload_max_length(format::MaxOutbox());

@@ -387,7 +387,8 @@ void ServeConnection(const Config& cfg, Router& router, SSL_CTX* ctx, int fd) {
 
 }  // namespace
 
-Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
+Status Serve(const Config& cfg, Writer* writer, storage::Store* store,
+             const std::function<Status()>& ready) {
   ::signal(SIGPIPE, SIG_IGN);
   SSL_CTX* ctx = nullptr;
   const bool tls = !cfg.unix_socket();
@@ -410,6 +411,13 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
   }
 
   Fibers fibers(cfg.threads, cfg.connections);
+  if (ready) {
+    Status st = ready();
+    if (!st.ok()) {
+      ::close(lfd);
+      return st;
+    }
+  }
   // SIGINT/SIGTERM stop the server cleanly and SIGUSR1 asks for today's
   // counts: serve blocked them before any thread started, and this thread
   // takes them. It also reports each day's counts when the day ends (UTC),
@@ -458,7 +466,8 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store) {
   ::kill(::getpid(), SIGTERM);
   waiter.join();
   ::close(lfd);
-  if (cfg.unix_socket()) ::unlink(cfg.listen.substr(5).c_str());
+  // A Unix socket stays: a confined process unlinks nothing, and Listen
+  // replaces it at the next start (systemd removes the runtime directory).
   std::fprintf(stderr, "sealdrop-server: stopped\n");
   return st;
 }

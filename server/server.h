@@ -660,8 +660,28 @@ class Fibers {
 
 // --- HTTP ------------------------------------------------------------------------
 // Serves until SIGINT or SIGTERM, which the caller must have blocked in every
-// thread. Returns non-OK if it could not start.
-Status Serve(const Config& cfg, Writer* writer, storage::Store* store);
+// thread. Returns non-OK if it could not start. `ready`, if given, runs once
+// the listener is bound, before any connection is served (serve confines the
+// process there); a non-OK status from it stops Serve with that status.
+Status Serve(const Config& cfg, Writer* writer, storage::Store* store,
+             const std::function<Status()>& ready = nullptr);
+
+// --- The sandbox (sandbox.cc) -------------------------------------------------------
+// Confines the whole process, every thread running now and every one started
+// later, to the system calls serving makes (SECURITY.md lists them and says
+// why). serve and api call it once start-up is done: the configuration read,
+// the keys loaded, the store open, the listener bound. From then on any other
+// call (execve, a new process, ptrace, a new socket, executable memory, ...)
+// kills the process with SIGSYS, and opening a file fails with EACCES. Sets
+// no_new_privs.
+// Returns non-OK, having confined nothing, if the kernel refuses the filter.
+// REQUIRES: no file is opened and no socket made after it.
+// A build configured with -DSEALDROP_SECCOMP=OFF (the sanitizer builds: their
+// runtimes make calls serving does not) has no filter, and Confine does
+// nothing and returns OK.
+Status Confine();
+// Whether this build has the filter (SEALDROP_SECCOMP).
+extern const bool kSandboxBuilt;
 
 // --- Small forms (urlencoded.cc) ---------------------------------------------------
 // The decoded value of field `name` of an application/x-www-form-urlencoded

@@ -294,6 +294,9 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
                    (opt.read_only ? MDB_RDONLY : 0);
   int rc = mdb_env_open(s->env_, dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) return FromMdb(rc, ("cannot open store " + dir).c_str());
+  // Found now, not on the first write: a serving process opens no file once
+  // it is confined (server/sandbox.cc), and this reads /proc/self/maps.
+  s->FindMap();
 
   Txn txn(s->env_, !opt.read_only);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));

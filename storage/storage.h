@@ -390,7 +390,7 @@ class Store {
   std::unique_ptr<Dbis> dbi_;
   Options opt_;
   uint64_t reserved_ = 0;  // file offset up to which blocks are allocated
-  void* map_addr_ = nullptr;  // LMDB's map, found at Open (or, failing that, on use)
+  void* map_addr_ = nullptr;  // LMDB's map, found at Open
   size_t map_len_ = 0;
 };
 

@@ -57,6 +57,9 @@ int Run(const std::string& dir) {
     if (!st.ok() && unix_socket) ::unlink(sockets[0].c_str());
   }
   if (!st.ok()) return Fail(st);
+  // Start-up is done: from here on only the calls serving needs (Confine).
+  st = Confine();
+  if (!st.ok()) return Fail(st);
   std::thread waiter([&] {
     for (;;) {
       int sig = 0;
@@ -76,7 +79,8 @@ int Run(const std::string& dir) {
   st = api.Run();
   ::kill(::getpid(), SIGTERM);  // wakes the waiter if Run ended on its own
   waiter.join();
-  if (unix_socket) ::unlink(cfg.api_listen.c_str() + 5);
+  // The socket stays: a confined process unlinks nothing, and the next start
+  // (or systemd, with the runtime directory) removes it.
   std::fprintf(stderr, "%s api: %s\n%s api: stopped\n", kTool, api.Report().c_str(), kTool);
   if (!st.ok()) return Fail(st);
   return 0;

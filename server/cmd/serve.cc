@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -92,7 +94,9 @@ int Run(const std::string& dir) {
   // Queued writes stay under 4 MiB, whatever the number of uploads: two
   // transactions' worth (server/writer.cc), so receiving overlaps writing.
   Writer writer(store.get(), 4u << 20);
-  st = Serve(cfg, &writer, store.get());
+  // Start-up is done once the listener is bound: from then on the process
+  // makes only the calls serving needs (server.h, Confine).
+  st = Serve(cfg, &writer, store.get(), Confine);
   if (!st.ok()) return Fail(st);
   return 0;
 }

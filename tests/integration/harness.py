@@ -8,6 +8,7 @@ The binaries come from --server and --review (CTest passes the targets).
 """
 import argparse
 import atexit
+import glob
 import hashlib
 import itertools
 import json
@@ -332,6 +333,40 @@ def _die_with_parent():
         pass
 
 
+FAKETIME_LIB = (glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1") or ["libfaketimeMT.so.1"])[0]
+
+
+def faketime(spec):
+    """The prefix (Server.start(prefix=...)) that runs a server under faketime,
+    its library preloaded through env (which execs: the faketime wrapper would
+    stand between the test and the server it stops). Left to itself, the
+    library makes a semaphore and shared memory and unlinks them when the
+    process exits, which a confined server may not do (server/sandbox.cc
+    kills it): the test makes them here, so the library only opens them, and
+    removes them at exit."""
+    import _multiprocessing
+    name = "sealdrop-it-%d-%d" % (os.getpid(), next(_faketime_ids))
+    # A named semaphore of value 1, kept (not unlinked) for the library.
+    _multiprocessing.SemLock(1, 1, 1, "/" + name + "-sem", False)
+    shm = "/dev/shm/" + name + "-shm"
+    with open(shm, "wb") as f:
+        f.write(bytes(4096))
+
+    def remove():
+        try:
+            _multiprocessing.sem_unlink("/" + name + "-sem")
+        except OSError:
+            pass
+        if os.path.exists(shm):
+            os.unlink(shm)
+    atexit.register(remove)
+    return ["env", "LD_PRELOAD=" + FAKETIME_LIB, "FAKETIME=" + spec,
+            "FAKETIME_SHARED=/%s-sem /%s-shm" % (name, name)]
+
+
+_faketime_ids = itertools.count()
+
+
 COUNT_RE = re.compile(r"(<10|~\d+)")
 # What AddressSanitizer and its kin print on their own (tests/run.sh's
 # sanitizer stages), never the server.
@@ -549,6 +584,10 @@ class Server:
             self.proc.wait()
             fail("sealdrop-server did not stop within %ds of SIGTERM" % timeout)
         self._log.close()
+        # The sandbox kills with SIGSYS a call it does not allow: at no point
+        # of any test may the server make one.
+        check(rc != -signal.SIGSYS, "sealdrop-server was killed by its sandbox (SIGSYS): a "
+              "system call outside server/sandbox.cc's list:\n" + self.log()[-2000:])
         return rc
 
     def kill(self):
@@ -724,7 +763,13 @@ class Harness:
         ap.add_argument("--review", required=True, help="path to sealdrop-review")
         ap.add_argument("--killer", help="the kill tests' preloaded library (killer.cc)")
         ap.add_argument("--courier", help="path to sealdrop-courier")
+        ap.add_argument("--sandbox-probe", help="the sandbox test's preloaded library "
+                        "(sandbox_probe.cc)")
+        ap.add_argument("--seccomp", choices=["on", "off"],
+                        help="whether the build confines the server (SEALDROP_SECCOMP)")
         args = ap.parse_args()
+        self.sandbox_probe = os.path.abspath(args.sandbox_probe) if args.sandbox_probe else None
+        self.seccomp = args.seccomp
         self.killer = os.path.abspath(args.killer) if args.killer else None
         self.courier_bin = os.path.abspath(args.courier) if args.courier else None
         self.name = name

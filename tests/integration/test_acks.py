@@ -31,7 +31,6 @@ import harness
 from harness import check, fail
 
 SANITIZED = os.environ.get("SEALDROP_SANITIZED") == "1"
-_FAKETIME = (glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1") or ["libfaketimeMT.so.1"])[0]
 SUBMISSIONS = 4
 
 
@@ -266,7 +265,7 @@ def grace_test(h):
         return
 
     h.step("2 days later, the reviewer's signing key removed: nothing goes")
-    later = ["env", "LD_PRELOAD=" + _FAKETIME, "FAKETIME=+2d"]
+    later = harness.faketime("+2d")
     with open(inst.config_path) as f:
         config = f.read()
     without = re.sub(r"^signing = .*\n", "", config, flags=re.M)
@@ -285,7 +284,7 @@ def grace_test(h):
     # The clock starts 3 s before the second midnight after the import: not
     # yet due at the start, due once the day changes under the running server.
     eve = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=1)
-    midnight = ["env", "LD_PRELOAD=" + _FAKETIME, "FAKETIME=@%s 23:59:57" % eve]
+    midnight = harness.faketime("@%s 23:59:57" % eve)
     srv = inst.server("midnight").start(prefix=midnight)
     check("deleted" not in srv.log(), "deleted before midnight:\n" + srv.log())
     line = r"^sealdrop-server: deleted 2 submissions the reviewers acknowledged 2 days ago or " \
