@@ -16,18 +16,25 @@ struct Args {
   uint32_t epoch = 0;
 };
 
+// The new key's epoch: the one asked for, or the next; never one not above
+// `last`, the epoch of the key it follows.
+Status NextEpoch(const Args& a, uint32_t last, const char* whose, uint32_t* epoch) {
+  *epoch = a.epoch != 0 ? a.epoch : last + 1;
+  if (*epoch <= last)
+    return Status::InvalidArgument("--epoch " + std::to_string(*epoch) + " is not above " + whose +
+                                   " (" + std::to_string(last) + ")");
+  return Status::OK();
+}
+
 int RotateSigning(const Args& a) {
   crypto::SigningKey old;
   crypto::Secret pass;
   uint32_t last = 0;
   Status st = UnlockSigningKey(a.signing_key, a.passfile, &old, &pass, &last);
   if (!st.ok()) return Fail(st, "--signing-key is the .sign file keygen wrote beside your key");
-  const uint32_t epoch = a.epoch != 0 ? a.epoch : last + 1;
-  if (epoch <= last)
-    return Fail(Status::InvalidArgument("--epoch " + std::to_string(epoch) +
-                                        " is not above the signing key's (" + std::to_string(last) +
-                                        ")"),
-                "leave --epoch out to take the next one");
+  uint32_t epoch = 0;
+  st = NextEpoch(a, last, "the signing key's", &epoch);
+  if (!st.ok()) return Fail(st, "leave --epoch out to take the next one");
   crypto::SigningKey fresh;
   st = crypto::GenerateSigningKey(&fresh);
   std::string bytes;
@@ -58,13 +65,9 @@ int Run(const Args& a) {
   crypto::Secret pass;  // the same passphrase seals the grown ring
   Status st = UnlockKey(a.key, a.passfile, &ring, &pass);
   if (!st.ok()) return Fail(st);
-  const uint32_t last = ring.current().pub.epoch;
-  const uint32_t epoch = a.epoch != 0 ? a.epoch : last + 1;
-  if (epoch <= last)
-    return Fail(Status::InvalidArgument("--epoch " + std::to_string(epoch) +
-                                        " is not above the newest key's (" + std::to_string(last) +
-                                        ")"),
-                "leave --epoch out to take the next one");
+  uint32_t epoch = 0;
+  st = NextEpoch(a, ring.current().pub.epoch, "the newest key's", &epoch);
+  if (!st.ok()) return Fail(st, "leave --epoch out to take the next one");
   if (ring.keys.size() >= crypto::kMaxKeyringKeys)
     return Fail(Status::TooLarge("the keyring holds " + std::to_string(ring.keys.size()) +
                                  " keys already, the most it can"));
