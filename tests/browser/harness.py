@@ -311,6 +311,8 @@ SERVER_LINES = (
     re.compile(r"^sealdrop-server: removed \d+ unfinished uploads$"),
     re.compile(r"^sealdrop-server: today so far: \S.*$"),
     re.compile(r"^sealdrop-server: \d{4}-\d{2}-\d{2}: \S.*$"),
+    # Once, at start, when started as root with no user to become (tests).
+    re.compile(r"^sealdrop-server: warning: running as root; set user .*$"),
 )
 
 
