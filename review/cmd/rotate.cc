@@ -26,6 +26,15 @@ Status NextEpoch(const Args& a, uint32_t last, const char* whose, uint32_t* epoc
   return Status::OK();
 }
 
+// Replaces a key file and its .pub, the public half first: if the secret
+// cannot be written, the old one stands and the new .pub names a key nobody
+// was given yet.
+Status Publish(const std::string& path, const std::string& public_line,
+               const std::string& secret) {
+  Status st = cli::ReplaceFile(path + ".pub", public_line + "\n", 0644);
+  return st.ok() ? cli::ReplaceFile(path, secret, 0600) : st;
+}
+
 int RotateSigning(const Args& a) {
   crypto::SigningKey old;
   crypto::Secret pass;
@@ -40,10 +49,8 @@ int RotateSigning(const Args& a) {
   std::string bytes;
   if (st.ok()) st = crypto::SealSigningKeyFile(fresh, epoch, pass, crypto::KdfParams{}, &bytes);
   if (!st.ok()) return Fail(st);
-  // The public half first, as for a recipient key.
   const std::string line = crypto::FormatSigningPublic(fresh.pk);
-  st = cli::ReplaceFile(a.signing_key + ".pub", line + "\n", 0644);
-  if (st.ok()) st = cli::ReplaceFile(a.signing_key, bytes, 0600);
+  st = Publish(a.signing_key, line, bytes);
   if (!st.ok()) return Fail(st);
   std::printf("%s now holds a new signing key (epoch %u); its public half is in %s.pub:\n%s\n"
               "The old key, %s, is gone from this laptop: outboxes it signed that the server has "
@@ -78,12 +85,9 @@ int Run(const Args& a) {
   std::string bytes;
   st = crypto::SealKeyring(ring, pass, crypto::KdfParams{}, &bytes);
   if (!st.ok()) return Fail(st);
-  // The public half first: if the keyring cannot be written, the old one
-  // stands and a new .pub names a key nobody was given yet.
   const crypto::PublicKey& pub = ring.current().pub;
   const std::string line = crypto::FormatPublicKey(pub);
-  st = cli::ReplaceFile(a.key + ".pub", line + "\n", 0644);
-  if (st.ok()) st = cli::ReplaceFile(a.key, bytes, 0600);
+  st = Publish(a.key, line, bytes);
   if (!st.ok()) return Fail(st);
   std::printf("%s now holds %zu keys; the new one, %s (epoch %u), is in %s.pub:\n%s\n"
               "On the server: sealdrop-server set-key <instance> --name <your name> --key '%s'\n"
