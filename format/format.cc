@@ -1,6 +1,7 @@
 // docs/FORMAT.md, "Manifest" and "Bundle".
 #include "format/format.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sealdrop {
@@ -8,9 +9,13 @@ namespace format {
 namespace {
 
 constexpr char kManifestMagic[4] = {'S', 'D', 'M', 'F'};
-constexpr uint8_t kManifestVersion = 2;  // written; 1 is still read
+// Written: 3 with answers, else 2; 1 is still read.
+constexpr uint8_t kManifestVersion = 2;
+constexpr uint8_t kManifestAnswersVersion = 3;
 constexpr uint8_t kNoReplyKey = 0;
 constexpr uint8_t kReplyX25519 = 1;
+constexpr uint8_t kNoAnswers = 0;
+constexpr uint8_t kQuestionnaireAnswers = 1;
 
 constexpr char kBundleMagic[8] = {'S', 'E', 'A', 'L', 'D', 'B', 'U', 'N'};
 constexpr uint8_t kBundleVersion = 1;
@@ -43,12 +48,110 @@ void SignedMessage(const uint8_t digest[crypto::Hasher::kSize], std::vector<uint
 
 uint64_t MaxPaddedManifest() { return crypto::PaddedSize(kMaxManifest); }
 
+namespace {
+
+// The answers' bytes, or the reason they cannot be written.
+Status AnswersSize(const Answers& a, size_t* size) {
+  auto id_ok = [](const std::string& id) { return !id.empty() && id.size() <= kMaxAnswerId; };
+  if (!id_ok(a.questionnaire)) return Status::InvalidArgument("questionnaire id length");
+  if (a.list.size() > kMaxAnswerCount) return Status::TooLarge("too many answers");
+  size_t n = 32 + 1 + a.questionnaire.size() + 2;
+  for (size_t i = 0; i < a.list.size(); i++) {
+    const Answer& x = a.list[i];
+    if (!id_ok(x.field)) return Status::InvalidArgument("answer field id length");
+    for (size_t j = 0; j < i; j++)
+      if (a.list[j].field == x.field) return Status::InvalidArgument("field answered twice");
+    if (x.values.empty()) return Status::InvalidArgument("answer without a value");
+    if (x.values.size() > kMaxAnswerValues) return Status::TooLarge("too many values");
+    n += 1 + x.field.size() + 1;
+    for (const auto& v : x.values) {
+      if (v.empty()) return Status::InvalidArgument("empty answer value");
+      if (v.size() > kMaxAnswers) return Status::TooLarge("answers are too long");
+      n += 4 + v.size();
+    }
+    if (n > kMaxAnswers) return Status::TooLarge("answers are too long");
+  }
+  if (n > kMaxAnswers) return Status::TooLarge("answers are too long");
+  *size = n;
+  return Status::OK();
+}
+
+uint8_t* PutAnswers(const Answers& a, uint8_t* p) {
+  std::memcpy(p, a.hash.data(), 32), p += 32;
+  *p++ = uint8_t(a.questionnaire.size());
+  std::memcpy(p, a.questionnaire.data(), a.questionnaire.size()), p += a.questionnaire.size();
+  PutLE(p, a.list.size(), 2), p += 2;
+  for (const Answer& x : a.list) {
+    *p++ = uint8_t(x.field.size());
+    std::memcpy(p, x.field.data(), x.field.size()), p += x.field.size();
+    *p++ = uint8_t(x.values.size());
+    for (const auto& v : x.values) {
+      PutLE(p, v.size(), 4), p += 4;
+      std::memcpy(p, v.data(), v.size()), p += v.size();
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+Status EncodeAnswers(const Answers& a, crypto::Secret* out) {
+  size_t n = 0;
+  SD_RETURN_IF_ERROR(AnswersSize(a, &n));
+  crypto::Secret s(n);
+  PutAnswers(a, s.data());
+  *out = std::move(s);
+  return Status::OK();
+}
+
+Status DecodeAnswers(const uint8_t* p, size_t n, Answers* out, size_t* used) {
+  const uint8_t* const start = p;
+  const uint8_t* end = p + std::min(n, kMaxAnswers);
+  auto need = [&](size_t k) { return size_t(end - p) >= k; };
+  auto bad = [](const char* what) { return Status::Corruption(std::string("answers: ") + what); };
+  Answers a;
+  if (!need(33)) return bad("truncated");
+  std::memcpy(a.hash.data(), p, 32), p += 32;
+  size_t ql = *p++;
+  if (ql == 0 || ql > kMaxAnswerId || !need(ql + 2)) return bad("questionnaire id length");
+  a.questionnaire.assign(reinterpret_cast<const char*>(p), ql), p += ql;
+  size_t count = size_t(GetLE(p, 2));
+  p += 2;
+  if (count > kMaxAnswerCount) return bad("too many answers");
+  a.list.reserve(count);
+  for (size_t i = 0; i < count; i++) {
+    Answer x;
+    if (!need(1)) return bad("truncated");
+    size_t fl = *p++;
+    if (fl == 0 || fl > kMaxAnswerId || !need(fl + 1)) return bad("field id length");
+    x.field.assign(reinterpret_cast<const char*>(p), fl), p += fl;
+    for (const Answer& y : a.list)
+      if (y.field == x.field) return bad("a field answered twice");
+    size_t nv = *p++;
+    if (nv == 0 || nv > kMaxAnswerValues) return bad("value count");
+    for (size_t j = 0; j < nv; j++) {
+      if (!need(4)) return bad("truncated");
+      size_t vl = size_t(GetLE(p, 4));
+      p += 4;
+      if (vl == 0 || !need(vl)) return bad("value length");
+      x.values.emplace_back(reinterpret_cast<const char*>(p), vl), p += vl;
+    }
+    a.list.push_back(std::move(x));
+  }
+  *used = size_t(p - start);
+  *out = std::move(a);
+  return Status::OK();
+}
+
 Status EncodeManifest(const uint8_t* message, size_t message_len,
                       const std::vector<FileEntry>& files, crypto::Secret* out,
-                      const ReplyKey* reply) {
+                      const ReplyKey* reply, const Answers* answers) {
+  if (answers != nullptr && answers->empty()) answers = nullptr;
+  size_t answers_len = 0;
+  if (answers != nullptr) SD_RETURN_IF_ERROR(AnswersSize(*answers, &answers_len));
   if (message_len > kMaxMessage) return Status::TooLarge("message is too long");
   if (files.size() > kMaxFiles) return Status::TooLarge("too many files");
-  size_t n = kManifestHead + message_len;
+  size_t n = kManifestHead + message_len + (answers ? 1 + answers_len : 0);
   for (const auto& f : files) {
     if (f.name.size() > kMaxName || f.type.size() > kMaxName)
       return Status::TooLarge("file name or type is too long");
@@ -57,7 +160,7 @@ Status EncodeManifest(const uint8_t* message, size_t message_len,
   crypto::Secret s(n);
   uint8_t* p = s.data();
   std::memcpy(p, kManifestMagic, 4), p += 4;
-  *p++ = kManifestVersion;
+  *p++ = answers ? kManifestAnswersVersion : kManifestVersion;
   PutLE(p, message_len, 4), p += 4;
   if (message_len) std::memcpy(p, message, message_len), p += message_len;
   PutLE(p, files.size(), 4), p += 4;
@@ -73,6 +176,10 @@ Status EncodeManifest(const uint8_t* message, size_t message_len,
   if (reply != nullptr) std::memcpy(p, reply->data(), reply->size());
   else std::memset(p, 0, crypto::kPublicKeySize);
   p += crypto::kPublicKeySize;
+  if (answers != nullptr) {
+    *p++ = kQuestionnaireAnswers;
+    p = PutAnswers(*answers, p);
+  }
   *out = std::move(s);
   return Status::OK();
 }
@@ -83,7 +190,7 @@ Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out) {
   if (!need(5) || std::memcmp(p, kManifestMagic, 4) != 0)
     return Status::Corruption("manifest has a bad magic");
   const uint8_t version = p[4];
-  if (version != 1 && version != 2)
+  if (version < 1 || version > kManifestAnswersVersion)
     return Status::Version("manifest version " + std::to_string(version) + " is not supported");
   p += 5;
   if (!need(4)) return Status::Corruption("manifest is truncated");
@@ -133,6 +240,18 @@ Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out) {
         if (b != 0) return Status::Corruption("manifest has a key where it says there is none");
     }
     p += crypto::kPublicKeySize;
+  }
+  out->answers = Answers();
+  if (version >= 3) {
+    if (!need(1)) return Status::Corruption("manifest is truncated");
+    const uint8_t tag = *p++;
+    if (tag != kNoAnswers && tag != kQuestionnaireAnswers)
+      return Status::Version("manifest answers kind " + std::to_string(tag) + " is not supported");
+    if (tag == kQuestionnaireAnswers) {
+      size_t used = 0;
+      SD_RETURN_IF_ERROR(DecodeAnswers(p, size_t(end - p), &out->answers, &used));
+      p += used;
+    }
   }
   // Whatever follows is padding, and padding is zeros.
   for (; p < end; p++)

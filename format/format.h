@@ -32,11 +32,27 @@ struct FileEntry {
 // which submissions share a source is the reviewers' knowledge.
 using ReplyKey = std::array<uint8_t, crypto::kPublicKeySize>;
 
+// A source's answers to the questionnaire the site asked (intake/), by field
+// id. Values are UTF-8: a choice's id, "yes"/"no", a country code,
+// YYYY-MM-DD, the text typed; for a file field, the item numbers of its
+// files in decimal. A field asked and left empty has no entry.
+struct Answer {
+  std::string field;
+  std::vector<std::string> values;  // 1 or more; several only for `choices` and files
+};
+struct Answers {
+  std::array<uint8_t, 32> hash{};  // BLAKE2b-256 of the questionnaire's definition
+  std::string questionnaire;       // its id
+  std::vector<Answer> list;        // in the order asked
+  bool empty() const { return questionnaire.empty(); }
+};
+
 struct Manifest {
   std::string message;   // UTF-8, as typed by the source
   std::vector<FileEntry> files;
   bool has_reply_key = false;  // false: sent without a codename (or version 1)
   ReplyKey reply_key{};
+  Answers answers;  // empty: no questionnaire was asked (versions 1 and 2)
 };
 
 // The limits of each field. The server never writes more and the reviewer
@@ -46,6 +62,12 @@ constexpr size_t kMaxName = 1024;         // bytes, for the name and for the typ
 constexpr size_t kMaxFiles = 4096;
 static_assert(kMaxMessage <= UINT32_MAX && kMaxFiles <= UINT32_MAX && kMaxName <= UINT16_MAX,
               "a limit does not fit its length field");
+// Answers: ids as the questionnaire's (intake/), at most 32 bytes; at most
+// 200 answers of at most 64 values; the encoded answers at most 1 MiB.
+constexpr size_t kMaxAnswerId = 32;
+constexpr size_t kMaxAnswerCount = 200;
+constexpr size_t kMaxAnswerValues = 64;
+constexpr size_t kMaxAnswers = 1u << 20;
 
 // Fixed bytes of the encoding: magic, version, message length, file count and
 // the reply key's tag and key; and per file: item, name length, type length
@@ -53,9 +75,10 @@ static_assert(kMaxMessage <= UINT32_MAX && kMaxFiles <= UINT32_MAX && kMaxName <
 constexpr size_t kManifestHead = 4 + 1 + 4 + 4 + 1 + crypto::kPublicKeySize;
 constexpr size_t kManifestFileHead = 4 + 2 + 2 + 8;
 // The largest manifest EncodeManifest writes: every field at its limit
-// (9,502,766 bytes; docs/FORMAT.md "Manifest").
+// (10,551,343 bytes; docs/FORMAT.md "Manifest"): the answers' tag and their
+// encoding after the version 2 fields.
 constexpr size_t kMaxManifest =
-    kManifestHead + kMaxMessage + kMaxFiles * (kManifestFileHead + 2 * kMaxName);
+    kManifestHead + kMaxMessage + kMaxFiles * (kManifestFileHead + 2 * kMaxName) + 1 + kMaxAnswers;
 
 // The largest manifest item as the stream stores it, padded
 // (crypto::PaddedSize of kMaxManifest). The reviewer refuses a manifest item
@@ -63,13 +86,21 @@ constexpr size_t kMaxManifest =
 // length grows, so every manifest the server writes passes.
 uint64_t MaxPaddedManifest();
 
-// Encodes (version 2) into guarded memory, since the manifest is plaintext.
-// `reply` is the source's reply address, or null.
+// Encodes into guarded memory, since the manifest is plaintext: version 3
+// with `answers` (not empty), else version 2. `reply` is the source's reply
+// address, or null.
 Status EncodeManifest(const uint8_t* message, size_t message_len,
                       const std::vector<FileEntry>& files, crypto::Secret* out,
-                      const ReplyKey* reply = nullptr);
-// Reads versions 1 and 2.
+                      const ReplyKey* reply = nullptr, const Answers* answers = nullptr);
+// Reads versions 1, 2 and 3.
 Status DecodeManifest(const uint8_t* p, size_t n, Manifest* out);
+
+// The answers alone (FORMAT.md "Answers"), into guarded memory: as the
+// manifest carries them, and as the site holds a source's answers between
+// steps. TooLarge past a limit, InvalidArgument for an empty id or value list.
+Status EncodeAnswers(const Answers& a, crypto::Secret* out);
+// Reads answers from the start of [p, p+n) and sets *used to their length.
+Status DecodeAnswers(const uint8_t* p, size_t n, Answers* out, size_t* used);
 
 // --- Bundle ----------------------------------------------------------------------
 using Sink = std::function<Status(const uint8_t* p, size_t n)>;

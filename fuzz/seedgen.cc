@@ -597,6 +597,15 @@ int main(int argc, char** argv) {
   Must(format::EncodeManifest(reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), files, &m),
        "EncodeManifest");
   Put("manifest_fuzz", "three-files", std::string(reinterpret_cast<char*>(m.data()), m.size()));
+  format::Answers answers;
+  answers.questionnaire = "red-notice";
+  answers.list = {{"role", {"targeted"}}, {"detained", {"yes"}}, {"contact", {"this_site", "lawyer"}}};
+  format::ReplyKey reply{};
+  reply.fill(0x40);
+  Must(format::EncodeManifest(reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), files, &m,
+                              &reply, &answers),
+       "EncodeManifest");
+  Put("manifest_fuzz", "answers", std::string(reinterpret_cast<char*>(m.data()), m.size()));
   Must(format::EncodeManifest(nullptr, 0, {}, &m), "EncodeManifest");
   Put("manifest_fuzz", "empty", std::string(reinterpret_cast<char*>(m.data()), m.size()));
 

@@ -24,7 +24,8 @@
 # sealdrop-server recommends, is installed but never runs. Where the machine
 # cannot run debootstrap it prints one SKIPPED line and exits 0.
 # SEALDROP_DEB_DIR=<dir> takes the packages from <dir> instead of building
-# them (and still runs lintian).
+# them (and still runs lintian). It builds them with DEB_BUILD_OPTIONS
+# "noopt noddebs" unless DEB_BUILD_OPTIONS is set.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -66,7 +67,10 @@ if [ -n "${SEALDROP_DEB_DIR:-}" ]; then
   say "packages from $debs"
 else
   debs=$work/debs
-  "$here/deploy/build-deb.sh" "$debs"
+  # Unoptimised and without debug packages: what is tested is the packaging,
+  # and this halves the build (84 s instead of 173 s on two cores). The
+  # Release stage tests the optimised code.
+  DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-noopt noddebs}" "$here/deploy/build-deb.sh" "$debs"
 fi
 tb=$SECONDS
 for p in sealdrop-server sealdrop-review sealdrop-courier; do

@@ -284,7 +284,7 @@ TEST_CASE("ManifestNewerVersionRefused", "[format]") {
   auto b = EncodeSample();
   Manifest m;
   auto t = b;
-  t[4] = 3;
+  t[4] = 4;
   Status st = Decode(t, &m);
   INFO(st.ToString());
   REQUIRE(st.Is(Status::Code::kVersion));
@@ -329,6 +329,184 @@ TEST_CASE("ManifestAbsurdCountsRefused", "[format]") {
   REQUIRE(EncodeManifest(big.data(), big.size(), {}, &s).Is(Status::Code::kTooLarge));
 }
 
+// --- Answers -------------------------------------------------------------------------
+
+namespace {
+
+Answers SampleAnswers() {
+  Answers a;
+  for (size_t i = 0; i < a.hash.size(); i++) a.hash[i] = uint8_t(0x40 + i);
+  a.questionnaire = "red-notice";
+  a.list.push_back({"role", {"targeted"}});
+  a.list.push_back({"requesting_country", {"TJ"}});
+  a.list.push_back({"detained", {"yes"}});
+  a.list.push_back({"hearing_date", {"2026-12-20"}});
+  a.list.push_back({"contact", {"this_site", "lawyer"}});
+  a.list.push_back({"offence", {"Мошенничество, ст. 159\r\nاحتيال"}});
+  return a;
+}
+
+std::vector<uint8_t> EncodeWithAnswers(const Answers& a) {
+  crypto::Secret s;
+  ReplyKey key{};
+  key.fill(7);
+  Status st = EncodeManifest(reinterpret_cast<const uint8_t*>(kMessage), sizeof(kMessage) - 1,
+                             SampleFiles(), &s, &key, &a);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  return std::vector<uint8_t>(s.data(), s.data() + s.size());
+}
+
+void RequireSameAnswers(const Answers& got, const Answers& want) {
+  REQUIRE(got.hash == want.hash);
+  REQUIRE(got.questionnaire == want.questionnaire);
+  REQUIRE(got.list.size() == want.list.size());
+  for (size_t i = 0; i < want.list.size(); i++) {
+    REQUIRE(got.list[i].field == want.list[i].field);
+    REQUIRE(got.list[i].values == want.list[i].values);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("ManifestWithAnswersRoundTrips", "[format]") {
+  REQUIRE(crypto::Init().ok());
+  auto b = EncodeWithAnswers(SampleAnswers());
+  REQUIRE(b[4] == 3);
+  Manifest m;
+  REQUIRE(Decode(b, &m).ok());
+  RequireSample(m);
+  REQUIRE(m.has_reply_key);
+  RequireSameAnswers(m.answers, SampleAnswers());
+  // Without answers the manifest stays version 2, which older vaults read,
+  // and decoding it leaves no answers behind from an earlier manifest.
+  auto plain = EncodeSample();
+  REQUIRE(plain[4] == 2);
+  REQUIRE(Decode(plain, &m).ok());
+  REQUIRE(m.answers.empty());
+  REQUIRE(m.answers.list.empty());
+  // Empty answers are no answers.
+  crypto::Secret s;
+  Answers none;
+  REQUIRE(EncodeManifest(nullptr, 0, {}, &s, nullptr, &none).ok());
+  REQUIRE(s.data()[4] == 2);
+}
+
+TEST_CASE("AnswersTruncatedAnywhereRefused", "[format]") {
+  REQUIRE(crypto::Init().ok());
+  crypto::Secret s;
+  REQUIRE(EncodeAnswers(SampleAnswers(), &s).ok());
+  for (size_t n = 0; n < s.size(); n++) {
+    std::vector<uint8_t> prefix(s.data(), s.data() + n);
+    Answers a;
+    size_t used = 0;
+    INFO("prefix of " << n << " of " << s.size());
+    REQUIRE(DecodeAnswers(prefix.empty() ? nullptr : prefix.data(), n, &a, &used)
+                .Is(Status::Code::kCorruption));
+  }
+  Answers a;
+  size_t used = 0;
+  REQUIRE(DecodeAnswers(s.data(), s.size(), &a, &used).ok());
+  REQUIRE(used == s.size());
+  RequireSameAnswers(a, SampleAnswers());
+  // Inside a manifest, a cut in the answers is a cut manifest.
+  auto b = EncodeWithAnswers(SampleAnswers());
+  for (size_t n = b.size() - s.size() - 1; n < b.size(); n++) {
+    std::vector<uint8_t> prefix(b.begin(), b.begin() + n);
+    Manifest m;
+    INFO("manifest prefix of " << n);
+    REQUIRE(Decode(prefix, &m).Is(Status::Code::kCorruption));
+  }
+}
+
+TEST_CASE("AnswersThatCouldNotBeAskedAreNotWritten", "[format]") {
+  REQUIRE(crypto::Init().ok());
+  crypto::Secret s;
+  auto a = SampleAnswers();
+  a.list.push_back({"role", {"insider"}});
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kInvalidArgument));
+  a = SampleAnswers();
+  a.list[0].values.clear();
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kInvalidArgument));
+  a = SampleAnswers();
+  a.list[0].values[0].clear();
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kInvalidArgument));
+  a = SampleAnswers();
+  a.list[0].field.assign(kMaxAnswerId + 1, 'f');
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kInvalidArgument));
+  a = SampleAnswers();
+  a.questionnaire.clear();
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kInvalidArgument));
+  a = SampleAnswers();
+  a.list[1].values.assign(kMaxAnswerValues + 1, "x");
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kTooLarge));
+  a = SampleAnswers();
+  a.list[1].values = {std::string(kMaxAnswers, 'x')};
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kTooLarge));
+  a = SampleAnswers();
+  a.list.clear();
+  for (size_t i = 0; i <= kMaxAnswerCount; i++) a.list.push_back({"f" + std::to_string(i), {"x"}});
+  REQUIRE(EncodeAnswers(a, &s).Is(Status::Code::kTooLarge));
+  // At the limits exactly, they are written and read back.
+  a.list.pop_back();
+  for (auto& x : a.list) x.values.assign(kMaxAnswerValues, "v");
+  REQUIRE(EncodeAnswers(a, &s).ok());
+  Answers back;
+  size_t used = 0;
+  REQUIRE(DecodeAnswers(s.data(), s.size(), &back, &used).ok());
+  RequireSameAnswers(back, a);
+}
+
+TEST_CASE("AnswersForgedByHandRefused", "[format]") {
+  REQUIRE(crypto::Init().ok());
+  crypto::Secret s;
+  Answers one;
+  one.questionnaire = "q";
+  one.list.push_back({"a", {"yes"}});
+  one.list.push_back({"b", {"no"}});
+  REQUIRE(EncodeAnswers(one, &s).ok());
+  std::vector<uint8_t> b(s.data(), s.data() + s.size());
+  // hash 32, id 1+1, count 2; then "a": 1+1, 1 value, 4+3; then "b".
+  const size_t first = 32 + 2 + 2, second = first + 2 + 1 + 4 + 3;
+  auto refused = [](std::vector<uint8_t> t) {
+    Answers a;
+    size_t used = 0;
+    return DecodeAnswers(t.data(), t.size(), &a, &used).Is(Status::Code::kCorruption);
+  };
+  auto t = b;
+  t[second + 1] = 'a';  // the same field twice
+  REQUIRE(refused(t));
+  t = b;
+  t[first + 2] = 0;  // no values
+  REQUIRE(refused(t));
+  t = b;
+  t[first + 2] = uint8_t(kMaxAnswerValues + 1);
+  REQUIRE(refused(t));
+  t = b;
+  t[first] = 0;  // empty field id
+  REQUIRE(refused(t));
+  t = b;
+  t[32] = 0;  // empty questionnaire id
+  REQUIRE(refused(t));
+  t = b;
+  t[32 + 2] = 0xff, t[32 + 3] = 0xff;  // 65,535 answers
+  REQUIRE(refused(t));
+  t = b;
+  t[first + 3] = 0, t[first + 4] = 0;  // an empty value
+  REQUIRE(refused(t));
+  // An answers tag this reader does not know is a newer version.
+  auto m = EncodeWithAnswers(SampleAnswers());
+  crypto::Secret as;
+  REQUIRE(EncodeAnswers(SampleAnswers(), &as).ok());
+  size_t tag_at = m.size() - as.size() - 1;
+  REQUIRE(m[tag_at] == 1);
+  m[tag_at] = 2;
+  Manifest out;
+  REQUIRE(Decode(m, &out).Is(Status::Code::kVersion));
+  m[tag_at] = 0;  // "none", followed by bytes that are not padding
+  REQUIRE(Decode(m, &out).Is(Status::Code::kCorruption));
+}
+
 // The server accepts any manifest within the field limits, so the reviewer's
 // bound (MaxPaddedManifest) must admit the largest one. A bound set apart from
 // the limits once refused, at 4 MiB, manifests the server wrote.
@@ -345,14 +523,19 @@ TEST_CASE("ManifestAtEveryLimitFitsTheReviewersBound", "[format]") {
     files[i].type.resize(kMaxName);
     files[i].size = uint64_t(i) << 30;
   }
+  // Answers of exactly kMaxAnswers bytes: 32 + 1 + 1 + 2 for the hash, the
+  // id "q" and the count; 1 + 1 + 1 + 4 for field "a" and its one value.
+  Answers answers;
+  answers.questionnaire = "q";
+  answers.list.push_back({"a", {std::string(kMaxAnswers - 43, 'v')}});
   crypto::Secret s;
-  Status st = EncodeManifest(message.data(), message.size(), files, &s);
+  Status st = EncodeManifest(message.data(), message.size(), files, &s, nullptr, &answers);
   INFO(st.ToString());
   REQUIRE(st.ok());
   REQUIRE(s.size() == kMaxManifest);
   // The numbers docs/FORMAT.md "Manifest" states.
-  REQUIRE(kMaxManifest == 9502766);
-  REQUIRE(MaxPaddedManifest() == 9699328);
+  REQUIRE(kMaxManifest == 10551343);
+  REQUIRE(MaxPaddedManifest() == 10747904);
   // As the stream stores it: padded, and within the reviewer's bound.
   REQUIRE(crypto::PaddedSize(s.size()) == MaxPaddedManifest());
   std::vector<uint8_t> padded(s.data(), s.data() + s.size());
@@ -369,6 +552,10 @@ TEST_CASE("ManifestAtEveryLimitFitsTheReviewersBound", "[format]") {
     REQUIRE(m.files[i].type == files[i].type);
     REQUIRE(m.files[i].size == files[i].size);
   }
+  REQUIRE(m.answers.list.at(0).values.at(0).size() == kMaxAnswers - 43);
+  // One byte more of answers is refused when encoding.
+  answers.list[0].values[0] += 'v';
+  REQUIRE(EncodeManifest(nullptr, 0, {}, &s, nullptr, &answers).Is(Status::Code::kTooLarge));
   // One file more is refused when encoding: nothing larger is ever written.
   files.emplace_back();
   files.back().item = uint32_t(files.size());

@@ -316,6 +316,25 @@ TEST_CASE("ManifestMatchesVector", "[vectors]") {
   }
 }
 
+TEST_CASE("ManifestWithAnswersMatchesVector", "[vectors]") {
+  auto v = LoadVectors()["manifest-answers"];
+  format::Answers a;
+  for (size_t i = 0; i < a.hash.size(); i++) a.hash[i] = uint8_t(0x60 + i);
+  a.questionnaire = "red-notice";
+  a.list = {{"role", {"targeted"}}, {"requesting_country", {"TR"}}, {"contact", {"this_site", "lawyer"}}};
+  crypto::Secret m;
+  const format::ReplyKey key = FixedReplyKey();
+  REQUIRE(format::EncodeManifest(reinterpret_cast<const uint8_t*>(kMessage.data()), kMessage.size(),
+                                 FixedFiles(), &m, &key, &a)
+              .ok());
+  REQUIRE(crypto::ToHex(m.data(), m.size()) == v["expect"]);
+  format::Manifest back;
+  REQUIRE(format::DecodeManifest(m.data(), m.size(), &back).ok());
+  REQUIRE(back.answers.questionnaire == "red-notice");
+  REQUIRE(back.answers.list.size() == 3);
+  REQUIRE(back.answers.list[2].values == std::vector<std::string>{"this_site", "lawyer"});
+}
+
 TEST_CASE("SubmissionRecordMatchesVector", "[vectors]") {
   auto all = LoadVectors();
   for (uint8_t version : {1, 2}) {
