@@ -109,6 +109,28 @@ Status ReadCondition(const toml::table& parent, const Where& w, Condition* out) 
   return Status::OK();
 }
 
+// Whether `v` is an answer field `f` offers. Only fields with a known set
+// of answers qualify; *known is false for the others.
+bool Offered(const Field& f, const std::string& v, const std::vector<std::string>& countries,
+             bool* known) {
+  *known = true;
+  switch (f.kind) {
+    case Kind::kChoice:
+    case Kind::kChoices:
+      for (const Choice& ch : f.choices)
+        if (ch.id == v) return true;
+      return false;
+    case Kind::kYesNo:
+      return v == "yes" || v == "no";
+    case Kind::kCountry:
+      return countries.empty() ? v.size() == 2
+                               : std::find(countries.begin(), countries.end(), v) != countries.end();
+    default:
+      *known = false;
+      return false;
+  }
+}
+
 // A condition may only look back: at a field of an earlier step whose
 // answers are from a known set, and at answers that set holds.
 Status CheckCondition(const Condition& c, const std::map<std::string, const Field*>& earlier,
@@ -119,24 +141,146 @@ Status CheckCondition(const Condition& c, const std::map<std::string, const Fiel
     return w.Bad("when.field '" + c.field + "' names no field of an earlier step");
   const Field& f = *it->second;
   for (const std::string& v : c.any_of) {
-    bool ok = false;
-    switch (f.kind) {
-      case Kind::kChoice:
-      case Kind::kChoices:
-        for (const Choice& ch : f.choices) ok = ok || ch.id == v;
-        break;
-      case Kind::kYesNo:
-        ok = v == "yes" || v == "no";
-        break;
-      case Kind::kCountry:
-        ok = countries.empty() ? v.size() == 2
-                               : std::find(countries.begin(), countries.end(), v) != countries.end();
-        break;
-      default:
-        return w.Bad("when.field '" + c.field + "' is a " + KindName(f.kind) +
-                     " field; conditions take choice, choices, yesno or country fields");
-    }
+    bool known = false;
+    const bool ok = Offered(f, v, countries, &known);
+    if (!known)
+      return w.Bad("when.field '" + c.field + "' is a " + KindName(f.kind) +
+                   " field; conditions take choice, choices, yesno or country fields");
     if (!ok) return w.Bad("when.is: '" + v + "' is not an answer field '" + c.field + "' offers");
+  }
+  return Status::OK();
+}
+
+Status ReadDays(const toml::table& t, const char* key, uint32_t min, const Where& w,
+                uint32_t* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::OK();
+  const auto* i = n->as_integer();
+  if (i == nullptr || i->get() < int64_t(min) || i->get() > int64_t(kMaxUrgentDays))
+    return w.Line(*n).Bad(std::string(key) + " must be a number of days from " +
+                          std::to_string(min) + " to " + std::to_string(kMaxUrgentDays));
+  *out = uint32_t(i->get());
+  return Status::OK();
+}
+
+// One urgency rule: { field = "detained", is = ["yes"] } or
+// { field = "hearing_date", within_days = 30, past_days = 7 }.
+Status ReadUrgentRule(const toml::node& node, const std::map<std::string, const Field*>& fields,
+                      const std::vector<std::string>& countries, const Where& top,
+                      UrgentRule* r) {
+  const toml::table* t = node.as_table();
+  r->line = uint32_t(node.source().begin.line);
+  if (t == nullptr) return top.Line(node).Bad("review.urgent lists rules such as "
+                                              "{ field = \"detained\", is = [\"yes\"] }");
+  r->field = (*t)["field"].value<std::string>().value_or("");
+  const Where w = top.Sub(node, "review.urgent '" + r->field + "'");
+  SD_RETURN_IF_ERROR(OnlyKeys(*t, w, {"field", "is", "within_days", "past_days", "reason"}));
+  auto it = fields.find(r->field);
+  if (it == fields.end()) return w.Bad("field names no field of the questionnaire");
+  const Field& f = *it->second;
+  if (const toml::node* rn = t->get("reason")) {
+    auto s = rn->value<std::string>();
+    if (!s || s->empty() || s->size() > 64) return w.Line(*rn).Bad("reason must be 1 to 64 bytes of text");
+    r->reason = *s;
+  }
+  const toml::node* is = t->get("is");
+  const bool dated = t->get("within_days") != nullptr;
+  if ((is == nullptr) == !dated)
+    return w.Bad("a rule takes either is (a list of answers) or within_days (a date field)");
+  if (dated) {
+    if (f.kind != Kind::kDate)
+      return w.Bad("within_days is for date fields; '" + f.id + "' is a " + KindName(f.kind) +
+                   " field");
+    SD_RETURN_IF_ERROR(ReadDays(*t, "within_days", 1, w, &r->within_days));
+    r->past_days = 7;
+    return ReadDays(*t, "past_days", 0, w, &r->past_days);
+  }
+  if (t->get("past_days") != nullptr) return w.Bad("past_days goes with within_days");
+  const toml::array* values = is->as_array();
+  if (values == nullptr || values->empty()) return w.Bad("is must list answers");
+  for (const auto& v : *values) {
+    auto s = v.value<std::string>();
+    if (!s) return w.Bad("is must list answers as text");
+    bool known = false;
+    const bool ok = Offered(f, *s, countries, &known);
+    if (!known)
+      return w.Bad("'" + f.id + "' is a " + KindName(f.kind) +
+                   " field; is takes choice, choices, yesno or country fields");
+    if (!ok) return w.Bad("is: '" + *s + "' is not an answer field '" + f.id + "' offers");
+    r->any_of.push_back(*s);
+  }
+  return Status::OK();
+}
+
+// [review]: urgency rules, outcome choices, the fields stats counts. Every
+// id must name a field of the type the rule reads.
+Status ReadReview(const toml::table& root, const std::map<std::string, const Field*>& fields,
+                  const std::vector<std::string>& countries, const Where& top, Review* out) {
+  const toml::node* rn = root.get("review");
+  if (rn == nullptr) return Status::OK();
+  const toml::table* t = rn->as_table();
+  const Where w = top.Sub(*rn, "review");
+  if (t == nullptr) return w.Bad("review must be a table: [review]");
+  SD_RETURN_IF_ERROR(OnlyKeys(*t, w, {"urgent", "outcome", "stats"}));
+  if (const toml::node* un = t->get("urgent")) {
+    const toml::array* arr = un->as_array();
+    if (arr == nullptr) return w.Line(*un).Bad("urgent must be a list of rules");
+    if (arr->size() > kMaxUrgentRules)
+      return w.Line(*un).Bad("more than " + std::to_string(kMaxUrgentRules) + " urgency rules");
+    for (const auto& node : *arr) {
+      UrgentRule r;
+      SD_RETURN_IF_ERROR(ReadUrgentRule(node, fields, countries, top, &r));
+      out->urgent.push_back(std::move(r));
+    }
+  }
+  if (const toml::node* on = t->get("outcome")) {
+    const toml::array* arr = on->as_array();
+    if (arr == nullptr) return w.Line(*on).Bad("outcomes are [[review.outcome]] tables");
+    if (arr->size() > kMaxOutcomes)
+      return w.Line(*on).Bad("more than " + std::to_string(kMaxOutcomes) + " outcomes");
+    std::set<std::string> ids;
+    for (const auto& node : *arr) {
+      const toml::table* ot = node.as_table();
+      if (ot == nullptr) return w.Line(node).Bad("an outcome must be a table");
+      Outcome o;
+      o.id = (*ot)["id"].value<std::string>().value_or("");
+      const Where ow = top.Sub(node, "review.outcome '" + o.id + "'");
+      if (!ValidId(o.id)) return ow.Bad("an outcome needs an id of a-z, 0-9, _ or -, at most 32");
+      if (!ids.insert(o.id).second) return ow.Bad("outcome id listed twice");
+      SD_RETURN_IF_ERROR(OnlyKeys(*ot, ow, {"id", "label"}));
+      SD_RETURN_IF_ERROR(ReadTexts(*ot, "label", true, ow, &o.label));
+      out->outcomes.push_back(std::move(o));
+    }
+  }
+  if (const toml::node* sn = t->get("stats")) {
+    const toml::table* st = sn->as_table();
+    const Where sw = top.Sub(*sn, "review.stats");
+    if (st == nullptr) return sw.Bad("stats must be { country = \"...\", kind = \"...\", ... }");
+    SD_RETURN_IF_ERROR(OnlyKeys(*st, sw, {"country", "kind", "detention"}));
+    struct Want {
+      const char* key;
+      std::string* to;
+      std::initializer_list<Kind> kinds;
+      const char* says;
+    };
+    for (const Want& want : {Want{"country", &out->stats.country, {Kind::kCountry}, "a country"},
+                             Want{"kind", &out->stats.kind, {Kind::kChoice}, "a choice"},
+                             Want{"detention", &out->stats.detention,
+                                  {Kind::kYesNo, Kind::kChoice}, "a yesno or choice"}}) {
+      const toml::node* n = st->get(want.key);
+      if (n == nullptr) continue;
+      auto id = n->value<std::string>();
+      const Where kw = sw.Line(*n);
+      if (!id) return kw.Bad(std::string(want.key) + " must be a field id");
+      auto it = fields.find(*id);
+      if (it == fields.end())
+        return kw.Bad(std::string(want.key) + ": '" + *id + "' names no field of the questionnaire");
+      if (std::find(want.kinds.begin(), want.kinds.end(), it->second->kind) == want.kinds.end())
+        return kw.Bad(std::string(want.key) + ": '" + *id + "' is a " +
+                      KindName(it->second->kind) + " field; " + want.key + " takes " + want.says +
+                      " field");
+      *want.to = *id;
+    }
   }
   return Status::OK();
 }
@@ -222,6 +366,12 @@ const char* KindName(Kind k) {
   return "?";
 }
 
+const Outcome* Review::FindOutcome(const std::string& id) const {
+  for (const Outcome& o : outcomes)
+    if (o.id == id) return &o;
+  return nullptr;
+}
+
 const Field* Questionnaire::FindField(const std::string& id) const {
   for (const Step& s : steps)
     for (const Field& f : s.fields)
@@ -239,7 +389,7 @@ Status Parse(const std::string& text, const std::string& path,
                                    std::string(e.description()));
   }
   const Where top(path, 1, "");
-  SD_RETURN_IF_ERROR(OnlyKeys(t, top, {"id", "title", "step"}));
+  SD_RETURN_IF_ERROR(OnlyKeys(t, top, {"id", "title", "step", "review"}));
   Questionnaire q;
   q.id = t["id"].value<std::string>().value_or("");
   if (!ValidId(q.id)) return top.Bad("id must be a-z, 0-9, _ or -, at most 32");
@@ -291,6 +441,7 @@ Status Parse(const std::string& text, const std::string& path,
     q.steps.push_back(std::move(s));
     for (const Field& f : q.steps.back().fields) earlier[f.id] = &f;
   }
+  SD_RETURN_IF_ERROR(ReadReview(t, earlier, countries, top, &q.review));
   crypto_generichash(q.hash.data(), q.hash.size(), reinterpret_cast<const uint8_t*>(text.data()),
                      text.size(), nullptr, 0);
   *out = std::move(q);

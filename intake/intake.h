@@ -69,10 +69,50 @@ struct Step {
   uint32_t line = 0;
 };
 
+// --- Review: what the laptop reads from [review] (docs/QUESTIONNAIRE.md) ----
+
+// A case is urgent when any rule holds. A rule on a choice, choices, yesno
+// or country field holds when an answer is one of `any_of`; a rule on a date
+// field holds when the date is at most `within_days` ahead of today or at
+// most `past_days` behind it (a hearing just passed still needs a call).
+struct UrgentRule {
+  std::string field;
+  std::vector<std::string> any_of;
+  uint32_t within_days = 0;  // date fields only, 1 or more
+  uint32_t past_days = 0;
+  std::string reason;  // what list prints: "detained", "hearing"; default the field id
+  uint32_t line = 0;
+};
+
+// A value the team's triage outcome may take, instead of free text.
+struct Outcome {
+  std::string id;
+  Texts label;
+};
+
+// The fields whose answers `sealdrop-review stats` counts; empty: not counted.
+struct StatsFields {
+  std::string country;    // a country field: the state that asked for the notice
+  std::string kind;       // a choice field: the kind of notice
+  std::string detention;  // a yesno or choice field
+};
+
+struct Review {
+  std::vector<UrgentRule> urgent;
+  std::vector<Outcome> outcomes;
+  StatsFields stats;
+  const Outcome* FindOutcome(const std::string& id) const;
+};
+
+constexpr size_t kMaxUrgentRules = 32;
+constexpr size_t kMaxOutcomes = 64;
+constexpr uint32_t kMaxUrgentDays = 3650;
+
 struct Questionnaire {
   std::string id;  // names the questionnaire in sealed answers
   Texts title;
   std::vector<Step> steps;
+  Review review;  // empty when the definition has no [review]
   // BLAKE2b-256 of the definition's bytes, sealed beside every answer so the
   // laptop reads answers against the questionnaire that asked them.
   std::array<uint8_t, 32> hash{};
@@ -107,6 +147,28 @@ struct Country {
 };
 constexpr const char* kCountriesPath = "/usr/share/iso-codes/json/iso_3166-1.json";
 Status LoadCountries(const std::string& path, std::vector<Country>* out);
+
+// --- Review: urgency, judged on the laptop only (intake/review.cc) ---------
+
+// Answers by field id, as read from a sealed manifest.
+using AnswerMap = std::map<std::string, std::vector<std::string>>;
+
+struct Urgency {
+  bool urgent = false;
+  // Why, one entry per rule that holds: "detained", "hearing in 6 days",
+  // "hearing 2 days ago", "hearing today".
+  std::vector<std::string> why;
+  // Days from today to the nearest date that made it urgent (negative:
+  // past); INT32_MAX when no date did. Urgent cases sort by it.
+  int32_t days = INT32_MAX;
+};
+
+// `today` in days since 1970-01-01. Answers the rules do not expect (an
+// unknown value, a malformed date) make nothing urgent.
+Urgency Judge(const Review& r, const AnswerMap& answers, uint32_t today);
+
+// Days since 1970-01-01 of "YYYY-MM-DD"; false for anything else.
+bool ParseDate(const std::string& text, uint32_t* day);
 
 }  // namespace intake
 }  // namespace sealdrop

@@ -232,3 +232,117 @@ TEST_CASE("CountriesComeFromIsoCodes", "[intake]") {
   CHECK(has("TJ"));
   CHECK(LoadCountries("/nonexistent.json", &all).Is(Status::Code::kNotFound));
 }
+
+namespace {
+
+// kHead plus a second step with a yes/no, a date and a country, so that
+// [review] has fields of each type to name. Lines 16-27.
+const std::string kWithReview = std::string(kHead) +
+                                "[[step]]\nid = \"two\"\ntitle.en = \"Second\"\n"
+                                "[[step.field]]\nid = \"held\"\ntype = \"yesno\"\nlabel.en = \"H\"\n"
+                                "[[step.field]]\nid = \"when\"\ntype = \"date\"\nlabel.en = \"W\"\n"
+                                "[[step.field]]\nid = \"from\"\ntype = \"country\"\nlabel.en = \"F\"\n";
+
+}  // namespace
+
+TEST_CASE("ShippedQuestionnaireStatesUrgencyOutcomesAndStats", "[intake]") {
+  REQUIRE(sodium_init() >= 0);
+  Questionnaire q;
+  REQUIRE(ParseText(ReadSource("intake/questionnaires/red-notice.toml"), &q).ok());
+  REQUIRE(q.review.urgent.size() == 2);
+  CHECK(q.review.urgent[0].field == "detained");
+  CHECK(q.review.urgent[1].within_days == 30);
+  CHECK(q.review.stats.country == "requesting_country");
+  CHECK(q.review.stats.kind == "kind");
+  CHECK(q.review.stats.detention == "detained");
+  for (const char* id : {"ccf_deleted", "ccf_pending", "extradition_refused", "extradited",
+                         "asylum_granted", "other"}) {
+    const Outcome* o = q.review.FindOutcome(id);
+    REQUIRE(o != nullptr);
+    for (const std::string& lang : Languages()) CHECK(o->label.count(lang) == 1);
+  }
+}
+
+TEST_CASE("EachKindOfReviewMistakeNamesItsLineAndField", "[intake]") {
+  REQUIRE(sodium_init() >= 0);
+  const std::string& head = kWithReview;  // 30 lines; [review] is line 31
+  REQUIRE(ParseText(head + "[review]\nurgent = [ { field = \"held\", is = [\"yes\"] },\n"
+                           "  { field = \"when\", within_days = 30 } ]\n"
+                           "stats = { country = \"from\", kind = \"colour\", detention = \"held\" }\n"
+                           "[[review.outcome]]\nid = \"done\"\nlabel.en = \"Done\"\n")
+              .ok());
+  struct Bad {
+    std::string text, says;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"[review]\nsoon = 1\n", "q.toml:32: review: unknown setting 'soon'"},
+           {"[review]\nurgent = [ { field = \"nobody\", is = [\"yes\"] } ]\n",
+            "q.toml:32: review.urgent 'nobody': field names no field of the questionnaire"},
+           {"[review]\nurgent = [ { field = \"held\", is = [\"maybe\"] } ]\n",
+            "q.toml:32: review.urgent 'held': is: 'maybe' is not an answer field 'held' offers"},
+           {"[review]\nurgent = [ { field = \"from\", is = [\"XX\"] } ]\n",
+            "review.urgent 'from': is: 'XX' is not an answer"},
+           {"[review]\nurgent = [ { field = \"held\", within_days = 3 } ]\n",
+            "q.toml:32: review.urgent 'held': within_days is for date fields; 'held' is a yesno"},
+           {"[review]\nurgent = [ { field = \"when\", is = [\"yes\"] } ]\n",
+            "review.urgent 'when': 'when' is a date field; is takes choice"},
+           {"[review]\nurgent = [ { field = \"when\" } ]\n",
+            "review.urgent 'when': a rule takes either is"},
+           {"[review]\nurgent = [ { field = \"when\", within_days = 0 } ]\n",
+            "q.toml:32: review.urgent 'when': within_days must be a number of days from 1"},
+           {"[review]\nurgent = [ { field = \"held\", is = [\"yes\"], past_days = 2 } ]\n",
+            "review.urgent 'held': past_days goes with within_days"},
+           {"[review]\nurgent = [ { field = \"held\", is = [\"yes\"], colour = 2 } ]\n",
+            "review.urgent 'held': unknown setting 'colour'"},
+           {"[review]\nstats = { country = \"held\" }\n",
+            "q.toml:32: review.stats: country: 'held' is a yesno field; country takes a country"},
+           {"[review]\nstats = { kind = \"from\" }\n",
+            "review.stats: kind: 'from' is a country field; kind takes a choice"},
+           {"[review]\nstats = { detention = \"when\" }\n",
+            "review.stats: detention: 'when' is a date field"},
+           {"[review]\nstats = { country = \"gone\" }\n",
+            "review.stats: country: 'gone' names no field"},
+           {"[review]\nstats = { month = \"when\" }\n", "review.stats: unknown setting 'month'"},
+           {"[[review.outcome]]\nid = \"Done!\"\nlabel.en = \"D\"\n",
+            "q.toml:31: review.outcome 'Done!': an outcome needs an id"},
+           {"[[review.outcome]]\nid = \"d\"\nlabel.en = \"D\"\n[[review.outcome]]\nid = \"d\"\n"
+            "label.en = \"E\"\n",
+            "q.toml:34: review.outcome 'd': outcome id listed twice"},
+           {"[[review.outcome]]\nid = \"d\"\nlabel.ru = \"D\"\n",
+            "review.outcome 'd': label needs en"},
+           {"[[review.outcome]]\nid = \"d\"\n", "q.toml:31: review.outcome 'd': needs label.en"},
+       }) {
+    Status st = ParseText(head + b.text);
+    INFO(b.text);
+    INFO(st.ToString());
+    CHECK(st.Is(Status::Code::kInvalidArgument));
+    CHECK(st.message().find(b.says) != std::string::npos);
+  }
+}
+
+TEST_CASE("UrgentWhenDetainedOrHearingNearOrJustPast", "[intake]") {
+  REQUIRE(sodium_init() >= 0);
+  Questionnaire q;
+  REQUIRE(ParseText(kWithReview + "[review]\nurgent = [ { field = \"held\", is = [\"yes\"] },\n"
+                                  "  { field = \"when\", within_days = 30, reason = \"hearing\" } ]\n",
+                    &q)
+              .ok());
+  uint32_t today = 0;
+  REQUIRE(ParseDate("2026-12-07", &today));
+  CHECK_FALSE(Judge(q.review, {}, today).urgent);
+  CHECK_FALSE(Judge(q.review, {{"held", {"no"}}}, today).urgent);
+  Urgency u = Judge(q.review, {{"held", {"yes"}}, {"when", {"2026-12-13"}}}, today);
+  CHECK(u.urgent);
+  CHECK(u.why == std::vector<std::string>{"held", "hearing in 6 days"});
+  CHECK(u.days == 6);
+  CHECK(Judge(q.review, {{"when", {"2026-12-07"}}}, today).why[0] == "hearing today");
+  // Just past (7 days by default) still counts: the result needs a call.
+  u = Judge(q.review, {{"when", {"2026-12-01"}}}, today);
+  CHECK(u.why == std::vector<std::string>{"hearing 6 days ago"});
+  CHECK(u.days == -6);
+  CHECK_FALSE(Judge(q.review, {{"when", {"2026-11-29"}}}, today).urgent);
+  CHECK_FALSE(Judge(q.review, {{"when", {"2027-01-07"}}}, today).urgent);
+  // A malformed date, as a source's browser might send, makes nothing urgent.
+  CHECK_FALSE(Judge(q.review, {{"when", {"2026-02-30"}}}, today).urgent);
+  CHECK_FALSE(Judge(q.review, {{"when", {"soon"}}}, today).urgent);
+}
