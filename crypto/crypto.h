@@ -475,5 +475,27 @@ Status SealTriage(const Secret& content_key, const Id& id, const uint8_t* plain,
 Status OpenTriage(const Secret& content_key, const Id& id, const uint8_t* sealed, size_t n,
                   Secret* plain);
 
+// The vault's index (FORMAT.md "Index record"): what a reviewer's vault
+// learned of each submission, sealed per reviewer, so that list and stats
+// read 100,000 cases without opening 100,000 sealed boxes. Each reviewer's
+// index key comes from their keyring alone, so reviewers sharing a vault
+// each keep their own index and need share nothing:
+//   index key = BLAKE2b-256(key = secret key of the ring's oldest key,
+//                           "sealdrop-index-key-1")
+//   index id  = BLAKE2b-64(key = index key, "sealdrop-index-id-1")
+// The id files a reviewer's records apart from another's without naming
+// the reviewer. Records are XChaCha20-Poly1305 under the index key, with
+// "sealdrop-index-1" || index id || submission id as associated data:
+// nonce (24) || ciphertext || tag (16).
+constexpr size_t kIndexIdSize = 8;
+using IndexId = std::array<uint8_t, kIndexIdSize>;
+constexpr size_t kMaxIndex = 64u << 10;  // plaintext bytes
+Status DeriveIndexKey(const Keyring& ring, Secret* key, IndexId* id);
+Status SealIndex(const Secret& key, const IndexId& iid, const Id& id, const uint8_t* plain,
+                 size_t n, std::vector<uint8_t>* sealed);
+// AuthFailed if altered, another reviewer's, or filed under another submission.
+Status OpenIndex(const Secret& key, const IndexId& iid, const Id& id, const uint8_t* sealed,
+                 size_t n, Secret* plain);
+
 }  // namespace crypto
 }  // namespace sealdrop

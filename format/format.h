@@ -245,6 +245,33 @@ Status EncodeTriage(const Triage& t, crypto::Secret* out);
 // Corruption for malformed bytes, Version for a newer record.
 Status DecodeTriage(const uint8_t* p, size_t n, Triage* out);
 
+// --- Index: what the vault learned of a submission (FORMAT.md "Index record") ---
+// Kept in the vault only, one per reviewer and submission, sealed with
+// crypto::SealIndex; rebuilt from the submission when missing or stale.
+struct IndexEntry {
+  uint32_t day = 0;
+  bool has_source = false;
+  std::array<uint8_t, 16> source{};  // BLAKE2b-128 of the reply key: one per source
+  bool answered = false;             // the manifest carries answers
+  bool read = false;                 // built with their questionnaire at hand
+  std::array<uint8_t, 32> questionnaire{};
+  // The nonce of the sealed triage record it was built from (zero: none): a
+  // record resealed by anyone, with any key, has another.
+  std::array<uint8_t, 24> triage{};
+  std::string outcome;
+  // Only the answers the questionnaire's urgency rules and stats read.
+  std::vector<Answer> answers;
+};
+
+constexpr size_t kMaxIndexAnswers = 32;
+constexpr size_t kMaxIndexValue = 256;
+
+// Into guarded memory, padded (crypto::PaddedSize). TooLarge past a limit.
+Status EncodeIndex(const IndexEntry& e, crypto::Secret* out);
+// Corruption for malformed bytes, Version for a newer record.
+Status DecodeIndex(const uint8_t* p, size_t n, IndexEntry* out);
+// BLAKE2b-128 of a reply key, as IndexEntry::source.
+std::array<uint8_t, 16> SourceOf(const ReplyKey& k);
 
 // --- Signed requests: the courier to the reviewer API ------------------------------
 // (FORMAT.md "Signed request"). The head carries everything signed; the

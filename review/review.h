@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <array>
 #include <functional>
 #include <string>
 
@@ -164,6 +165,25 @@ struct Scrubbed {
 // subdirectory that is removed at the end.
 Status Scrub(const std::string& dir, const std::string& name, const std::string& mime,
              bool keep_original, Scrubbed* out);
+
+// --- Cases: what `stats` counts (cases.cc) -----------------------------------
+// One submission as the vault's index knows it.
+struct Facts {
+  uint32_t day = 0;
+  bool has_source = false;
+  std::array<uint8_t, 16> source{};  // format::IndexEntry::source
+  std::string country, kind, detention, outcome;  // empty: not answered, not set
+};
+// A case: a source's submissions together, or one sent without a codename.
+struct Case {
+  std::string country, kind, detention, outcome;
+  uint32_t day = 0;
+};
+// A source counts once: its case takes the day of its first submission, and
+// for each answer and the outcome the newest submission that has one, since
+// a source who writes again tells what changed. Submissions without a reply
+// key are a case each. In order of first day.
+std::vector<Case> CountOnce(const std::vector<Facts>& all);
 
 }  // namespace review
 }  // namespace sealdrop

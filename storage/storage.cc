@@ -38,6 +38,9 @@ constexpr size_t kRecHdr = 5;
 constexpr char kReplyMagic[4] = {'S', 'D', 'R', 'E'};
 constexpr char kQueuedMagic[4] = {'S', 'D', 'R', 'Q'};
 constexpr char kTriageMagic[4] = {'S', 'D', 'T', 'R'};
+constexpr char kIndexMagic[4] = {'S', 'D', 'I', 'R'};
+constexpr size_t kIndexKey = 8 + kIdSize;  // index id, submission id
+constexpr size_t kMaxIndexRecord = (64u << 10) + 24 + 16;
 constexpr char kAckMagic[4] = {'S', 'D', 'A', 'K'};        // server
 constexpr char kAckQueuedMagic[4] = {'S', 'D', 'A', 'Q'};  // vault
 constexpr size_t kAckSize = kRecHdr + 4 + 32;
@@ -254,11 +257,12 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 
 struct Store::Dbis {
   MDB_dbi meta, subs, chunks, pending, unexported, byday;
-  MDB_dbi sources, replies, triage, acks;
+  MDB_dbi sources, replies, triage, acks, index;
   bool has_sources = false;  // a store from before codenames, opened read-only, has none
   bool has_replies = false;  // nor one from before replies
   bool has_triage = false;   // a vault's, nor one from before triage
   bool has_acks = false;     // nor one from before acknowledgements
+  bool has_index = false;    // a vault's, nor one from before the index
 };
 
 Store::~Store() {
@@ -283,7 +287,7 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     return Status::InvalidArgument("store directory " + dir +
                                    " is readable by others; chmod 700 it");
   SD_RETURN_IF_ERROR(FromMdb(mdb_env_create(&s->env_), "mdb_env_create"));
-  mdb_env_set_maxdbs(s->env_, 12);
+  mdb_env_set_maxdbs(s->env_, 16);
   SD_RETURN_IF_ERROR(FromMdb(mdb_env_set_mapsize(s->env_, opt.quota + kHeadroom), "mapsize"));
   // NOMETASYNC: each commit syncs its data pages; Commit() forces the meta page
   // too, so a confirmed submission is on disk and integrity holds throughout.
@@ -325,6 +329,9 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     rc = mdb_dbi_open(txn.get(), "triage", create, &d.triage);
     if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
     d.has_triage = rc == MDB_SUCCESS;
+    rc = mdb_dbi_open(txn.get(), "index", create, &d.index);
+    if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+    d.has_index = rc == MDB_SUCCESS;
   }
   rc = mdb_dbi_open(txn.get(), "acks", create, &d.acks);
   if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
@@ -1436,6 +1443,57 @@ Status Store::GetTriage(const Id& id, std::vector<uint8_t>* sealed) {
   SD_RETURN_IF_ERROR(CheckHeader(v, kTriageMagic, "triage"));
   const uint8_t* p = static_cast<const uint8_t*>(v.mv_data);
   sealed->assign(p + kRecHdr, p + v.mv_size);
+  return Status::OK();
+}
+
+Status Store::PutIndex(const IndexId& iid,
+                       const std::vector<std::pair<Id, std::vector<uint8_t>>>& records) {
+  if (!dbi_->has_index) return Status::InvalidArgument("this store keeps no index");
+  if (records.empty()) return Status::OK();
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  for (const auto& [id, sealed] : records) {
+    if (sealed.empty() || sealed.size() > kMaxIndexRecord)
+      return Status::InvalidArgument("an index record has an impossible length");
+    uint8_t key[kIndexKey];
+    std::memcpy(key, iid.data(), 8);
+    std::memcpy(key + 8, id.data(), kIdSize);
+    MDB_val k{kIndexKey, key};
+    std::string rec(kIndexMagic, 4);
+    rec.push_back(char(kRecordVersion));
+    rec.append(reinterpret_cast<const char*>(sealed.data()), sealed.size());
+    MDB_val rv{rec.size(), const_cast<char*>(rec.data())};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->index, &k, &rv, 0), "write index"));
+  }
+  // Not synced: the index is rebuilt from the submissions whenever it lacks
+  // a record, so a crash costs only time.
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return Status::OK();
+}
+
+Status Store::ForEachIndex(
+    const IndexId& iid,
+    const std::function<Status(const Id& id, const uint8_t* sealed, size_t n)>& fn) {
+  if (!dbi_->has_index) return Status::OK();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* cur = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->index, &cur), "cursor"));
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> hold(cur, mdb_cursor_close);
+  uint8_t from[kIndexKey] = {};
+  std::memcpy(from, iid.data(), 8);
+  MDB_val k{kIndexKey, from}, v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc != MDB_NOTFOUND;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    SD_RETURN_IF_ERROR(FromMdb(rc, "read index"));
+    if (k.mv_size != kIndexKey || std::memcmp(k.mv_data, iid.data(), 8) != 0) break;
+    SD_RETURN_IF_ERROR(CheckHeader(v, kIndexMagic, "index"));
+    Id id;
+    std::memcpy(id.data(), static_cast<const uint8_t*>(k.mv_data) + 8, kIdSize);
+    SD_RETURN_IF_ERROR(
+        fn(id, static_cast<const uint8_t*>(v.mv_data) + kRecHdr, v.mv_size - kRecHdr));
+  }
   return Status::OK();
 }
 

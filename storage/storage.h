@@ -332,6 +332,17 @@ class Store {
   // NotFound if the submission has none.
   Status GetTriage(const Id& id, std::vector<uint8_t>* sealed);
 
+  // Vault: index records (FORMAT.md "Index record"), sealed by
+  // crypto::SealIndex, filed under a reviewer's index id and a submission's
+  // id, replacing what was there, in one transaction; not synced, since the
+  // index is rebuilt from the submissions.
+  using IndexId = std::array<uint8_t, 8>;
+  Status PutIndex(const IndexId& iid, const std::vector<std::pair<Id, std::vector<uint8_t>>>& records);
+  // Calls fn with every record filed under `iid`, in submission id order,
+  // inside one read transaction; the bytes are valid only during the call.
+  Status ForEachIndex(const IndexId& iid,
+                      const std::function<Status(const Id& id, const uint8_t* sealed, size_t n)>& fn);
+
   // Small named values (instance pins in the vault). Key must be short.
   Status PutMeta(const std::string& key, const std::string& value);
   Status GetMeta(const std::string& key, std::string* value);  // NotFound if absent
