@@ -20,8 +20,18 @@ commands=$(LC_ALL=C "$bin" --help | awk '/^Subcommands:$/ { on = 1; next } on &&
 [ -n "$commands" ] || { echo "manpage.sh: $bin --help lists no subcommands" >&2; exit 1; }
 tmp=$out.tmp
 : > "$tmp.commands"
+subs() { awk '/^Subcommands:$/ { on = 1; next } on && /^  [^ ]/ { print $1 }'; }
 for c in $commands; do
-  LC_ALL=C "$bin" "$c" --help | awk -v tool="$tool" -v command="$c" -f "$here/commands.awk" >> "$tmp.commands"
+  # A command with its own subcommands ("questionnaire add") gets an entry
+  # for each of them instead.
+  inner=$(LC_ALL=C "$bin" "$c" --help | subs)
+  if [ -z "$inner" ]; then
+    LC_ALL=C "$bin" "$c" --help | awk -v tool="$tool" -v command="$c" -f "$here/commands.awk" >> "$tmp.commands"
+  fi
+  for s in $inner; do
+    LC_ALL=C "$bin" "$c" "$s" --help |
+      awk -v tool="$tool" -v command="$c $s" -f "$here/commands.awk" >> "$tmp.commands"
+  done
 done
 awk -v version="$version" -v day="$day" -v section="$section" -v commands="$tmp.commands" '
   /^@COMMANDS@$/ { while ((getline line < commands) > 0) print line; next }

@@ -1,6 +1,6 @@
 // sealdrop-review: the air-gapped reviewer's tool, as a table of subcommands
 // (keygen, rotate, import, list, show, extract, reply, outbox, triage, shell,
-// instances). Each
+// instances, questionnaire). Each
 // lives in review/cmd/.
 // Exit status: 0 success, 1 authentication failed (wrong passphrase, altered
 // bundle or ciphertext, untrusted or unexpected instance), 2 usage or I/O error.
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       cmd::AddTriage(app),
       cmd::AddShell(app),
       cmd::AddInstances(app),
+      cmd::AddQuestionnaire(app),
   };
   return cli::Run(cmd::kTool, app, commands, argc, argv);
 }

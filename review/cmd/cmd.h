@@ -7,12 +7,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/cli.h"
 #include "format/format.h"
+#include "intake/intake.h"
 #include "review/review.h"
 
 namespace sealdrop {
@@ -34,6 +36,7 @@ Command AddShell(CLI::App& app);    // shell.cc
 Command AddTriage(CLI::App& app);   // triage.cc
 Command AddRotate(CLI::App& app);   // rotate.cc
 Command AddInstances(CLI::App& app);  // instances.cc
+Command AddQuestionnaire(CLI::App& app);  // questionnaire.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);
@@ -100,6 +103,10 @@ struct Opened {
   format::Manifest m;
 };
 
+// Unseals a submission's content key with the ring and reads its manifest.
+Status ReadManifest(storage::Store* vault, const storage::SubmissionRec& rec,
+                    const crypto::Keyring& ring, crypto::Secret* ck, format::Manifest* m);
+
 // Opens r.recs[i]. Returns 0, or the exit status after reporting the error.
 int OpenSubmission(Reading& r, size_t i, Opened* o);
 
@@ -112,6 +119,45 @@ Status SealTriageOf(const storage::SubmissionRec& rec, const crypto::Secret& ck,
                     const format::Triage& t, std::vector<uint8_t>* sealed);
 Status SaveTriage(storage::Store* vault, const storage::SubmissionRec& rec,
                   const crypto::Secret& ck, const format::Triage& t);
+
+// questionnaire.cc: the definitions answers are read against.
+// Country codes and English names from Debian's iso-codes; empty without it.
+const std::vector<std::string>& CountryCodes();
+const std::map<std::string, std::string>& CountryNames();
+// The definition filed under `hash_hex` (64 hex digits), parsed; NotFound if
+// the vault has none.
+Status LoadQuestionnaire(storage::Store* vault, const std::string& hash_hex,
+                         intake::Questionnaire* out);
+// Definitions by hash, each parsed once per command.
+class Questionnaires {
+ public:
+  // *out is null when the vault has no definition of that hash.
+  Status Find(storage::Store* vault, const std::array<uint8_t, 32>& hash,
+              const intake::Questionnaire** out);
+
+ private:
+  std::map<std::string, std::unique_ptr<intake::Questionnaire>> cache_;
+};
+// The hint for answers whose questionnaire the vault lacks.
+std::string AddQuestionnaireHint(const std::string& vault_dir);
+
+// index.cc: the vault's sealed index (FORMAT.md "Index record").
+struct Indexed {
+  storage::Id id{};
+  format::IndexEntry e;
+};
+// Every submission sealed to the ring, as the reviewer's index knows it, in
+// id order. Entries missing, unreadable or stale (the triage record changed,
+// or the questionnaire of its answers has been added since) are rebuilt
+// from the submissions and stored first. *others gets how many submissions
+// are sealed to other keys only.
+Status ReadIndex(storage::Store* vault, const crypto::Keyring& ring, Questionnaires* qs,
+                 std::vector<Indexed>* out, uint64_t* others);
+// Rebuilds one submission's entry (after its triage changed).
+Status Reindex(storage::Store* vault, const crypto::Keyring& ring, const storage::SubmissionRec& rec,
+               Questionnaires* qs);
+// The answers of an entry, by field id.
+intake::AnswerMap AnswersOf(const format::IndexEntry& e);
 
 // shell.cc: while it runs, the key it unlocked serves every command given
 // the same key file; null lets it go.

@@ -1,7 +1,11 @@
 // sealdrop-review list: the vault's submissions, newest first. Read without
 // the key; with --key, also each one's triage (status, star, assignee) and
-// deadlines, which the filters use.
+// deadlines, which the filters use, and urgent cases first: urgency is
+// judged here, from the questionnaire's rules and the answers the vault's
+// sealed index keeps (index.cc), never on the server.
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -42,6 +46,7 @@ bool ParseDay(const std::string& text, uint32_t* day) {
 struct Seen {
   format::Triage t;
   Deadlines d;
+  intake::Urgency u;
 };
 
 int Run(const Args& a) {
@@ -71,8 +76,35 @@ int Run(const Args& a) {
   const bool filtered = triage_filter || from > 0 || to < UINT32_MAX;
   std::vector<storage::SubmissionRec> all;
   uint64_t total = 0;
-  Status st = vault->Newest(filtered ? SIZE_MAX : a.limit, &all, &total);
+  // With the key every submission is a candidate: an urgent case from last
+  // year comes before today's.
+  Status st = vault->Newest(filtered || rd.key ? SIZE_MAX : a.limit, &all, &total);
   if (!st.ok()) return Fail(st);
+  std::map<storage::Id, intake::Urgency> urgency;
+  uint64_t others = 0;  // sealed to other keys only
+  if (rd.key) {
+    Questionnaires qs;
+    std::vector<Indexed> index;
+    st = ReadIndex(vault.get(), *rd.key, &qs, &index, &others);
+    if (!st.ok()) return Fail(st);
+    for (const Indexed& x : index) {
+      const intake::Questionnaire* q = nullptr;
+      if (!x.e.read) continue;
+      st = qs.Find(vault.get(), x.e.questionnaire, &q);
+      if (!st.ok()) return Fail(st);
+      if (q == nullptr) continue;
+      intake::Urgency u = intake::Judge(q->review, AnswersOf(x.e), storage::Today());
+      if (u.urgent) urgency[x.id] = std::move(u);
+    }
+    // Urgent first, the nearest date first; the rest stay newest first.
+    std::stable_sort(all.begin(), all.end(),
+                     [&](const storage::SubmissionRec& x, const storage::SubmissionRec& y) {
+                       auto ux = urgency.find(x.id), uy = urgency.find(y.id);
+                       if ((ux != urgency.end()) != (uy != urgency.end())) return ux != urgency.end();
+                       if (ux == urgency.end()) return false;
+                       return ux->second.days < uy->second.days;
+                     });
+  }
   std::vector<storage::QueuedReply> replies;
   if (rd.key) {
     st = vault->QueuedReplies(&replies);
@@ -81,10 +113,17 @@ int Run(const Args& a) {
   const uint32_t today = storage::Today();
 
   std::vector<std::pair<const storage::SubmissionRec*, Seen>> shown;
-  size_t matched = 0, sealed_to_others = 0;
+  size_t matched = 0;
+  uint64_t sealed_to_others = 0;
   for (const auto& r : all) {
     if (r.day < from || r.day > to) continue;
+    // Past the limit, only filters need what is sealed.
+    if (!triage_filter && shown.size() >= a.limit) {
+      matched++;
+      continue;
+    }
     Seen seen;
+    if (auto u = urgency.find(r.id); u != urgency.end()) seen.u = u->second;
     if (rd.key) {
       crypto::Secret ck;
       st = crypto::OpenContentKey(SealedKeys(r), *rd.key, &ck);
@@ -125,6 +164,8 @@ int Run(const Args& a) {
         j["starred"] = seen.t.starred;
         j["assignee"] = seen.t.assignee;
         j["overdue"] = seen.d.ack_overdue || seen.d.feedback_overdue;
+        j["urgent"] = seen.u.urgent;
+        j["why"] = seen.u.why;
       }
       arr.push_back(std::move(j));
       continue;
@@ -138,9 +179,11 @@ int Run(const Args& a) {
                         : !d.acknowledged    ? "ack by " + storage::DayName(d.ack_due)
                         : !d.fed_back        ? "feedback by " + storage::DayName(d.feedback_due)
                                              : "";
-      std::printf("  %-11s  %-1s  %-16s  %s", format::StatusName(seen.t.status),
+      std::string why;
+      for (const std::string& w : seen.u.why) why += (why.empty() ? "URGENT: " : ", ") + w;
+      std::printf("  %-11s  %-1s  %-16s  %s%s%s", format::StatusName(seen.t.status),
                   seen.t.starred ? "*" : "", review::Printable(seen.t.assignee).c_str(),
-                  due.c_str());
+                  due.c_str(), due.empty() || why.empty() ? "" : "  ", why.c_str());
     }
     std::printf("\n");
   }
@@ -149,9 +192,10 @@ int Run(const Args& a) {
   if (shown.size() < of)
     std::fprintf(stderr, "%s: showing %zu of %llu; --all lists every one\n", kTool, shown.size(),
                  static_cast<unsigned long long>(of));
+  if (!triage_filter) sealed_to_others = others;
   if (rd.key && sealed_to_others > 0)
-    std::fprintf(stderr, "%s: %zu submissions are not sealed to your key%s\n", kTool,
-                 sealed_to_others, triage_filter ? " and were left out" : "");
+    std::fprintf(stderr, "%s: %llu submissions are not sealed to your key%s\n", kTool,
+                 static_cast<unsigned long long>(sealed_to_others), triage_filter ? " and were left out" : "");
   return 0;
 }
 
@@ -164,7 +208,8 @@ Command AddList(CLI::App& app) {
   c->add_flag("--json", a->json, "print a JSON array");
   c->add_option("--limit", a->limit, "how many of the newest to list")->capture_default_str();
   c->add_flag("--all", a->all, "list every submission");
-  c->add_option("--key", a->key, "your secret key file: adds status, star, assignee, deadlines");
+  c->add_option("--key", a->key,
+                "your secret key file: adds status, star, assignee, deadlines; urgent cases first");
   c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");
   c->add_option("--from", a->from, "received on or after this day (2026-12-03)");
   c->add_option("--to", a->to, "received on or before this day");

@@ -108,6 +108,29 @@ int Run(const Args& a) {
   if (!st.ok()) return Fail(st);
   const uint32_t today = storage::Today();
   nlohmann::json all = nlohmann::json::array();
+  Questionnaires qs;
+  // Every case is checked before any changes: a refused outcome changes
+  // nothing.
+  if (!a.outcome.empty())
+    for (const storage::SubmissionRec& rec : rd.recs) {
+      crypto::Secret ck;
+      format::Manifest m;
+      st = ReadManifest(rd.vault.get(), rec, *rd.key, &ck, &m);
+      if (!st.ok()) return Fail(st, "only reviewers whose key it is sealed to can see its notes");
+      const intake::Questionnaire* q = nullptr;
+      if (!m.answers.empty()) {
+        st = qs.Find(rd.vault.get(), m.answers.hash, &q);
+        if (!st.ok()) return Fail(st);
+      }
+      if (q == nullptr || q->review.outcomes.empty() || q->review.FindOutcome(a.outcome)) continue;
+      std::string ids;
+      for (const auto& o : q->review.outcomes)
+        ids += (ids.empty() ? "" : ", ") + o.id + " (" + intake::Text(o.label, "en") + ")";
+      return Fail(Status::InvalidArgument("'" + a.outcome + "' is not an outcome questionnaire " +
+                                          q->id + " defines, which " + IdHex(rec.id) +
+                                          " answered"),
+                  "--outcome takes one of " + ids);
+    }
   for (const storage::SubmissionRec& rec : rd.recs) {
     crypto::Secret ck;
     st = crypto::OpenContentKey(SealedKeys(rec), *rd.key, &ck);
@@ -122,6 +145,8 @@ int Run(const Args& a) {
       if (!a.outcome.empty()) t.outcome = a.outcome;
       if (!note.empty()) t.notes.push_back({today, note});
       st = SaveTriage(rd.vault.get(), rec, ck, t);
+      // The index keeps the outcome for stats; list rebuilds it if this fails.
+      if (st.ok()) st = Reindex(rd.vault.get(), *rd.key, rec, &qs);
       if (!st.ok()) return Fail(st);
     }
     const Deadlines d = DeadlinesOf(rec, t, replies, today);
@@ -147,7 +172,8 @@ Command AddTriage(CLI::App& app) {
   c->add_flag("--unstar", a->unstar, "remove the star");
   c->add_option("--assign", a->assign, "who works on it (a name the team uses)");
   c->add_flag("--unassign", a->unassign, "no one works on it");
-  c->add_option("--outcome", a->outcome, "what came of it, in a few words");
+  c->add_option("--outcome", a->outcome,
+                "what came of it: one of its questionnaire's outcome ids, else a few words");
   c->add_option("--note", a->note, "add a dated note");
   c->add_option("--note-file", a->note_file, "add a dated note from a file");
   c->add_flag("--json", a->json, "print JSON");

@@ -241,6 +241,11 @@ std::vector<std::string> KeyIds(const storage::SubmissionRec& rec) {
   return out;
 }
 
+Status ReadManifest(storage::Store* vault, const storage::SubmissionRec& rec,
+                    const crypto::Keyring& ring, crypto::Secret* ck, format::Manifest* m) {
+  return OpenManifest(vault, rec, ring, ck, m);
+}
+
 int OpenSubmission(Reading& r, size_t i, Opened* o) {
   o->vault = r.vault.get();
   o->rec = r.recs[i];

@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""The laptop reads questionnaire answers.
+
+Submissions with answers are written straight into a vault (fill_vault: the
+site does not ask the questionnaire yet). Without the questionnaire, `show`
+gives the answers as sent with a hint; `questionnaire add` keeps the
+definition under its hash (a broken one is refused with its line, and
+nothing changes); then `show` gives steps, labels, choice labels and
+country names, and --json the structure. `list --key` puts urgent cases
+first and says why; `triage --outcome` takes the questionnaire's outcomes
+and refuses others with the list, while a case without a questionnaire
+keeps free text. The sealed index is built once and reused; nothing of the
+answers or the outcome is in clear in the vault's files."""
+import hashlib
+import json
+import os
+import sys
+
+import harness
+from harness import check
+
+
+def take(flag):
+    """Our own arguments, before the harness reads the rest."""
+    i = sys.argv.index(flag)
+    value = sys.argv[i + 1]
+    del sys.argv[i:i + 2]
+    return os.path.abspath(value)
+
+
+FILL = take("--fill-vault")
+QUESTIONNAIRE = take("--questionnaire")
+
+
+def review(h, rv, args, vault, expect=0):
+    return h.run([h.review_bin] + args + ["--vault", vault, "--key", rv.key,
+                                          "--passphrase-file", rv.passfile], expect=expect)
+
+
+def day(offset):
+    import datetime
+    return (datetime.date.today() + datetime.timedelta(days=offset)).isoformat()
+
+
+def test(h):
+    rv = harness.Reviewer(h)
+    qbytes = open(QUESTIONNAIRE, "rb").read()
+    qhash = hashlib.blake2b(qbytes, digest_size=32).hexdigest()
+    source = "11" * 32
+
+    def answers(pairs, hash_=qhash):
+        return {"questionnaire": "red-notice", "hash": hash_, "list": pairs}
+
+    spec = {"submissions": [
+        # 0: detained, hearing in 6 days: urgent, received long ago.
+        {"day_offset": -200, "message": "please help", "reply_key": source,
+         "answers": answers([["role", ["targeted"]], ["requesting_country", ["RU"]],
+                             ["kind", ["red_notice"]], ["detained", ["yes"]],
+                             ["hearing_date", [day(6)]],
+                             ["offence", ["fraud, they say\nbut it is my newspaper"]],
+                             ["contact", ["this_site", "lawyer"]]])},
+        # 1: the same source again, not urgent on its own.
+        {"day_offset": -1, "message": "an update", "reply_key": source,
+         "answers": answers([["role", ["targeted"]], ["detained", ["no"]]])},
+        # 2: no questionnaire at all.
+        {"day_offset": 0, "message": "just a message"},
+        # 3: a hearing 40 days ahead: not urgent yet.
+        {"day_offset": -3, "answers": answers([["role", ["targeted"]],
+                                               ["hearing_date", [day(40)]]])},
+        # 4: answers to a questionnaire the vault will never hold.
+        {"day_offset": -2, "answers": answers([["role", ["insider"]],
+                                               ["what_documents", ["ledgers"]]], "ab" * 32)},
+    ]}
+    with open(h.path("spec.json"), "w") as f:
+        json.dump(spec, f)
+    vault = h.path("vault")
+    ids = h.run([FILL, vault, rv.pub, h.path("spec.json")], expect=0).stdout.split()
+    check(len(ids) == 5, "fill_vault wrote %s" % ids)
+
+    h.step("without the questionnaire: answers as sent, and a hint")
+    r = review(h, rv, ["show", ids[0]], vault)
+    check("not in this vault: as sent" in r.stdout and "detained\n      yes" in r.stdout,
+          "show without the questionnaire:\n" + r.stdout)
+    check("hint:" in r.stderr and "questionnaire add" in r.stderr,
+          "no hint to add the questionnaire:\n" + r.stderr)
+    j = json.loads(review(h, rv, ["show", ids[0], "--json"], vault).stdout)
+    check(j["answers"]["known"] is False and j["answers"]["fields"][0]["label"] is None and
+          j["answers"]["fields"][0]["id"] == "role", "raw --json answers: %s" % j["answers"])
+
+    h.step("questionnaire add refuses a broken file and changes nothing")
+    bad = h.path("bad.toml")
+    with open(bad, "wb") as f:
+        f.write(qbytes.replace(b'country = "requesting_country"', b'country = "detained"'))
+    r = h.run([h.review_bin, "questionnaire", "add", bad, "--vault", vault], expect=2)
+    check("bad.toml:" in r.stderr and "review.stats: country: 'detained' is a yesno field" in
+          r.stderr, "a broken questionnaire was refused without its line:\n" + r.stderr)
+    r = h.run([h.review_bin, "questionnaire", "list", "--vault", vault, "--json"], expect=0)
+    check(json.loads(r.stdout) == [], "a refused questionnaire was kept: " + r.stdout)
+
+    h.step("questionnaire add, twice; list")
+    r = h.run([h.review_bin, "questionnaire", "add", QUESTIONNAIRE, "--vault", vault], expect=0)
+    check(qhash in r.stdout, "add did not name the hash: " + r.stdout)
+    r = h.run([h.review_bin, "questionnaire", "add", QUESTIONNAIRE, "--vault", vault], expect=0)
+    check("already" in r.stdout, "a second add said: " + r.stdout)
+    got = json.loads(h.run([h.review_bin, "questionnaire", "list", "--vault", vault, "--json"],
+                           expect=0).stdout)
+    check(len(got) == 1 and got[0]["hash"] == qhash and got[0]["id"] == "red-notice" and
+          got[0]["outcomes"] == 6, "questionnaire list: %s" % got)
+
+    h.step("show renders answers by step, with labels")
+    r = review(h, rv, ["show", ids[0]], vault)
+    out = r.stdout
+    for want in ("URGENT: detained, hearing in 6 days", "== The notice ==",
+                 "Which country asked for the notice?", "Russian Federation (RU)",
+                 "A red notice", "Only through this site", "but it is my newspaper"):
+        check(want in out, "show lacks %r:\n%s" % (want, out))
+    check(out.index("== The notice ==") < out.index("== Where you are now =="),
+          "steps out of the questionnaire's order:\n" + out)
+    check("hint:" not in r.stderr, "a hint with the questionnaire at hand: " + r.stderr)
+    j = json.loads(review(h, rv, ["show", ids[0], "--json"], vault).stdout)["answers"]
+    by = {f["id"]: f for f in j["fields"]}
+    check(j["known"] and j["urgent"] and by["requesting_country"]["type"] == "country" and
+          by["requesting_country"]["value_labels"] == ["Russian Federation (RU)"] and
+          by["kind"]["label"] == "What kind of notice is it?" and
+          by["contact"]["values"] == ["this_site", "lawyer"] and
+          by["kind"]["step"] == "notice", "show --json answers: %s" % j)
+    r = review(h, rv, ["show", ids[4]], vault)
+    check("not in this vault" in r.stdout and "ledgers" in r.stdout and "hint:" in r.stderr,
+          "an unknown questionnaire's answers:\n" + r.stdout + r.stderr)
+
+    h.step("list puts urgent cases first and says why")
+    rows = json.loads(review(h, rv, ["list", "--json"], vault).stdout)
+    check([r["id"] for r in rows][0] == ids[0] and rows[0]["urgent"] and
+          rows[0]["why"] == ["detained", "hearing in 6 days"],
+          "list --json did not start with the urgent case: %s" % rows[:2])
+    check(sum(1 for r in rows if r["urgent"]) == 1, "other cases marked urgent: %s" % rows)
+    r = review(h, rv, ["list"], vault)
+    first = r.stdout.splitlines()[1]
+    check(first.startswith(ids[0]) and "URGENT: detained, hearing in 6 days" in first,
+          "list's first row: %r" % first)
+    # Without the key nothing is judged: the plain newest-first order.
+    plain = h.run([h.review_bin, "list", "--vault", vault, "--json"], expect=0).stdout
+    check(json.loads(plain)[0]["id"] == ids[2] and "urgent" not in plain,
+          "list without the key: " + plain)
+
+    h.step("triage --outcome takes the questionnaire's outcomes")
+    r = review(h, rv, ["triage", ids[0], "--outcome", "deleted"], vault, expect=2)
+    check("'deleted' is not an outcome" in r.stderr and "ccf_pending" in r.stderr and
+          "hint:" in r.stderr, "an unknown outcome was not refused with a hint:\n" + r.stderr)
+    t = json.loads(review(h, rv, ["triage", ids[0], "--json"], vault).stdout)
+    check(t["outcome"] == "", "a refused outcome changed the case: %s" % t)
+    # Several ids: one refused leaves the other unchanged too.
+    review(h, rv, ["triage", ids[2], ids[0], "--outcome", "nope"], vault, expect=2)
+    t = json.loads(review(h, rv, ["triage", ids[2], "--json"], vault).stdout)
+    check(t["outcome"] == "", "a refusal for one id changed another: %s" % t)
+    review(h, rv, ["triage", ids[0], "--outcome", "ccf_pending"], vault)
+    review(h, rv, ["triage", ids[2], "--outcome", "lawyer says the file is closed"], vault)
+    t = json.loads(review(h, rv, ["triage", ids[2], "--json"], vault).stdout)
+    check(t["outcome"] == "lawyer says the file is closed", "free text refused: %s" % t)
+
+    h.step("the index is sealed at rest")
+    leaked = []
+    for root, _, files in os.walk(vault):
+        for name in files:
+            data = open(os.path.join(root, name), "rb").read()
+            for needle in ("lawyer says the file", day(6), "please help", "ledgers", source):
+                if needle.encode() in data:
+                    leaked.append("%s in %s" % (needle, name))
+            if bytes.fromhex(source) in data:
+                leaked.append("the reply key in %s" % name)
+    check(not leaked, "in clear in the vault's files: %s" % leaked)
+    h.note("answers", "raw without the questionnaire (with a hint), labelled with it; urgent "
+           "first in list with the reason; outcomes from the questionnaire; nothing in clear")
+
+
+if __name__ == "__main__":
+    harness.Harness("answers", __doc__).main(test)
