@@ -153,9 +153,10 @@ struct Indexed {
 // are sealed to other keys only.
 Status ReadIndex(storage::Store* vault, const crypto::Keyring& ring, Questionnaires* qs,
                  std::vector<Indexed>* out, uint64_t* others);
-// Rebuilds one submission's entry (after its triage changed).
-Status Reindex(storage::Store* vault, const crypto::Keyring& ring, const storage::SubmissionRec& rec,
-               Questionnaires* qs);
+// Builds the entries of these submissions (those sealed to the ring): at
+// import, and after their triage changed.
+Status Reindex(storage::Store* vault, const crypto::Keyring& ring,
+               const std::vector<storage::SubmissionRec>& recs, Questionnaires* qs);
 // The answers of an entry, by field id.
 intake::AnswerMap AnswersOf(const format::IndexEntry& e);
 

@@ -354,6 +354,12 @@ int Run(const Args& a) {
   st = NewRecipients(vault.get(), recs, &fresh, &first);
   if (!st.ok()) return Fail(st, "the submissions were imported; import the bundle again to "
                                 "see its recipients");
+  // What the vault learns now, list and stats need not open again.
+  Questionnaires qs;
+  st = Reindex(vault.get(), key, recs, &qs);
+  if (!st.ok())
+    std::fprintf(stderr, "%s: warning: the submissions were imported, but not indexed (%s): "
+                         "list --key indexes them\n", kTool, st.message().c_str());
   std::string fresh_list;
   for (const std::string& id : fresh) fresh_list += (fresh_list.empty() ? "" : ", ") + id;
   if (!fresh.empty() && !first)

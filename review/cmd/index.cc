@@ -160,16 +160,26 @@ Status ReadIndex(storage::Store* vault, const crypto::Keyring& ring, Questionnai
   return Status::OK();
 }
 
-Status Reindex(storage::Store* vault, const crypto::Keyring& ring, const storage::SubmissionRec& rec,
-               Questionnaires* qs) {
+Status Reindex(storage::Store* vault, const crypto::Keyring& ring,
+               const std::vector<storage::SubmissionRec>& recs, Questionnaires* qs) {
   crypto::Secret key;
   crypto::IndexId iid;
   SD_RETURN_IF_ERROR(DeriveIndexKey(ring, &key, &iid));
-  format::IndexEntry e;
-  SD_RETURN_IF_ERROR(Build(vault, ring, rec, qs, &e));
-  std::vector<uint8_t> sealed;
-  SD_RETURN_IF_ERROR(Seal(key, iid, rec.id, e, &sealed));
-  return vault->PutIndex(iid, {{rec.id, std::move(sealed)}});
+  std::vector<std::pair<storage::Id, std::vector<uint8_t>>> batch;
+  for (size_t i = 0; i < recs.size(); i++) {
+    if (SealedToRing(recs[i], ring)) {
+      format::IndexEntry e;
+      SD_RETURN_IF_ERROR(Build(vault, ring, recs[i], qs, &e));
+      std::vector<uint8_t> sealed;
+      SD_RETURN_IF_ERROR(Seal(key, iid, recs[i].id, e, &sealed));
+      batch.push_back({recs[i].id, std::move(sealed)});
+    }
+    if (batch.size() == kBatch || i + 1 == recs.size()) {
+      SD_RETURN_IF_ERROR(vault->PutIndex(iid, batch));
+      batch.clear();
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace cmd

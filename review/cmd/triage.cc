@@ -146,7 +146,7 @@ int Run(const Args& a) {
       if (!note.empty()) t.notes.push_back({today, note});
       st = SaveTriage(rd.vault.get(), rec, ck, t);
       // The index keeps the outcome for stats; list rebuilds it if this fails.
-      if (st.ok()) st = Reindex(rd.vault.get(), *rd.key, rec, &qs);
+      if (st.ok()) st = Reindex(rd.vault.get(), *rd.key, {rec}, &qs);
       if (!st.ok()) return Fail(st);
     }
     const Deadlines d = DeadlinesOf(rec, t, replies, today);

@@ -3,8 +3,9 @@
 // does not write yet (questionnaire answers) or more of them than a bundle
 // carries quickly.
 //
-//   fill_vault VAULT_DIR PUBLIC_KEY_FILE SPEC.json
+//   fill_vault VAULT_DIR PUBLIC_KEY_FILE[,PUBLIC_KEY_FILE...] SPEC.json
 //
+// Every submission is sealed to each key given.
 // SPEC is {"submissions": [{"day_offset": -3, "message": "...",
 // "reply_key": "<64 hex>" or null, "answers": {"questionnaire": "red-notice",
 // "hash": "<64 hex>", "list": [["detained", ["yes"]], ...]}}, ...],
@@ -39,16 +40,22 @@ std::array<uint8_t, N> Hex(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) Die("usage: fill_vault VAULT_DIR PUBLIC_KEY_FILE SPEC.json");
+  if (argc != 4) Die("usage: fill_vault VAULT_DIR PUBLIC_KEY_FILE[,...] SPEC.json");
   if (!crypto::Init().ok()) Die("libsodium");
-  std::ifstream pf(argv[2]), sf(argv[3]);
-  std::stringstream ps;
-  ps << pf.rdbuf();
-  std::string pubtext = ps.str();
-  while (!pubtext.empty() && (pubtext.back() == '\n' || pubtext.back() == ' ')) pubtext.pop_back();
-  crypto::PublicKey pub;
-  Status st = crypto::ParsePublicKey(pubtext, &pub);
-  if (!st.ok()) Die("public key", st);
+  std::vector<crypto::PublicKey> pubs;
+  Status st;
+  std::stringstream files(argv[2]);
+  for (std::string file; std::getline(files, file, ',');) {
+    std::ifstream pf(file);
+    std::stringstream ps;
+    ps << pf.rdbuf();
+    std::string pubtext = ps.str();
+    while (!pubtext.empty() && (pubtext.back() == '\n' || pubtext.back() == ' ')) pubtext.pop_back();
+    pubs.emplace_back();
+    st = crypto::ParsePublicKey(pubtext, &pubs.back());
+    if (!st.ok()) Die("public key " + file, st);
+  }
+  std::ifstream sf(argv[3]);
   nlohmann::json spec = nlohmann::json::parse(sf);
   storage::Options o;
   o.role = storage::Role::kVault;
@@ -90,10 +97,12 @@ int main(int argc, char** argv) {
       rec.day = uint32_t(int64_t(today) + j.value("day_offset", 0));
       rec.chunk_size = crypto::kChunkSize;
       crypto::Secret ck = crypto::NewContentKey();
-      crypto::SealedKey sk;
-      st = crypto::SealContentKey(ck, pub, &sk);
-      if (!st.ok()) Die("seal", st);
-      rec.keys.push_back({sk.key_id, sk.alg, sk.box});
+      for (const crypto::PublicKey& pub : pubs) {
+        crypto::SealedKey sk;
+        st = crypto::SealContentKey(ck, pub, &sk);
+        if (!st.ok()) Die("seal", st);
+        rec.keys.push_back({sk.key_id, sk.alg, sk.box});
+      }
       crypto::StreamWriter w;
       crypto::StreamHeader hdr;
       st = w.Init(ck, id, 0, &hdr);

@@ -83,6 +83,10 @@ def test(h):
           "show without the questionnaire:\n" + r.stdout)
     check("hint:" in r.stderr and "questionnaire add" in r.stderr,
           "no hint to add the questionnaire:\n" + r.stderr)
+    # The index is built now, without the questionnaire: nothing is urgent.
+    rows = json.loads(review(h, rv, ["list", "--json"], vault).stdout)
+    check(len(rows) == 5 and not any(r["urgent"] for r in rows),
+          "urgent without the questionnaire: %s" % rows)
     j = json.loads(review(h, rv, ["show", ids[0], "--json"], vault).stdout)
     check(j["answers"]["known"] is False and j["answers"]["fields"][0]["label"] is None and
           j["answers"]["fields"][0]["id"] == "role", "raw --json answers: %s" % j["answers"])
@@ -128,7 +132,7 @@ def test(h):
     check("not in this vault" in r.stdout and "ledgers" in r.stdout and "hint:" in r.stderr,
           "an unknown questionnaire's answers:\n" + r.stdout + r.stderr)
 
-    h.step("list puts urgent cases first and says why")
+    h.step("list puts urgent cases first and says why (the index rebuilt for the questionnaire)")
     rows = json.loads(review(h, rv, ["list", "--json"], vault).stdout)
     check([r["id"] for r in rows][0] == ids[0] and rows[0]["urgent"] and
           rows[0]["why"] == ["detained", "hearing in 6 days"],
@@ -157,6 +161,26 @@ def test(h):
     review(h, rv, ["triage", ids[2], "--outcome", "lawyer says the file is closed"], vault)
     t = json.loads(review(h, rv, ["triage", ids[2], "--json"], vault).stdout)
     check(t["outcome"] == "lawyer says the file is closed", "free text refused: %s" % t)
+
+    h.step("a second reviewer sharing the vault keeps an index of their own")
+    rv2 = harness.Reviewer(h, "second")
+    spec2 = {"submissions": [
+        {"day_offset": -5, "answers": answers([["role", ["targeted"]], ["detained", ["yes"]]])}]}
+    with open(h.path("spec2.json"), "w") as f:
+        json.dump(spec2, f)
+    shared = h.run([FILL, vault, rv.pub + "," + rv2.pub, h.path("spec2.json")],
+                   expect=0).stdout.split()
+    only2 = h.run([FILL, vault, rv2.pub, h.path("spec2.json")], expect=0).stdout.split()
+    r = review(h, rv2, ["list", "--json"], vault)
+    rows2 = json.loads(r.stdout)
+    check({x["id"] for x in rows2 if x["urgent"]} == {shared[0], only2[0]} and
+          "5 submissions are not sealed to your key" in r.stderr,
+          "the second reviewer's list: %s\n%s" % (rows2, r.stderr))
+    r = review(h, rv, ["list", "--json"], vault)
+    rows = json.loads(r.stdout)
+    check([x["id"] for x in rows[:2]] == [ids[0], shared[0]] and
+          "1 submissions are not sealed to your key" in r.stderr,
+          "the first reviewer's list with a shared case: %s\n%s" % (rows[:3], r.stderr))
 
     h.step("the index is sealed at rest")
     leaked = []
