@@ -158,7 +158,7 @@ struct Urgency {
   // Why, one entry per rule that holds: "detained", "hearing in 6 days",
   // "hearing 2 days ago", "hearing today".
   std::vector<std::string> why;
-  // Days from today to the nearest date that made it urgent (negative:
+  // Days from today to the earliest date that made it urgent (negative:
   // past); INT32_MAX when no date did. Urgent cases sort by it.
   int32_t days = INT32_MAX;
 };

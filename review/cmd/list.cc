@@ -96,7 +96,7 @@ int Run(const Args& a) {
       intake::Urgency u = intake::Judge(q->review, AnswersOf(x.e), storage::Today());
       if (u.urgent) urgency[x.id] = std::move(u);
     }
-    // Urgent first, the nearest date first; the rest stay newest first.
+    // Urgent first, the earliest date first; the rest stay newest first.
     std::stable_sort(all.begin(), all.end(),
                      [&](const storage::SubmissionRec& x, const storage::SubmissionRec& y) {
                        auto ux = urgency.find(x.id), uy = urgency.find(y.id);
