@@ -58,20 +58,29 @@ std::string DueText(const Deadlines& d) {
   return "deadlines met";
 }
 
-void Print(const storage::SubmissionRec& rec, const format::Triage& t, const Deadlines& d) {
+// The label of an outcome its questionnaire defines; empty for free text.
+std::string OutcomeLabel(const format::Triage& t, const intake::Questionnaire* q) {
+  const intake::Outcome* o = q ? q->review.FindOutcome(t.outcome) : nullptr;
+  return o ? intake::Text(o->label, "en") : "";
+}
+
+void Print(const storage::SubmissionRec& rec, const format::Triage& t, const Deadlines& d,
+           const std::string& label) {
   std::printf("%s: %s%s%s; %s\n", IdHex(rec.id).c_str(), format::StatusName(t.status),
               t.starred ? ", starred" : "",
               t.assignee.empty() ? "" : (", assigned to " + review::Printable(t.assignee)).c_str(),
               DueText(d).c_str());
   std::printf("  %s\n", t.extracted ? ("extracted " + storage::DayName(t.extracted)).c_str()
                                      : "never extracted");
-  if (!t.outcome.empty()) std::printf("  outcome: %s\n", review::Printable(t.outcome).c_str());
+  if (!t.outcome.empty())
+    std::printf("  outcome: %s%s\n", review::Printable(t.outcome).c_str(),
+                label.empty() ? "" : (" (" + review::Printable(label) + ")").c_str());
   for (const auto& n : t.notes)
     std::printf("  %s  %s\n", storage::DayName(n.day).c_str(), review::Printable(n.text).c_str());
 }
 
 nlohmann::json Json(const storage::SubmissionRec& rec, const format::Triage& t,
-                    const Deadlines& d) {
+                    const Deadlines& d, const std::string& label) {
   nlohmann::json notes = nlohmann::json::array();
   for (const auto& n : t.notes) notes.push_back({{"day", storage::DayName(n.day)}, {"text", n.text}});
   return {{"id", IdHex(rec.id)},
@@ -80,6 +89,7 @@ nlohmann::json Json(const storage::SubmissionRec& rec, const format::Triage& t,
           {"extracted", t.extracted ? nlohmann::json(storage::DayName(t.extracted)) : nlohmann::json()},
           {"assignee", t.assignee},
           {"outcome", t.outcome},
+          {"outcome_label", label.empty() ? nlohmann::json() : nlohmann::json(label)},
           {"notes", notes},
           {"acknowledged", d.acknowledged},
           {"ack_due", storage::DayName(d.ack_due)},
@@ -150,8 +160,19 @@ int Run(const Args& a) {
       if (!st.ok()) return Fail(st);
     }
     const Deadlines d = DeadlinesOf(rec, t, replies, today);
-    if (a.json) all.push_back(Json(rec, t, d));
-    else Print(rec, t, d);
+    // An outcome the case's questionnaire defines is shown with its label.
+    std::string label;
+    if (!t.outcome.empty()) {
+      format::Manifest m;
+      crypto::Secret mck;
+      st = ReadManifest(rd.vault.get(), rec, *rd.key, &mck, &m);
+      const intake::Questionnaire* q = nullptr;
+      if (st.ok() && !m.answers.empty()) st = qs.Find(rd.vault.get(), m.answers.hash, &q);
+      if (!st.ok()) return Fail(st);
+      label = OutcomeLabel(t, q);
+    }
+    if (a.json) all.push_back(Json(rec, t, d, label));
+    else Print(rec, t, d, label);
   }
   if (a.json) PrintJsonItems(all);
   return 0;

@@ -157,10 +157,15 @@ def test(h):
     review(h, rv, ["triage", ids[2], ids[0], "--outcome", "nope"], vault, expect=2)
     t = json.loads(review(h, rv, ["triage", ids[2], "--json"], vault).stdout)
     check(t["outcome"] == "", "a refusal for one id changed another: %s" % t)
-    review(h, rv, ["triage", ids[0], "--outcome", "ccf_pending"], vault)
+    r = review(h, rv, ["triage", ids[0], "--outcome", "ccf_pending"], vault)
+    check("outcome: ccf_pending (Request pending at the CCF)" in r.stdout,
+          "triage did not show the outcome's label:\n" + r.stdout)
+    t = json.loads(review(h, rv, ["triage", ids[0], "--json"], vault).stdout)
+    check(t["outcome_label"] == "Request pending at the CCF", "triage --json: %s" % t)
     review(h, rv, ["triage", ids[2], "--outcome", "lawyer says the file is closed"], vault)
     t = json.loads(review(h, rv, ["triage", ids[2], "--json"], vault).stdout)
-    check(t["outcome"] == "lawyer says the file is closed", "free text refused: %s" % t)
+    check(t["outcome"] == "lawyer says the file is closed" and t["outcome_label"] is None,
+          "free text refused: %s" % t)
 
     h.step("a second reviewer sharing the vault keeps an index of their own")
     rv2 = harness.Reviewer(h, "second")
