@@ -265,8 +265,8 @@ Status ReadReview(const toml::table& root, const std::map<std::string, const Fie
     };
     for (const Want& want : {Want{"country", &out->stats.country, {Kind::kCountry}, "a country"},
                              Want{"kind", &out->stats.kind, {Kind::kChoice}, "a choice"},
-                             Want{"detention", &out->stats.detention,
-                                  {Kind::kYesNo, Kind::kChoice}, "a yesno or choice"}}) {
+                             Want{"detention", &out->stats.detention, {Kind::kYesNo},
+                                  "a yesno"}}) {
       const toml::node* n = st->get(want.key);
       if (n == nullptr) continue;
       auto id = n->value<std::string>();

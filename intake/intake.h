@@ -94,7 +94,7 @@ struct Outcome {
 struct StatsFields {
   std::string country;    // a country field: the state that asked for the notice
   std::string kind;       // a choice field: the kind of notice
-  std::string detention;  // a yesno or choice field
+  std::string detention;  // a yesno field: detained now
 };
 
 struct Review {
