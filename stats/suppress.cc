@@ -1,0 +1,131 @@
+// Complementary suppression by cycles. The line equations of a table with its
+// margins (each row's cells sum to its total, each column's likewise) are
+// those of a bipartite graph: a node per row (the column totals' row too) and
+// per column (the row totals' column too), an edge per entry. Adding 1 and
+// taking 1 in turn around a cycle of hidden entries keeps every published
+// number, so a hidden entry on such a cycle, all of whose entries are at
+// least 1, can be one more or one less than it is. An entry on no cycle (a
+// bridge) is fixed by the others. So: hide the small ones, then close each
+// bridge into a cycle along the cheapest path of entries.
+#include "stats/suppress.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace sealdrop {
+namespace stats {
+namespace {
+
+constexpr size_t kNone = std::numeric_limits<size_t>::max();
+
+// Nodes 0..rows are rows (rows: the column totals), rows+1.. are columns.
+struct Nodes {
+  const Grid& g;
+  size_t Count() const { return g.rows + g.cols + 2; }
+  bool IsRow(size_t n) const { return n <= g.rows; }
+  size_t Col(size_t c) const { return g.rows + 1 + c; }
+  size_t Corner() const { return g.At(g.rows, g.cols); }
+  // The entry joining node n to the k-th node of the other side, and that node.
+  size_t Entry(size_t n, size_t k) const {
+    return IsRow(n) ? g.At(n, k) : g.At(k, n - g.rows - 1);
+  }
+  size_t Other(size_t n, size_t k) const { return IsRow(n) ? Col(k) : k; }
+  size_t Degree(size_t n) const { return IsRow(n) ? g.cols + 1 : g.rows + 1; }
+};
+
+// Tarjan's bridges over the hidden entries; the first bridge in entry order.
+struct Bridges {
+  const Nodes& nodes;
+  std::vector<size_t> disc, low;
+  std::vector<char> bridge;
+  size_t time = 0;
+
+  explicit Bridges(const Nodes& n)
+      : nodes(n), disc(n.Count(), kNone), low(n.Count(), 0), bridge(n.g.hidden.size(), 0) {}
+
+  void Visit(size_t u, size_t via) {
+    disc[u] = low[u] = time++;
+    for (size_t k = 0; k < nodes.Degree(u); ++k) {
+      size_t e = nodes.Entry(u, k);
+      if (!nodes.g.hidden[e] || e == via) continue;
+      size_t v = nodes.Other(u, k);
+      if (disc[v] == kNone) {
+        Visit(v, e);
+        low[u] = std::min(low[u], low[v]);
+        if (low[v] > disc[u]) bridge[e] = 1;
+      } else {
+        low[u] = std::min(low[u], disc[v]);
+      }
+    }
+  }
+
+  size_t First() {
+    for (size_t u = 0; u < nodes.Count(); ++u)
+      if (disc[u] == kNone) Visit(u, kNone);
+    for (size_t e = 0; e < bridge.size(); ++e)
+      if (bridge[e]) return e;
+    return kNone;
+  }
+};
+
+// Hides the cheapest path of entries from one end of `bridge` to the other
+// that does not use it. Cheapest: least sum of newly hidden counts, then
+// fewest entries; hidden entries are free. Zero entries and the table's total
+// are never used.
+bool CloseCycle(Grid* g, size_t bridge) {
+  Nodes nodes{*g};
+  size_t r = bridge / (g->cols + 1), c = bridge % (g->cols + 1);
+  size_t from = nodes.Col(c), to = r;
+  const uint64_t inf = std::numeric_limits<uint64_t>::max();
+  std::vector<uint64_t> dist(nodes.Count(), inf);
+  std::vector<size_t> back(nodes.Count(), kNone);  // entry we came by
+  std::vector<size_t> prev(nodes.Count(), kNone);
+  std::vector<char> done(nodes.Count(), 0);
+  dist[from] = 0;
+  for (;;) {
+    size_t u = kNone;
+    for (size_t n = 0; n < nodes.Count(); ++n)
+      if (!done[n] && dist[n] != inf && (u == kNone || dist[n] < dist[u])) u = n;
+    if (u == kNone) return false;
+    if (u == to) break;
+    done[u] = 1;
+    for (size_t k = 0; k < nodes.Degree(u); ++k) {
+      size_t e = nodes.Entry(u, k);
+      if (e == bridge || e == nodes.Corner()) continue;
+      uint64_t w;
+      if (g->hidden[e]) {
+        w = 0;
+      } else if (g->count[e] > 0) {
+        w = g->count[e] * 1024 + 1;
+      } else {
+        continue;
+      }
+      size_t v = nodes.Other(u, k);
+      if (!done[v] && dist[u] + w < dist[v]) {
+        dist[v] = dist[u] + w;
+        back[v] = e;
+        prev[v] = u;
+      }
+    }
+  }
+  for (size_t n = to; n != from; n = prev[n]) g->hidden[back[n]] = 1;
+  return true;
+}
+
+}  // namespace
+
+bool Protect(Grid* g, uint64_t min_count) {
+  Nodes nodes{*g};
+  for (size_t e = 0; e < g->count.size(); ++e)
+    if (e != nodes.Corner() && g->count[e] > 0 && g->count[e] < min_count) g->hidden[e] = 1;
+  if (g->hidden[nodes.Corner()]) return false;
+  for (;;) {
+    Bridges b(nodes);
+    size_t e = b.First();
+    if (e == kNone) return true;
+    if (!CloseCycle(g, e)) return false;
+  }
+}
+
+}  // namespace stats
+}  // namespace sealdrop

@@ -1,0 +1,33 @@
+// Private to stats/: complementary suppression on one table with its margins.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sealdrop {
+namespace stats {
+
+// A table of rows x cols counts bordered by its margins: entry (r, c) with
+// r < rows, c < cols is a cell, (r, cols) row r's total, (rows, c) column c's
+// total and (rows, cols) the table's total, which is always published.
+struct Grid {
+  size_t rows = 0, cols = 0;
+  std::vector<uint64_t> count;  // (rows + 1) * (cols + 1), row-major
+  std::vector<char> hidden;     // same layout; may come in with entries hidden
+
+  Grid(size_t r, size_t c)
+      : rows(r), cols(c), count((r + 1) * (c + 1), 0), hidden((r + 1) * (c + 1), 0) {}
+  size_t At(size_t r, size_t c) const { return r * (cols + 1) + c; }
+};
+
+// Hides every entry from 1 to min_count - 1, then hides more entries,
+// cheapest first, until each hidden entry lies on a cycle of hidden entries
+// (docs/STATS.md, "Complementary suppression"): no hidden entry is then fixed
+// by the published ones, and none is ever 0. Deterministic. Returns false if
+// some hidden entry cannot be protected (only possible when the table's total
+// is under min_count, which Build refuses first).
+bool Protect(Grid* g, uint64_t min_count);
+
+}  // namespace stats
+}  // namespace sealdrop
