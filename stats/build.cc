@@ -1,5 +1,6 @@
 // Counting cases into the five tables, and keeping the margins they share (the
-// years) hidden alike in all of them.
+// years) hidden alike in all of them and joined in each (docs/STATS.md,
+// "Across tables").
 #include <algorithm>
 #include <array>
 #include <map>
@@ -188,6 +189,20 @@ Status Build(const std::vector<Case>& cases, const Labels& labels, const Options
           if (g.hidden[g.At(y, g.cols)]) hidden_years.insert(y);
     }
     if (hidden_years.size() == before) break;
+  }
+  // Hidden year totals move together: a change that one table's cycle makes
+  // to two of them (one up, one down) must be one every other table can
+  // absorb too, so in each table the hidden years are joined by hidden
+  // entries that are not year totals (docs/STATS.md, "Across tables").
+  for (size_t t = 0; t < grids.size() && hidden_years.size() > 1; ++t) {
+    Grid& g = grids[t];
+    const bool by_row = kSpecs[t].row == kYear;
+    std::vector<size_t> nodes;
+    for (uint32_t y : hidden_years) nodes.push_back(by_row ? RowNode(g, y) : ColNode(g, y));
+    size_t margin = by_row ? ColNode(g, g.cols) : RowNode(g, g.rows);
+    if (!Link(&g, nodes, margin))
+      return Status::InvalidArgument("table " + std::string(kSpecs[t].id) +
+                                     ": its hidden years cannot be joined");
   }
 
   Report r;

@@ -68,14 +68,12 @@ struct Bridges {
   }
 };
 
-// Hides the cheapest path of entries from one end of `bridge` to the other
-// that does not use it. Cheapest: least sum of newly hidden counts, then
-// fewest entries; hidden entries are free. Zero entries and the table's total
-// are never used.
-bool CloseCycle(Grid* g, size_t bridge) {
+// Hides the cheapest path of entries from node `from` to node `to` that uses
+// neither entry `banned` nor node `without`. Cheapest: least sum of newly
+// hidden counts, then fewest entries; hidden entries are free. Zero entries
+// and the table's total are never used.
+bool HidePath(Grid* g, size_t from, size_t to, size_t banned, size_t without) {
   Nodes nodes{*g};
-  size_t r = bridge / (g->cols + 1), c = bridge % (g->cols + 1);
-  size_t from = nodes.Col(c), to = r;
   const uint64_t inf = std::numeric_limits<uint64_t>::max();
   std::vector<uint64_t> dist(nodes.Count(), inf);
   std::vector<size_t> back(nodes.Count(), kNone);  // entry we came by
@@ -90,8 +88,8 @@ bool CloseCycle(Grid* g, size_t bridge) {
     if (u == to) break;
     done[u] = 1;
     for (size_t k = 0; k < nodes.Degree(u); ++k) {
-      size_t e = nodes.Entry(u, k);
-      if (e == bridge || e == nodes.Corner()) continue;
+      size_t e = nodes.Entry(u, k), v = nodes.Other(u, k);
+      if (e == banned || e == nodes.Corner() || v == without) continue;
       uint64_t w;
       if (g->hidden[e]) {
         w = 0;
@@ -100,7 +98,6 @@ bool CloseCycle(Grid* g, size_t bridge) {
       } else {
         continue;
       }
-      size_t v = nodes.Other(u, k);
       if (!done[v] && dist[u] + w < dist[v]) {
         dist[v] = dist[u] + w;
         back[v] = e;
@@ -110,6 +107,32 @@ bool CloseCycle(Grid* g, size_t bridge) {
   }
   for (size_t n = to; n != from; n = prev[n]) g->hidden[back[n]] = 1;
   return true;
+}
+
+// Closes a bridge into a cycle: a path between its ends that avoids it.
+bool CloseCycle(Grid* g, size_t bridge) {
+  size_t r = bridge / (g->cols + 1), c = bridge % (g->cols + 1);
+  return HidePath(g, ColNode(*g, c), RowNode(*g, r), bridge, kNone);
+}
+
+// Which nodes node `from` reaches over hidden entries, not through `without`.
+std::vector<char> Reach(const Grid& g, size_t from, size_t without) {
+  Nodes nodes{g};
+  std::vector<char> seen(nodes.Count(), 0);
+  std::vector<size_t> todo{from};
+  seen[from] = 1;
+  while (!todo.empty()) {
+    size_t u = todo.back();
+    todo.pop_back();
+    for (size_t k = 0; k < nodes.Degree(u); ++k) {
+      size_t v = nodes.Other(u, k);
+      if (g.hidden[nodes.Entry(u, k)] && v != without && !seen[v]) {
+        seen[v] = 1;
+        todo.push_back(v);
+      }
+    }
+  }
+  return seen;
 }
 
 }  // namespace
@@ -125,6 +148,16 @@ bool Protect(Grid* g, uint64_t min_count) {
     if (e == kNone) return true;
     if (!CloseCycle(g, e)) return false;
   }
+}
+
+// A path added between two nodes that the hidden entries already join to a
+// third (`without`) closes a cycle through them, so it makes no bridge.
+bool Link(Grid* g, const std::vector<size_t>& nodes, size_t without) {
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    if (Reach(*g, nodes[0], without)[nodes[i]]) continue;
+    if (!HidePath(g, nodes[i], nodes[0], kNone, without)) return false;
+  }
+  return true;
 }
 
 }  // namespace stats

@@ -29,5 +29,16 @@ struct Grid {
 // is under min_count, which Build refuses first).
 bool Protect(Grid* g, uint64_t min_count);
 
+// The graph's nodes: rows 0..rows (rows: the column totals), then columns.
+inline size_t RowNode(const Grid& g, size_t r) { return r; }
+inline size_t ColNode(const Grid& g, size_t c) { return g.rows + 1 + c; }
+
+// Hides the cheapest paths of entries that join all of `nodes` in the graph
+// of hidden entries, none of them through node `without`. REQUIRES: each of
+// `nodes` is joined to `without` by a hidden entry, so that each path closes
+// a cycle and Protect's guarantee still holds after it. Returns false if the
+// nodes cannot be joined.
+bool Link(Grid* g, const std::vector<size_t>& nodes, size_t without);
+
 }  // namespace stats
 }  // namespace sealdrop

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -323,6 +325,83 @@ size_t RequireNoSuppressedCountPinned(const Report& rep, const std::vector<Case>
   return tried;
 }
 
+// --- attack 3: exact bounds over all five tables at once -----------------------
+
+// The tables share only their total and the years' totals. An attacker who
+// tries every split of the hidden years' total among the hidden years keeps
+// the splits every table allows; for each, each table's hidden entries range
+// independently. Returns the number of entries tried, 0 when the report hides
+// no year or too many to enumerate.
+size_t RequireNoSuppressedCountPinnedJointly(const Report& rep, const std::vector<Case>& cases) {
+  const Table& country = rep.tables.at(0);
+  REQUIRE(country.id == "country");
+  std::vector<std::string> hidden;
+  uint64_t rest = rep.cases;
+  for (size_t c = 0; c < country.columns.size(); ++c) {
+    if (country.column_totals[c].suppressed) hidden.push_back(country.column_ids[c]);
+    else rest -= country.column_totals[c].count;
+  }
+  const uint64_t most[] = {0, 0, 400, 60, 24};  // splits to try, at most about 2,000
+  if (hidden.size() < 2 || hidden.size() > 4 || rest > most[hidden.size()]) return 0;
+  // The grid of each table with the hidden years' totals set to `split`.
+  auto with = [&](const Table& t, const std::vector<uint64_t>& split) {
+    Grid g = Published(t);
+    for (size_t h = 0; h < hidden.size(); ++h) {
+      size_t e;
+      if (t.id == "month") {
+        size_t r = std::find(t.row_ids.begin(), t.row_ids.end(), hidden[h]) - t.row_ids.begin();
+        e = g.At(r, g.cols);
+      } else {
+        size_t c = std::find(t.column_ids.begin(), t.column_ids.end(), hidden[h]) -
+                   t.column_ids.begin();
+        e = g.At(g.rows, c);
+      }
+      REQUIRE(g.unknown[e]);
+      g.unknown[e] = 0;
+      g.value[e] = split[h];
+    }
+    return g;
+  };
+  std::vector<std::vector<uint64_t>> splits;
+  std::vector<uint64_t> split(hidden.size(), 0);
+  std::function<void(size_t, uint64_t)> enumerate = [&](size_t h, uint64_t left) {
+    if (h + 1 == hidden.size()) {
+      split[h] = left;
+      for (const Table& t : rep.tables)
+        if (!Feasible(with(t, split), SIZE_MAX, 0, 0)) return;
+      splits.push_back(split);
+      return;
+    }
+    for (uint64_t v = 0; v <= left; ++v) split[h] = v, enumerate(h + 1, left - v);
+  };
+  enumerate(0, rest);
+  // The true split is among them, and is not the only one.
+  REQUIRE(splits.size() >= 2);
+  size_t tried = 0;
+  for (const Table& t : rep.tables) {
+    Grid published = Published(t);
+    std::vector<uint64_t> truth = Truth(t, cases);
+    for (size_t e = 0; e < published.value.size(); ++e) {
+      if (!published.unknown[e]) continue;
+      const int64_t v = int64_t(truth[e]), n = int64_t(rep.cases);
+      bool moves = false;
+      for (const auto& sp : splits) {
+        Grid g = with(t, sp);
+        if (!g.unknown[e]) {
+          moves = int64_t(g.value[e]) != v;
+        } else {
+          moves = (v > 0 && Feasible(g, e, 0, v - 1)) || Feasible(g, e, v + 1, n);
+        }
+        if (moves) break;
+      }
+      INFO("table " << t.id << " entry " << e << " true " << v);
+      CHECK(moves);
+      ++tried;
+    }
+  }
+  return tried;
+}
+
 // --- case sets ---------------------------------------------------------------
 
 std::vector<Case> Random(uint32_t seed, size_t n) {
@@ -403,6 +482,18 @@ std::vector<std::vector<Case>> Adversarial() {
   {  // one country, one year: single row and single column
     std::vector<Case> c = Repeat(Make("RU", jan25), 12);
     Append(&c, Repeat(Make("RU", jan25, "diffusion", "yes"), 1));
+    shapes.push_back(c);
+  }
+  {  // four small years; two share a kind, two others the other kind, and the
+     // countries pair them the other way
+    std::vector<Case> c;
+    for (int y : {2024, 2025})
+      for (const char* k : {"red_notice", "diffusion"})
+        for (const char* country : {"RU", "TR"}) Append(&c, Repeat(Make(country, Day(y, 3, 1), k), 15));
+    Append(&c, Repeat(Make("AZ", Day(2019, 5, 1), "red_notice"), 2));
+    Append(&c, Repeat(Make("BY", Day(2020, 5, 1), "red_notice"), 2));
+    Append(&c, Repeat(Make("AZ", Day(2021, 5, 1), "diffusion"), 2));
+    Append(&c, Repeat(Make("BY", Day(2022, 5, 1), "diffusion"), 2));
     shapes.push_back(c);
   }
   {  // every cell small
@@ -498,6 +589,22 @@ TEST_CASE("SuppressedCountNotPinnedByExactBoundsOfConsistentTables",
   std::vector<Case> cases = Random(99, 400);
   tried += RequireNoSuppressedCountPinned(MustBuild(cases, 11), cases);
   CHECK(tried > 1000);
+}
+
+TEST_CASE("SuppressedCountNotPinnedByExactBoundsAcrossTablesSharingYears", "[stats]") {
+  size_t reports = 0, tried = 0;
+  for (uint32_t seed = 1; seed <= 200 && reports < 40; ++seed) {
+    INFO("seed " << seed);
+    std::vector<Case> cases = Random(seed * 7919, 40 + seed % 90);
+    size_t n = RequireNoSuppressedCountPinnedJointly(MustBuild(cases), cases);
+    reports += n > 0;
+    tried += n;
+  }
+  size_t shapes = 0;
+  for (const auto& cases : Adversarial()) shapes += RequireNoSuppressedCountPinnedJointly(MustBuild(cases), cases) > 0;
+  CHECK(reports >= 20);
+  CHECK(tried > 500);
+  CHECK(shapes >= 2);
 }
 
 // The attacks above would find a cell hidden on its own, or hidden with a
