@@ -3,6 +3,7 @@
 
 #include "stats/note.h"
 #include "stats/stats.h"
+#include "stats/utf8.h"
 
 namespace sealdrop {
 namespace stats {
@@ -18,6 +19,24 @@ size_t Width(const std::string& s) {
   return w;
 }
 
+// A label as a terminal may show it: control characters (which could move the
+// cursor or set a title) and bytes that are not UTF-8 become U+FFFD.
+std::string Clean(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8At(s, i);
+    unsigned char c = static_cast<unsigned char>(s[i]), d = n == 2 ? s[i + 1] : 0;
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F)) || (n == 2 && c == 0xC2 && d < 0xA0)) {
+      out += "\xEF\xBF\xBD";
+      i += n ? n : 1;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string Pad(const std::string& s, size_t w, bool right) {
   std::string fill(w > Width(s) ? w - Width(s) : 0, ' ');
   return right ? fill + s : s + fill;
@@ -29,11 +48,11 @@ void Render(const Table& t, uint64_t min_count, std::string* out) {
   // One line of strings per row: the label, the cells, the row's total.
   std::vector<std::vector<std::string>> lines;
   std::vector<std::string> head{t.row_title + " \\ " + t.column_title};
-  head.insert(head.end(), t.columns.begin(), t.columns.end());
+  for (const auto& c : t.columns) head.push_back(Clean(c));
   head.push_back("total");
   lines.push_back(head);
   for (size_t r = 0; r < t.rows.size(); ++r) {
-    std::vector<std::string> l{t.rows[r]};
+    std::vector<std::string> l{Clean(t.rows[r])};
     for (const Cell& c : t.cells[r]) l.push_back(Show(c));
     l.push_back(Show(t.row_totals[r]));
     lines.push_back(l);

@@ -826,6 +826,19 @@ TEST_CASE("TextMarksSuppressedCountsAndExplainsTheMark", "[stats]") {
   CHECK(text.find("92 cases") != std::string::npos);
 }
 
+TEST_CASE("TextLabelCannotSendControlCharactersToTheTerminal", "[stats]") {
+  std::vector<Case> cases = Repeat(Make("RU", Day(2025, 1, 1)), 30);
+  Append(&cases, Repeat(Make("TR", Day(2025, 1, 1)), 30));
+  stats::Labels l;
+  l.country["RU"] = "Rus\x1b]0;owned\x07sia\r\n";
+  l.country["TR"] = "T\xc2\x9b" "2J\xff";  // C1 CSI, a byte that is not UTF-8
+  std::string text = stats::Text(MustBuild(cases, 5, l));
+  for (char c : {'\x1b', '\x07', '\r', '\xff'}) CHECK(text.find(c) == std::string::npos);
+  CHECK(text.find("\xc2\x9b") == std::string::npos);
+  CHECK(text.find("Rus\xEF\xBF\xBD]0;owned\xEF\xBF\xBDsia\xEF\xBF\xBD\xEF\xBF\xBD") !=
+        std::string::npos);
+}
+
 TEST_CASE("SvgStatesSuppressionAndEscapesAwkwardLabels", "[stats]") {
   std::vector<Case> cases = Random(3, 400);
   Report r = MustBuild(cases, 5, Awkward());
