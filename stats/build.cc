@@ -35,6 +35,10 @@ constexpr Spec kSpecs[] = {
 };
 
 constexpr uint32_t kLastDay = 2932896;  // 9999-12-31
+// Rows a table of kinds or outcomes may have: questionnaires have a handful
+// of choices, and a table of thousands is not for publishing (and would take
+// seconds to protect).
+constexpr size_t kMaxValues = 1000;
 
 // The proleptic Gregorian date of a day counted from 1970-01-01.
 void Civil(uint32_t day, unsigned* year, unsigned* month) {
@@ -138,6 +142,11 @@ Status Build(const std::vector<Case>& cases, const Labels& labels, const Options
     snprintf(buf, sizeof buf, "%02d", m);
     idx.emplace(buf, uint32_t(idx.size()));
   }
+  for (int d : {kKind, kOutcome})
+    if (values[d].index.size() > kMaxValues)
+      return Status::InvalidArgument(std::string("more than ") + std::to_string(kMaxValues) +
+                                     (d == kKind ? " kinds of notice" : " outcomes") +
+                                     ": group them before publishing");
   std::array<std::vector<uint32_t>, kDims> order;  // first-met number -> position
   for (int d = 0; d < kDims; ++d) {
     auto& v = values[d];

@@ -69,8 +69,9 @@ struct Report {
 // month) and suppresses cells as docs/STATS.md describes. Returns
 // InvalidArgument, leaving *out untouched, when opt.min_count is 0, when a case
 // holds a country that is not two capital letters or a detention other than
-// "yes", "no" or "", and when there are cases but fewer than opt.min_count
-// (nothing could be published).
+// "yes", "no" or "", or a day after 9999-12-31, when the cases hold more than
+// 1,000 different kinds or outcomes, and when there are cases but fewer than
+// opt.min_count (nothing could be published).
 Status Build(const std::vector<Case>& cases, const Labels& labels, const Options& opt,
              Report* out);
 

@@ -10,7 +10,9 @@
 #include "stats/suppress.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
+#include <queue>
 
 namespace sealdrop {
 namespace stats {
@@ -33,7 +35,7 @@ struct Nodes {
   size_t Degree(size_t n) const { return IsRow(n) ? g.cols + 1 : g.rows + 1; }
 };
 
-// Tarjan's bridges over the hidden entries; the first bridge in entry order.
+// Tarjan's bridges over the hidden entries.
 struct Bridges {
   const Nodes& nodes;
   std::vector<size_t> disc, low;
@@ -59,12 +61,9 @@ struct Bridges {
     }
   }
 
-  size_t First() {
+  void Find() {
     for (size_t u = 0; u < nodes.Count(); ++u)
       if (disc[u] == kNone) Visit(u, kNone);
-    for (size_t e = 0; e < bridge.size(); ++e)
-      if (bridge[e]) return e;
-    return kNone;
   }
 };
 
@@ -79,12 +78,16 @@ bool HidePath(Grid* g, size_t from, size_t to, size_t banned, size_t without) {
   std::vector<size_t> back(nodes.Count(), kNone);  // entry we came by
   std::vector<size_t> prev(nodes.Count(), kNone);
   std::vector<char> done(nodes.Count(), 0);
+  // Ties go to the lowest node, so the path chosen depends only on the table.
+  using Item = std::pair<uint64_t, size_t>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue;
   dist[from] = 0;
+  queue.push({0, from});
   for (;;) {
-    size_t u = kNone;
-    for (size_t n = 0; n < nodes.Count(); ++n)
-      if (!done[n] && dist[n] != inf && (u == kNone || dist[n] < dist[u])) u = n;
-    if (u == kNone) return false;
+    if (queue.empty()) return false;
+    size_t u = queue.top().second;
+    queue.pop();
+    if (done[u]) continue;
     if (u == to) break;
     done[u] = 1;
     for (size_t k = 0; k < nodes.Degree(u); ++k) {
@@ -102,6 +105,7 @@ bool HidePath(Grid* g, size_t from, size_t to, size_t banned, size_t without) {
         dist[v] = dist[u] + w;
         back[v] = e;
         prev[v] = u;
+        queue.push({dist[v], v});
       }
     }
   }
@@ -142,12 +146,14 @@ bool Protect(Grid* g, uint64_t min_count) {
   for (size_t e = 0; e < g->count.size(); ++e)
     if (e != nodes.Corner() && g->count[e] > 0 && g->count[e] < min_count) g->hidden[e] = 1;
   if (g->hidden[nodes.Corner()]) return false;
-  for (;;) {
-    Bridges b(nodes);
-    size_t e = b.First();
-    if (e == kNone) return true;
-    if (!CloseCycle(g, e)) return false;
-  }
+  // Closing a bridge makes no other: the entries it hides lie on the new
+  // cycle. So one search for bridges is enough; one an earlier cycle closed
+  // already costs nothing.
+  Bridges b(nodes);
+  b.Find();
+  for (size_t e = 0; e < b.bridge.size(); ++e)
+    if (b.bridge[e] && !CloseCycle(g, e)) return false;
+  return true;
 }
 
 // A path added between two nodes that the hidden entries already join to a

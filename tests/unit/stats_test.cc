@@ -708,6 +708,13 @@ TEST_CASE("MalformedCaseOrZeroThresholdRefused", "[stats]") {
   cases[3].detention = "yes";
   cases[3].day = 4000000;  // after 9999
   CHECK(stats::Build(cases, {}, {}, &r).Is(Status::Code::kInvalidArgument));
+  cases[3].day = 1;
+  for (size_t i = 0; i < 1001; ++i) cases.push_back(Make("RU", 1, "red_notice", "no", std::to_string(i).c_str()));
+  CHECK(stats::Build(cases, {}, {}, &r).Is(Status::Code::kInvalidArgument));
+  cases.pop_back();  // 0 to 999 and "pending": 1,001
+  CHECK(stats::Build(cases, {}, {}, &r).Is(Status::Code::kInvalidArgument));
+  cases.pop_back();
+  CHECK(stats::Build(cases, {}, {}, &r).ok());
 }
 
 // --- CSV ---------------------------------------------------------------------
