@@ -13,6 +13,7 @@ namespace {
 
 constexpr int kWidth = 900;
 constexpr int kLabelRight = 230;  // country labels end here, bars start after
+constexpr size_t kLabelPoints = 32;  // and are cut to fit in front
 constexpr int kBarMax = 560;
 constexpr int kRowHeight = 18;
 constexpr int kMonthHeight = 200;
@@ -40,6 +41,17 @@ std::string Esc(const std::string& s) {
     i += n;
   }
   return out;
+}
+
+// At most `max` code points of s, the last of them an ellipsis if cut.
+std::string Shorten(const std::string& s, size_t max) {
+  size_t points = 0, i = 0;
+  for (; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && ++points == max) break;
+  if (i >= s.size()) return s;
+  size_t rest = 0;
+  for (size_t k = i; k < s.size(); ++k) rest += (static_cast<unsigned char>(s[k]) & 0xC0) != 0x80;
+  return rest <= 1 ? s : s.substr(0, i) + "\xE2\x80\xA6";
 }
 
 std::string Text(int x, int y, const std::string& s, const char* extra = "") {
@@ -70,7 +82,7 @@ void Countries(const Table& t, int* y, std::string* out) {
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const Cell& c = t.row_totals[i];
     int base = *y + kRowHeight - 5;
-    *out += Text(kLabelRight, base, t.rows[i], " text-anchor=\"end\"");
+    *out += Text(kLabelRight, base, Shorten(t.rows[i], kLabelPoints), " text-anchor=\"end\"");
     if (c.suppressed) {
       *out += Rect(kLabelRight + 10, *y + 3, 24, kRowHeight - 6, "url(#hidden)");
       *out += Text(kLabelRight + 40, base, "hidden", " class=\"n\"");

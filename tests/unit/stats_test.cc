@@ -862,6 +862,14 @@ TEST_CASE("SvgStatesSuppressionAndEscapesAwkwardLabels", "[stats]") {
   CHECK(s.find('\xff') == std::string::npos);
   CHECK(s.find('\x01') == std::string::npos);
   CHECK(s.find("R\xEF\xBF\xBD\xEF\xBF\xBDU\xEF\xBF\xBD") != std::string::npos);
+  // A long name is cut, on a character, not a byte.
+  stats::Labels lng;
+  std::string name;
+  for (int i = 0; i < 40; ++i) name += "Ж";
+  lng.country["RU"] = name;
+  std::string cut = stats::Svg(MustBuild(cases, 5, lng));
+  CHECK(cut.find(name) == std::string::npos);
+  CHECK(cut.find(name.substr(0, 31 * 2) + "\xE2\x80\xA6<") != std::string::npos);
 }
 
 // Run by the ctest unit.StatsSvgIsWellFormedXml, which parses the file with
