@@ -3,6 +3,7 @@
 // "Across tables").
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -25,13 +26,12 @@ struct Spec {
 
 // docs/STATS.md, "The tables".
 constexpr Spec kSpecs[] = {
-    {"country", "by requesting country", "requesting country", "year of first submission",
-     kCountry, kYear},
+    {"country", "by requesting country", "requesting country", "year of first submission", kCountry,
+     kYear},
     {"kind", "by kind of notice", "kind of notice", "year of first submission", kKind, kYear},
     {"detention", "by detention", "detention", "year of first submission", kDetention, kYear},
     {"outcome", "by outcome", "outcome", "year of first submission", kOutcome, kYear},
-    {"month", "by month", "year of first submission", "month of first submission", kYear,
-     kMonth},
+    {"month", "by month", "year of first submission", "month of first submission", kYear, kMonth},
 };
 
 constexpr uint32_t kLastDay = 2932896;  // 9999-12-31
@@ -53,10 +53,14 @@ void Civil(uint32_t day, unsigned* year, unsigned* month) {
 
 std::string Key(const Case& c, Dim d) {
   switch (d) {
-    case kCountry: return c.country;
-    case kKind: return c.kind;
-    case kDetention: return c.detention;
-    case kOutcome: return c.outcome;
+    case kCountry:
+      return c.country;
+    case kKind:
+      return c.kind;
+    case kDetention:
+      return c.detention;
+    case kOutcome:
+      return c.outcome;
     case kYear:
     case kMonth: {
       if (c.day == 0) return "";
@@ -66,7 +70,8 @@ std::string Key(const Case& c, Dim d) {
       snprintf(buf, sizeof buf, d == kYear ? "%04u" : "%02u", d == kYear ? y : m);
       return buf;
     }
-    default: return "";
+    default:
+      return "";
   }
 }
 
@@ -76,18 +81,26 @@ const char* const kMonthNames[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 std::string Label(const Labels& labels, Dim d, const std::string& id) {
   const std::map<std::string, std::string>* m = nullptr;
   switch (d) {
-    case kCountry: m = &labels.country; break;
-    case kKind: m = &labels.kind; break;
-    case kOutcome: m = &labels.outcome; break;
+    case kCountry:
+      m = &labels.country;
+      break;
+    case kKind:
+      m = &labels.kind;
+      break;
+    case kOutcome:
+      m = &labels.outcome;
+      break;
     case kDetention:
       if (id == "yes") return "detained";
       if (id == "no") return "not detained";
       break;
-    case kYear: break;
+    case kYear:
+      break;
     case kMonth:
       if (!id.empty()) return kMonthNames[std::stoi(id) - 1];
       break;
-    default: break;
+    default:
+      break;
   }
   if (id.empty()) return d == kYear || d == kMonth ? "unknown" : "not answered";
   if (m) {

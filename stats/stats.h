@@ -72,8 +72,7 @@ struct Report {
 // "yes", "no" or "", or a day after 9999-12-31, when the cases hold more than
 // 1,000 different kinds or outcomes, and when there are cases but fewer than
 // opt.min_count (nothing could be published).
-Status Build(const std::vector<Case>& cases, const Labels& labels, const Options& opt,
-             Report* out);
+Status Build(const std::vector<Case>& cases, const Labels& labels, const Options& opt, Report* out);
 
 // Terminal tables; suppressed cells show a mark explained below each table.
 std::string Text(const Report& r);

@@ -28,9 +28,7 @@ struct Nodes {
   size_t Col(size_t c) const { return g.rows + 1 + c; }
   size_t Corner() const { return g.At(g.rows, g.cols); }
   // The entry joining node n to the k-th node of the other side, and that node.
-  size_t Entry(size_t n, size_t k) const {
-    return IsRow(n) ? g.At(n, k) : g.At(k, n - g.rows - 1);
-  }
+  size_t Entry(size_t n, size_t k) const { return IsRow(n) ? g.At(n, k) : g.At(k, n - g.rows - 1); }
   size_t Other(size_t n, size_t k) const { return IsRow(n) ? Col(k) : k; }
   size_t Degree(size_t n) const { return IsRow(n) ? g.cols + 1 : g.rows + 1; }
 };

@@ -12,7 +12,7 @@ namespace stats {
 namespace {
 
 constexpr int kWidth = 900;
-constexpr int kLabelRight = 230;  // country labels end here, bars start after
+constexpr int kLabelRight = 230;     // country labels end here, bars start after
 constexpr size_t kLabelPoints = 32;  // and are cut to fit in front
 constexpr int kBarMax = 560;
 constexpr int kRowHeight = 18;
@@ -31,12 +31,23 @@ std::string Esc(const std::string& s) {
       continue;
     }
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.append(s, i, n);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.append(s, i, n);
     }
     i += n;
   }
@@ -62,8 +73,9 @@ std::string Text(int x, int y, const std::string& s, const char* extra = "") {
 
 std::string Rect(double x, double y, double w, double h, const char* fill) {
   char buf[160];
-  snprintf(buf, sizeof buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
-           x, y, w, h, fill);
+  snprintf(buf, sizeof buf,
+           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x, y, w, h,
+           fill);
   return buf;
 }
 
@@ -117,7 +129,8 @@ void Months(const Table& t, int* y, std::string* out) {
   *out += Text(left - 6, *y + 10, std::to_string(max), " class=\"n\" text-anchor=\"end\"");
   *out += Text(left - 6, base, "0", " class=\"n\" text-anchor=\"end\"");
   char axis[128];
-  snprintf(axis, sizeof axis, "<path d=\"M%d %d H%d\" stroke=\"#333\"/>\n", left, base, left + span);
+  snprintf(axis, sizeof axis, "<path d=\"M%d %d H%d\" stroke=\"#333\"/>\n", left, base,
+           left + span);
   *out += axis;
   for (size_t k = 0; k < series.size(); ++k) {
     const Cell& c = *series[k];
@@ -135,8 +148,9 @@ void Months(const Table& t, int* y, std::string* out) {
   for (size_t i = 0; i < t.rows.size(); ++i) {
     if (!t.row_ids[i].empty()) continue;
     const Cell& c = t.row_totals[i];
-    *out += Text(20, *y, "Cases whose first day is unknown, not drawn: " +
-                             (c.suppressed ? std::string("hidden") : std::to_string(c.count)));
+    *out += Text(20, *y,
+                 "Cases whose first day is unknown, not drawn: " +
+                     (c.suppressed ? std::string("hidden") : std::to_string(c.count)));
     *y += 20;
   }
 }
@@ -150,8 +164,9 @@ std::string Svg(const Report& r) {
   y += 26;
   // The statement, on the chart itself.
   if (r.min_count > 1) {
-    body += Text(20, y, "Suppression: " + SmallCounts(r.min_count) + " are not published (threshold " +
-                            std::to_string(r.min_count) + "), nor are other counts hidden with them");
+    body += Text(20, y,
+                 "Suppression: " + SmallCounts(r.min_count) + " are not published (threshold " +
+                     std::to_string(r.min_count) + "), nor are other counts hidden with them");
     y += 18;
     body += Text(20, y, "so that none can be worked out from the published counts and totals.");
     y += 18;

@@ -1,11 +1,12 @@
 // Statistics safe to publish: small counts suppressed, and no suppressed count
 // recoverable by an attacker who holds everything published (docs/STATS.md).
-#include <catch2/catch.hpp>
+#include "stats/stats.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -13,8 +14,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include "stats/stats.h"
 
 using namespace sealdrop;
 using stats::Case;
@@ -95,8 +94,8 @@ std::vector<uint64_t> Truth(const Table& t, const std::vector<Case>& cases) {
   for (const Case& c : cases) {
     auto ids = Ids(t.id, c);
     size_t r = std::find(t.row_ids.begin(), t.row_ids.end(), ids.first) - t.row_ids.begin();
-    size_t k = std::find(t.column_ids.begin(), t.column_ids.end(), ids.second) -
-               t.column_ids.begin();
+    size_t k =
+        std::find(t.column_ids.begin(), t.column_ids.end(), ids.second) - t.column_ids.begin();
     REQUIRE(r < R);
     REQUIRE(k < C);
     ++v[r * (C + 1) + k];
@@ -292,13 +291,19 @@ std::pair<int64_t, int64_t> Bounds(const Grid& g, size_t e) {
   int64_t lo = 0, hi = n;  // least k with a table holding e <= k
   while (lo < hi) {
     int64_t m = (lo + hi) / 2;
-    if (Feasible(g, e, 0, m)) hi = m; else lo = m + 1;
+    if (Feasible(g, e, 0, m))
+      hi = m;
+    else
+      lo = m + 1;
   }
   int64_t min = lo;
   lo = min, hi = n;  // greatest k with a table holding e >= k
   while (lo < hi) {
     int64_t m = (lo + hi + 1) / 2;
-    if (Feasible(g, e, m, n)) lo = m; else hi = m - 1;
+    if (Feasible(g, e, m, n))
+      lo = m;
+    else
+      hi = m - 1;
   }
   return {min, lo};
 }
@@ -338,8 +343,10 @@ size_t RequireNoSuppressedCountPinnedJointly(const Report& rep, const std::vecto
   std::vector<std::string> hidden;
   uint64_t rest = rep.cases;
   for (size_t c = 0; c < country.columns.size(); ++c) {
-    if (country.column_totals[c].suppressed) hidden.push_back(country.column_ids[c]);
-    else rest -= country.column_totals[c].count;
+    if (country.column_totals[c].suppressed)
+      hidden.push_back(country.column_ids[c]);
+    else
+      rest -= country.column_totals[c].count;
   }
   const uint64_t most[] = {0, 0, 400, 60, 24};  // splits to try, at most about 2,000
   if (hidden.size() < 2 || hidden.size() > 4 || rest > most[hidden.size()]) return 0;
@@ -352,8 +359,8 @@ size_t RequireNoSuppressedCountPinnedJointly(const Report& rep, const std::vecto
         size_t r = std::find(t.row_ids.begin(), t.row_ids.end(), hidden[h]) - t.row_ids.begin();
         e = g.At(r, g.cols);
       } else {
-        size_t c = std::find(t.column_ids.begin(), t.column_ids.end(), hidden[h]) -
-                   t.column_ids.begin();
+        size_t c =
+            std::find(t.column_ids.begin(), t.column_ids.end(), hidden[h]) - t.column_ids.begin();
         e = g.At(g.rows, c);
       }
       REQUIRE(g.unknown[e]);
@@ -438,7 +445,9 @@ Case Make(const char* country, uint32_t day, const char* kind = "red_notice",
 }
 
 std::vector<Case> Repeat(const Case& c, size_t n) { return std::vector<Case>(n, c); }
-void Append(std::vector<Case>* a, const std::vector<Case>& b) { a->insert(a->end(), b.begin(), b.end()); }
+void Append(std::vector<Case>* a, const std::vector<Case>& b) {
+  a->insert(a->end(), b.begin(), b.end());
+}
 
 Report MustBuild(const std::vector<Case>& cases, uint64_t min_count = 5,
                  const stats::Labels& labels = {}) {
@@ -489,7 +498,8 @@ std::vector<std::vector<Case>> Adversarial() {
     std::vector<Case> c;
     for (int y : {2024, 2025})
       for (const char* k : {"red_notice", "diffusion"})
-        for (const char* country : {"RU", "TR"}) Append(&c, Repeat(Make(country, Day(y, 3, 1), k), 15));
+        for (const char* country : {"RU", "TR"})
+          Append(&c, Repeat(Make(country, Day(y, 3, 1), k), 15));
     Append(&c, Repeat(Make("AZ", Day(2019, 5, 1), "red_notice"), 2));
     Append(&c, Repeat(Make("BY", Day(2020, 5, 1), "red_notice"), 2));
     Append(&c, Repeat(Make("AZ", Day(2021, 5, 1), "diffusion"), 2));
@@ -500,7 +510,8 @@ std::vector<std::vector<Case>> Adversarial() {
     std::vector<Case> c;
     const char* countries[] = {"RU", "TR", "TJ", "CN", "EG", "BY"};
     for (int i = 0; i < 6; ++i)
-      for (int y = 2022; y <= 2026; ++y) Append(&c, Repeat(Make(countries[i], Day(y, 1 + i, 1)), 1 + (i + y) % 3));
+      for (int y = 2022; y <= 2026; ++y)
+        Append(&c, Repeat(Make(countries[i], Day(y, 1 + i, 1)), 1 + (i + y) % 3));
     shapes.push_back(c);
   }
   return shapes;
@@ -516,8 +527,10 @@ TEST_CASE("CountUnderThresholdIsNeverPublished", "[stats]") {
       Grid g = Published(t);
       for (size_t e = 0; e < g.value.size(); ++e) {
         INFO("seed " << seed << " table " << t.id << " entry " << e);
-        if (g.unknown[e]) CHECK(g.value[e] == 0);  // the true count never leaves Build
-        else CHECK((g.value[e] == 0 || g.value[e] >= 5));
+        if (g.unknown[e])
+          CHECK(g.value[e] == 0);  // the true count never leaves Build
+        else
+          CHECK((g.value[e] == 0 || g.value[e] >= 5));
       }
     }
   }
@@ -572,8 +585,7 @@ TEST_CASE("SuppressedCountNotSolvedFromRowsAndColumnsAcrossTables", "[stats]") {
   for (const auto& cases : Adversarial()) CHECK(PropagationAttack(MustBuild(cases)) == 0);
 }
 
-TEST_CASE("SuppressedCountNotPinnedByExactBoundsOfConsistentTables",
-          "[stats]") {
+TEST_CASE("SuppressedCountNotPinnedByExactBoundsOfConsistentTables", "[stats]") {
   size_t tried = 0;
   for (uint32_t seed = 1; seed <= 25; ++seed) {
     INFO("seed " << seed);
@@ -601,7 +613,8 @@ TEST_CASE("SuppressedCountNotPinnedByExactBoundsAcrossTablesSharingYears", "[sta
     tried += n;
   }
   size_t shapes = 0;
-  for (const auto& cases : Adversarial()) shapes += RequireNoSuppressedCountPinnedJointly(MustBuild(cases), cases) > 0;
+  for (const auto& cases : Adversarial())
+    shapes += RequireNoSuppressedCountPinnedJointly(MustBuild(cases), cases) > 0;
   CHECK(reports >= 20);
   CHECK(tried > 500);
   CHECK(shapes >= 2);
@@ -709,7 +722,8 @@ TEST_CASE("MalformedCaseOrZeroThresholdRefused", "[stats]") {
   cases[3].day = 4000000;  // after 9999
   CHECK(stats::Build(cases, {}, {}, &r).Is(Status::Code::kInvalidArgument));
   cases[3].day = 1;
-  for (size_t i = 0; i < 1001; ++i) cases.push_back(Make("RU", 1, "red_notice", "no", std::to_string(i).c_str()));
+  for (size_t i = 0; i < 1001; ++i)
+    cases.push_back(Make("RU", 1, "red_notice", "no", std::to_string(i).c_str()));
   CHECK(stats::Build(cases, {}, {}, &r).Is(Status::Code::kInvalidArgument));
   cases.pop_back();  // 0 to 999 and "pending": 1,001
   CHECK(stats::Build(cases, {}, {}, &r).Is(Status::Code::kInvalidArgument));
@@ -731,9 +745,12 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& s) {
   while (i < s.size()) {
     char c = s[i];
     if (quoted) {
-      if (c == '"' && i + 1 < s.size() && s[i + 1] == '"') field += '"', i += 2;
-      else if (c == '"') quoted = false, ++i;
-      else field += c, ++i;
+      if (c == '"' && i + 1 < s.size() && s[i + 1] == '"')
+        field += '"', i += 2;
+      else if (c == '"')
+        quoted = false, ++i;
+      else
+        field += c, ++i;
     } else if (c == '"') {
       REQUIRE(field.empty());
       REQUIRE_FALSE(was_quoted);
@@ -793,10 +810,14 @@ TEST_CASE("CsvParsesBackIntoTheReport", "[stats]") {
     auto row = std::find(t.row_ids.begin(), t.row_ids.end(), f[2]) - t.row_ids.begin();
     auto col = std::find(t.column_ids.begin(), t.column_ids.end(), f[4]) - t.column_ids.begin();
     const Cell* cell = nullptr;
-    if (f[1] == "cell") cell = &t.cells.at(row).at(col);
-    else if (f[1] == "row total") cell = &t.row_totals.at(row);
-    else if (f[1] == "column total") cell = &t.column_totals.at(col);
-    else if (f[1] == "total") cell = &t.total;
+    if (f[1] == "cell")
+      cell = &t.cells.at(row).at(col);
+    else if (f[1] == "row total")
+      cell = &t.row_totals.at(row);
+    else if (f[1] == "column total")
+      cell = &t.column_totals.at(col);
+    else if (f[1] == "total")
+      cell = &t.total;
     REQUIRE(cell);
     if (f[1] == "cell" || f[1] == "row total") CHECK(f[3] == t.rows[row]);
     if (f[1] == "cell" || f[1] == "column total") CHECK(f[5] == t.columns[col]);
@@ -838,7 +859,9 @@ TEST_CASE("TextLabelCannotSendControlCharactersToTheTerminal", "[stats]") {
   Append(&cases, Repeat(Make("TR", Day(2025, 1, 1)), 30));
   stats::Labels l;
   l.country["RU"] = "Rus\x1b]0;owned\x07sia\r\n";
-  l.country["TR"] = "T\xc2\x9b" "2J\xff";  // C1 CSI, a byte that is not UTF-8
+  l.country["TR"] =
+      "T\xc2\x9b"
+      "2J\xff";  // C1 CSI, a byte that is not UTF-8
   std::string text = stats::Text(MustBuild(cases, 5, l));
   for (char c : {'\x1b', '\x07', '\r', '\xff'}) CHECK(text.find(c) == std::string::npos);
   CHECK(text.find("\xc2\x9b") == std::string::npos);
