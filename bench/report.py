@@ -137,6 +137,16 @@ def summarise(rows):
             k: {"label": label, "runs_mb_s": [r[k] for r in speed],
                 "median_mb_s": round(statistics.median(r[k] for r in speed), 1)}
             for k, label in CEILINGS}
+    st = sorted(by.get("stats_speed", []), key=lambda r: r["run"])
+    if st:
+        res["stats"] = {
+            "cases": st[0]["cases"],
+            "runs_build_s_median": [r["build_s_median"] for r in st],
+            "median_build_s": round(statistics.median(r["build_s_median"] for r in st), 4),
+            "max_build_s": max(r["build_s_max"] for r in st),
+            "median_outputs_s": round(statistics.median(
+                r["text_s"] + r["csv_s"] + r["svg_s"] for r in st), 4),
+            "numbers": st[0]["numbers"], "suppressed": st[0]["suppressed"]}
     starts = sorted(by.get("run_start", []), key=lambda r: r["run"])
     if starts:
         res["loadavg_at_run_start"] = [r["loadavg"] for r in starts]
@@ -368,6 +378,15 @@ def tables(meta, res, ratios):
             c = res["ceilings"][k]
             lines.append("| %s | %.0f | %.2f |" % (c["label"], c["median_mb_s"],
                                                   1073.741824 / c["median_mb_s"]))
+    if "stats" in res:
+        st = res["stats"]
+        lines.append("")
+        lines.append("| Statistics (stats_speed) | cases | Build, s (median) | Build, s (max) "
+                     "| text + CSV + SVG, s | numbers published / hidden |")
+        lines.append("|---|---:|---:|---:|---:|---|")
+        lines.append("| stats::Build, five tables | %d | %.3f | %.3f | %.4f | %d / %d |" % (
+            st["cases"], st["median_build_s"], st["max_build_s"], st["median_outputs_s"],
+            st["numbers"] - st["suppressed"], st["suppressed"]))
     lines.extend(courier_table(meta, res.get("courier", {})))
     cpu = []
     for name in ("sealdrop_upload", "sink_multipart", "sink_raw"):

@@ -25,6 +25,8 @@
 #     `extract --all-new` of all of them after one unlock; plus the Argon2id
 #     key unlock, timed as `extract` of one 2 KiB submission;
 #   - single-core ceilings of secretstream, AES-256-GCM and memcpy (crypto_speed);
+#   - the statistics: stats::Build over BENCH_STATS_CASES cases, 5 times, then
+#     its text, CSV and SVG (stats_speed, bench/stats_speed.cc);
 #   - the courier's round trip, on a fresh instance whose reviewer API
 #     (`sealdrop-server api`, api_listen on loopback TLS, ack_grace_days = 0)
 #     lists a bench courier: after an untimed upload of the same bytes, timed
@@ -46,10 +48,10 @@
 #
 # Knobs (environment): BENCH_RUNS=3, BENCH_SIZE_MIB=1024, BENCH_SMALL_SECONDS=10,
 # BENCH_CONC=32, BENCH_CONC_MIB=64, BENCH_SCALE_SMALL=1000, BENCH_SCALE_BIG=100000,
-# BENCH_SCALE_REPS=5,
+# BENCH_SCALE_REPS=5, BENCH_STATS_CASES=100000,
 # BENCH_ONLY= (all; else a comma-separated list of the sections to run:
 #   upload (1 GiB, concurrent, tls_sink uploads), gpg, files (export, import,
-#   extract, cp, dd), crypto, small, scale, courier; BENCH_ONLY=courier runs
+#   extract, cp, dd), crypto, small, scale, courier, stats; BENCH_ONLY=courier runs
 #   just the courier's round trip and its baseline),
 # BENCH_KEEP_DATA=0 (1 keeps bench/out/data.bin for the next run),
 # SEALDROP_HTTPLIB_DIR=<root>/.deps/cpp-httplib.
@@ -70,6 +72,7 @@ CONC_MIB=${BENCH_CONC_MIB:-64}
 SCALE_SMALL=${BENCH_SCALE_SMALL:-1000}
 SCALE_BIG=${BENCH_SCALE_BIG:-100000}
 SCALE_REPS=${BENCH_SCALE_REPS:-5}
+STATS_CASES=${BENCH_STATS_CASES:-100000}
 ONLY=${BENCH_ONLY:-}
 HTTPLIB_DIR=${SEALDROP_HTTPLIB_DIR:-$root/.deps/cpp-httplib}
 PY=/usr/bin/python3
@@ -81,7 +84,7 @@ say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # want SECTION: whether BENCH_ONLY lets SECTION run.
-SECTIONS=",upload,gpg,files,crypto,small,scale,courier,"
+SECTIONS=",upload,gpg,files,crypto,small,scale,courier,stats,"
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for sec in ${ONLY//,/ }; do
   [[ $SECTIONS == *",$sec,"* ]] || die "BENCH_ONLY: no section '$sec' (sections:${SECTIONS//,/ })"
@@ -142,11 +145,11 @@ say "building sealdrop (Release) in build-bench/"
 build_step cmake-sealdrop cmake -S "$root" -B "$root/build-bench" -DCMAKE_BUILD_TYPE=Release \
   -DSEALDROP_TESTS=OFF -DSEALDROP_HTTPLIB_DIR="$HTTPLIB_DIR"
 build_step build-sealdrop cmake --build "$root/build-bench" -j2 --target sealdrop-server sealdrop-review \
-  sealdrop-courier
+  sealdrop-courier sealdrop_stats
 # The header the project was configured with, so tls_sink gets the same one.
 HTTPLIB_DIR=$(sed -n 's/^SEALDROP_HTTPLIB_DIR:[A-Z]*=//p' "$root/build-bench/CMakeCache.txt")
 [ -f "$HTTPLIB_DIR/httplib.h" ] || die "no httplib.h in '$HTTPLIB_DIR' (build-bench/CMakeCache.txt)"
-say "building bench baselines (tls_sink, crypto_speed) in bench/out/build/ against $HTTPLIB_DIR"
+say "building bench baselines (tls_sink, crypto_speed, stats_speed) in bench/out/build/ against $HTTPLIB_DIR"
 build_step cmake-bench cmake -S "$bench" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
   -DHTTPLIB_DIR="$HTTPLIB_DIR" -DSEALDROP_BUILD_DIR="$root/build-bench"
 build_step build-bench cmake --build "$out/build" -j2
@@ -156,7 +159,8 @@ COURIER=$root/build-bench/courier/sealdrop-courier
 SINK=$out/build/tls_sink
 CRYPTO_SPEED=$out/build/crypto_speed
 POPULATE=$out/build/populate
-for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE"; do [ -x "$b" ] || die "$b was not built"; done
+STATS_SPEED=$out/build/stats_speed
+for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE" "$STATS_SPEED"; do [ -x "$b" ] || die "$b was not built"; done
 
 # --- helpers -------------------------------------------------------------------------
 diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
@@ -736,6 +740,13 @@ for run in $(seq 1 "$RUNS"); do
     # 5. single-core ceilings: secretstream, AES-GCM (TLS), memcpy; no I/O.
     speed=$("$CRYPTO_SPEED" "$SIZE_MIB") || die "crypto_speed failed"
     printf '%s\n' "$speed" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="crypto_speed", run=int(sys.argv[1])); print(json.dumps(r))' "$run" >> "$raw"
+  fi
+
+  if want stats; then
+    # 5b. the statistics over many cases; no I/O.
+    speed=$("$STATS_SPEED" "$STATS_CASES" 5) || die "stats_speed failed"
+    printf '%s\n' "$speed" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="stats_speed", run=int(sys.argv[1])); print(json.dumps(r))' "$run" >> "$raw"
+    say "  stats over $STATS_CASES cases: $("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["build_s_median"])' "$speed") s"
   fi
 
   if want small; then
