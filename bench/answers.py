@@ -6,7 +6,9 @@ answers (fill_vault, from the build's tests/integration), then
      index of all N (as import would have);
   2. `list --key` again, `--reps` times: the index read, urgency judged,
      urgent cases first (the newest 100 shown);
-  3. the unlock alone, `--reps` times: `show` of one submission, to subtract.
+  3. `sealdrop-review stats --key`, `--reps` times: every case counted once
+     per source into the five tables, read from the index;
+  4. the unlock alone, `--reps` times: `show` of one submission, to subtract.
 
   answers.py --review BIN --fill-vault BIN --questionnaire TOML [--n 100000]
              [--reps 5] [--keep DIR]
@@ -80,6 +82,7 @@ def main():
         keyed = ["--vault", vault, "--key", key, "--passphrase-file", passfile]
         t_build = timed([a.review, "list"] + keyed)
         t_list = [timed([a.review, "list"] + keyed) for _ in range(a.reps)]
+        t_stats = [timed([a.review, "stats"] + keyed) for _ in range(a.reps)]
         one = json.loads(subprocess.run([a.review, "list", "--vault", vault, "--json",
                                          "--limit", "1"], check=True, capture_output=True,
                                         text=True).stdout)[0]["id"]
@@ -89,7 +92,10 @@ def main():
                           "list_key": round(statistics.median(t_list), 3),
                           "unlock_show_one": round(statistics.median(t_unlock), 3),
                           "list_key_after_unlock": round(statistics.median(t_list) -
-                                                         statistics.median(t_unlock), 3)}))
+                                                         statistics.median(t_unlock), 3),
+                          "stats": round(statistics.median(t_stats), 3),
+                          "stats_after_unlock": round(statistics.median(t_stats) -
+                                                      statistics.median(t_unlock), 3)}))
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -109,28 +109,6 @@ Status ReadCondition(const toml::table& parent, const Where& w, Condition* out) 
   return Status::OK();
 }
 
-// Whether `v` is an answer field `f` offers. Only fields with a known set
-// of answers qualify; *known is false for the others.
-bool Offered(const Field& f, const std::string& v, const std::vector<std::string>& countries,
-             bool* known) {
-  *known = true;
-  switch (f.kind) {
-    case Kind::kChoice:
-    case Kind::kChoices:
-      for (const Choice& ch : f.choices)
-        if (ch.id == v) return true;
-      return false;
-    case Kind::kYesNo:
-      return v == "yes" || v == "no";
-    case Kind::kCountry:
-      return countries.empty() ? v.size() == 2
-                               : std::find(countries.begin(), countries.end(), v) != countries.end();
-    default:
-      *known = false;
-      return false;
-  }
-}
-
 // A condition may only look back: at a field of an earlier step whose
 // answers are from a known set, and at answers that set holds.
 Status CheckCondition(const Condition& c, const std::map<std::string, const Field*>& earlier,
@@ -364,6 +342,26 @@ const char* KindName(Kind k) {
   for (const auto& [name, kind] : kKinds)
     if (kind == k) return name;
   return "?";
+}
+
+bool Offered(const Field& f, const std::string& v, const std::vector<std::string>& countries,
+             bool* known) {
+  *known = true;
+  switch (f.kind) {
+    case Kind::kChoice:
+    case Kind::kChoices:
+      for (const Choice& ch : f.choices)
+        if (ch.id == v) return true;
+      return false;
+    case Kind::kYesNo:
+      return v == "yes" || v == "no";
+    case Kind::kCountry:
+      return countries.empty() ? v.size() == 2
+                               : std::find(countries.begin(), countries.end(), v) != countries.end();
+    default:
+      *known = false;
+      return false;
+  }
 }
 
 const Outcome* Review::FindOutcome(const std::string& id) const {

@@ -167,6 +167,12 @@ struct Urgency {
 // unknown value, a malformed date) make nothing urgent.
 Urgency Judge(const Review& r, const AnswerMap& answers, uint32_t today);
 
+// Whether `v` is an answer field `f` offers (a choice id, yes or no, a code
+// of `countries`, or any two letters when it is empty). *known is false, and
+// the answer false, for fields without a fixed set of answers.
+bool Offered(const Field& f, const std::string& v, const std::vector<std::string>& countries,
+             bool* known);
+
 // Days since 1970-01-01 of "YYYY-MM-DD"; false for anything else.
 bool ParseDate(const std::string& text, uint32_t* day);
 

@@ -8,12 +8,12 @@
 namespace sealdrop {
 namespace review {
 
-std::vector<Case> CountOnce(const std::vector<Facts>& all) {
+std::vector<stats::Case> CountOnce(const std::vector<Facts>& all) {
   std::vector<const Facts*> order;
   for (const Facts& f : all) order.push_back(&f);
   std::stable_sort(order.begin(), order.end(),
                    [](const Facts* a, const Facts* b) { return a->day < b->day; });
-  std::vector<Case> out;
+  std::vector<stats::Case> out;
   std::map<std::array<uint8_t, 16>, size_t> by_source;
   auto newer = [](std::string* have, const std::string& v) {
     if (!v.empty()) *have = v;
@@ -22,7 +22,7 @@ std::vector<Case> CountOnce(const std::vector<Facts>& all) {
     if (f->has_source) {
       auto [it, fresh] = by_source.emplace(f->source, out.size());
       if (!fresh) {
-        Case& c = out[it->second];
+        stats::Case& c = out[it->second];
         newer(&c.country, f->country);
         newer(&c.kind, f->kind);
         newer(&c.detention, f->detention);

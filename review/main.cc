@@ -1,6 +1,6 @@
 // sealdrop-review: the air-gapped reviewer's tool, as a table of subcommands
 // (keygen, rotate, import, list, show, extract, reply, outbox, triage, shell,
-// instances, questionnaire). Each
+// instances, questionnaire, stats). Each
 // lives in review/cmd/.
 // Exit status: 0 success, 1 authentication failed (wrong passphrase, altered
 // bundle or ciphertext, untrusted or unexpected instance), 2 usage or I/O error.
@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       cmd::AddShell(app),
       cmd::AddInstances(app),
       cmd::AddQuestionnaire(app),
+      cmd::AddStats(app),
   };
   return cli::Run(cmd::kTool, app, commands, argc, argv);
 }

@@ -15,6 +15,7 @@
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "format/format.h"
+#include "stats/stats.h"
 #include "storage/storage.h"
 
 namespace sealdrop {
@@ -174,16 +175,11 @@ struct Facts {
   std::array<uint8_t, 16> source{};  // format::IndexEntry::source
   std::string country, kind, detention, outcome;  // empty: not answered, not set
 };
-// A case: a source's submissions together, or one sent without a codename.
-struct Case {
-  std::string country, kind, detention, outcome;
-  uint32_t day = 0;
-};
 // A source counts once: its case takes the day of its first submission, and
 // for each answer and the outcome the newest submission that has one, since
 // a source who writes again tells what changed. Submissions without a reply
 // key are a case each. In order of first day.
-std::vector<Case> CountOnce(const std::vector<Facts>& all);
+std::vector<stats::Case> CountOnce(const std::vector<Facts>& all);
 
 }  // namespace review
 }  // namespace sealdrop

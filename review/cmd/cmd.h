@@ -37,6 +37,7 @@ Command AddTriage(CLI::App& app);   // triage.cc
 Command AddRotate(CLI::App& app);   // rotate.cc
 Command AddInstances(CLI::App& app);  // instances.cc
 Command AddQuestionnaire(CLI::App& app);  // questionnaire.cc
+Command AddStats(CLI::App& app);  // stats.cc
 
 inline int Fail(const Status& st, const std::string& hint = "") {
   return cli::Fail(kTool, st, hint);

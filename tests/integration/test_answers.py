@@ -11,10 +11,13 @@ first and says why; `triage --outcome` takes the questionnaire's outcomes
 and refuses others with the list, while a case without a questionnaire
 keeps free text. The sealed index is built once and reused; nothing of the
 answers or the outcome is in clear in the vault's files."""
+import csv
 import hashlib
+import io
 import json
 import os
 import sys
+import xml.etree.ElementTree as ET
 
 import harness
 from harness import check
@@ -186,6 +189,40 @@ def test(h):
     check([x["id"] for x in rows[:2]] == [ids[0], shared[0]] and
           "1 submissions are not sealed to your key" in r.stderr,
           "the first reviewer's list with a shared case: %s\n%s" % (rows[:3], r.stderr))
+
+    h.step("stats counts each source once, from the index")
+    # The first reviewer's cases: ids 0 and 1 (one source), 2, 3, 4 and the
+    # shared one: 5. An odd answer a browser could send is not counted.
+    odd = {"submissions": [{"day_offset": -1, "answers": answers(
+        [["requesting_country", ["<script>"]], ["kind", ["nonsense"]], ["detained", ["maybe"]]])}]}
+    with open(h.path("spec3.json"), "w") as f:
+        json.dump(odd, f)
+    h.run([FILL, vault, rv.pub, h.path("spec3.json")], expect=0)
+    r = review(h, rv, ["stats", "--min-count", "1", "--csv", h.path("s.csv"),
+                       "--svg", h.path("s.svg")], vault)
+    check("6 cases" in r.stdout and "Russian Federation" in r.stdout and
+          "A red notice" in r.stdout and "Request pending at the CCF" in r.stdout and
+          "<script>" not in r.stdout and "nonsense" not in r.stdout,
+          "stats --min-count 1:\n" + r.stdout)
+    rows = list(csv.reader(io.StringIO(open(h.path("s.csv"), newline="").read())))
+    by = {(x[0], x[1], x[2], x[4]): x for x in rows[1:]}
+    check(by[("report", "cases", "", "")][6] == "6" and
+          by[("country", "row total", "RU", "")][6] == "1" and
+          # The source's later submission says it is no longer detained.
+          by[("detention", "row total", "yes", "")][6] == "1" and
+          by[("detention", "row total", "no", "")][6] == "1" and
+          by[("outcome", "row total", "ccf_pending", "")][6] == "1",
+          "the CSV's counts: %s" % rows)
+    # The free-text outcome is the team's words: never in a published table.
+    check("lawyer says" not in open(h.path("s.csv")).read(), "a free-text outcome in the CSV")
+    ET.parse(h.path("s.svg"))
+    r = review(h, rv, ["stats"], vault)
+    check("threshold 5" in r.stdout and "*" in r.stdout, "stats hid nothing:\n" + r.stdout)
+    r = review(h, rv, ["stats", "--min-count", "10"], vault, expect=2)
+    check("hint:" in r.stderr and "--min-count" in r.stderr,
+          "6 cases published under a threshold of 10?\n" + r.stderr)
+    r = review(h, rv, ["stats", "--min-count", "1", "--csv", h.path("s.csv")], vault, expect=2)
+    check("hint:" in r.stderr, "stats replaced a file:\n" + r.stderr)
 
     h.step("the index is sealed at rest")
     leaked = []
