@@ -147,6 +147,8 @@ def summarise(rows):
             "median_outputs_s": round(statistics.median(
                 r["text_s"] + r["csv_s"] + r["svg_s"] for r in st), 4),
             "numbers": st[0]["numbers"], "suppressed": st[0]["suppressed"]}
+    if by.get("answers"):
+        res["answers"] = by["answers"][0]
     starts = sorted(by.get("run_start", []), key=lambda r: r["run"])
     if starts:
         res["loadavg_at_run_start"] = [r["loadavg"] for r in starts]
@@ -387,6 +389,18 @@ def tables(meta, res, ratios):
         lines.append("| stats::Build, five tables | %d | %.3f | %.3f | %.4f | %d / %d |" % (
             st["cases"], st["median_build_s"], st["max_build_s"], st["median_outputs_s"],
             st["numbers"] - st["suppressed"], st["suppressed"]))
+    if "answers" in res:
+        an = res["answers"]
+        lines.append("")
+        lines.append("| Questionnaire answers (answers.py), %d submissions | s |" % an["n"])
+        lines.append("|---|---:|")
+        for key, label in (("list_key_first", "list --key, first (builds the index)"),
+                           ("list_key", "list --key (median)"),
+                           ("stats", "stats (median)"),
+                           ("unlock_show_one", "the unlock alone (median)"),
+                           ("list_key_after_unlock", "list --key after the unlock"),
+                           ("stats_after_unlock", "stats after the unlock (target 2 s)")):
+            lines.append("| %s | %.3f |" % (label, an[key]))
     lines.extend(courier_table(meta, res.get("courier", {})))
     cpu = []
     for name in ("sealdrop_upload", "sink_multipart", "sink_raw"):

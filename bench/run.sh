@@ -27,6 +27,10 @@
 #   - single-core ceilings of secretstream, AES-256-GCM and memcpy (crypto_speed);
 #   - the statistics: stats::Build over BENCH_STATS_CASES cases, 5 times, then
 #     its text, CSV and SVG (stats_speed, bench/stats_speed.cc);
+#   - once, after the runs: answers. A vault of BENCH_SCALE_BIG submissions
+#     with questionnaire answers (fill_vault), then `sealdrop-review list --key`
+#     once (building the sealed index) and BENCH_SCALE_REPS times each `list
+#     --key`, `stats` and the unlock alone (bench/answers.py);
 #   - the courier's round trip, on a fresh instance whose reviewer API
 #     (`sealdrop-server api`, api_listen on loopback TLS, ack_grace_days = 0)
 #     lists a bench courier: after an untimed upload of the same bytes, timed
@@ -51,7 +55,7 @@
 # BENCH_SCALE_REPS=5, BENCH_STATS_CASES=100000,
 # BENCH_ONLY= (all; else a comma-separated list of the sections to run:
 #   upload (1 GiB, concurrent, tls_sink uploads), gpg, files (export, import,
-#   extract, cp, dd), crypto, small, scale, courier, stats; BENCH_ONLY=courier runs
+#   extract, cp, dd), crypto, small, scale, courier, stats, answers; BENCH_ONLY=courier runs
 #   just the courier's round trip and its baseline),
 # BENCH_KEEP_DATA=0 (1 keeps bench/out/data.bin for the next run),
 # SEALDROP_HTTPLIB_DIR=<root>/.deps/cpp-httplib.
@@ -84,7 +88,7 @@ say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # want SECTION: whether BENCH_ONLY lets SECTION run.
-SECTIONS=",upload,gpg,files,crypto,small,scale,courier,stats,"
+SECTIONS=",upload,gpg,files,crypto,small,scale,courier,stats,answers,"
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for sec in ${ONLY//,/ }; do
   [[ $SECTIONS == *",$sec,"* ]] || die "BENCH_ONLY: no section '$sec' (sections:${SECTIONS//,/ })"
@@ -160,7 +164,8 @@ SINK=$out/build/tls_sink
 CRYPTO_SPEED=$out/build/crypto_speed
 POPULATE=$out/build/populate
 STATS_SPEED=$out/build/stats_speed
-for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE" "$STATS_SPEED"; do [ -x "$b" ] || die "$b was not built"; done
+FILL_VAULT=$out/build/fill_vault
+for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE" "$STATS_SPEED" "$FILL_VAULT"; do [ -x "$b" ] || die "$b was not built"; done
 
 # --- helpers -------------------------------------------------------------------------
 diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
@@ -785,6 +790,16 @@ if want scale; then
   say "scale: $SCALE_SMALL vs $SCALE_BIG stored submissions (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   scale "$SCALE_SMALL"
   scale "$SCALE_BIG"
+fi
+
+# --- answers (once): list --key and stats over SCALE_BIG answered submissions ----------
+if want answers; then
+  say "answers: $SCALE_BIG submissions with questionnaire answers"
+  res=$("$PY" "$bench/answers.py" --review "$REVIEW" --fill-vault "$FILL_VAULT" \
+        --questionnaire "$root/intake/questionnaires/red-notice.toml" --n "$SCALE_BIG" \
+        --reps "$SCALE_REPS") || die "answers.py failed"
+  printf '%s' "$res" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="answers", run=1); print(json.dumps(r))' >> "$raw"
+  say "  answers: $res"
 fi
 printf '{"name":"run_end","run":0,"loadavg":[%s]}\n' "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ',')" >> "$raw"
 "$PY" - "$out/loadavg.txt" "$raw" <<'PY'
