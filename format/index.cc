@@ -90,7 +90,8 @@ Status EncodeIndex(const IndexEntry& e, crypto::Secret* out) {
       s += v;
     }
   }
-  if (st.ok() && s.size() > crypto::kMaxIndex) st = Status::TooLarge("the index record is too long");
+  if (st.ok() && crypto::PaddedSize(s.size()) > crypto::kMaxIndex)
+    st = Status::TooLarge("the index record is too long");
   if (st.ok()) {
     crypto::Secret buf(crypto::PaddedSize(s.size()));
     std::memcpy(buf.data(), s.data(), s.size());
@@ -102,6 +103,7 @@ Status EncodeIndex(const IndexEntry& e, crypto::Secret* out) {
 }
 
 Status DecodeIndex(const uint8_t* p, size_t n, IndexEntry* out) {
+  if (n > crypto::kMaxIndex) return Status::Corruption("index record is implausibly large");
   Reader r(p, n);
   const uint8_t* head;
   if (!r.Take(kIndexHead, &head)) return Status::Corruption("index record is truncated");
