@@ -190,6 +190,10 @@ def test(h):
           "1 submissions are not sealed to your key" in r.stderr,
           "the first reviewer's list with a shared case: %s\n%s" % (rows[:3], r.stderr))
 
+    # The second reviewer's outcome reaches the first one's index: the triage
+    # record's new nonce makes that record stale.
+    review(h, rv2, ["triage", shared[0], "--outcome", "extradited"], vault)
+
     h.step("stats counts each source once, from the index")
     # The first reviewer's cases: ids 0 and 1 (one source), 2, 3, 4 and the
     # shared one: 5. An odd answer a browser could send is not counted.
@@ -202,6 +206,7 @@ def test(h):
                        "--svg", h.path("s.svg")], vault)
     check("6 cases" in r.stdout and "Russian Federation" in r.stdout and
           "A red notice" in r.stdout and "Request pending at the CCF" in r.stdout and
+          "Extradited" in r.stdout and
           "<script>" not in r.stdout and "nonsense" not in r.stdout,
           "stats --min-count 1:\n" + r.stdout)
     rows = list(csv.reader(io.StringIO(open(h.path("s.csv"), newline="").read())))
