@@ -9,8 +9,11 @@ nothing changes); then `show` gives steps, labels, choice labels and
 country names, and --json the structure. `list --key` puts urgent cases
 first and says why; `triage --outcome` takes the questionnaire's outcomes
 and refuses others with the list, while a case without a questionnaire
-keeps free text. The sealed index is built once and reused; nothing of the
-answers or the outcome is in clear in the vault's files."""
+keeps free text. The sealed index is built once and reused, rebuilt for a
+questionnaire added late and for another reviewer's triage; each reviewer
+of a shared vault reads their own. `stats` counts a source once, only
+answers the questionnaire offers, and writes CSV and SVG (parsed here).
+Nothing of the answers or the outcome is in clear in the vault's files."""
 import csv
 import hashlib
 import io
