@@ -63,8 +63,8 @@ Status EncodeIndex(const IndexEntry& e, crypto::Secret* out) {
   std::string s(kIndexMagic, 4);
   s.push_back(char(kIndexVersion));
   Le(&s, e.day, 4);
-  s.push_back(char((e.has_source ? kHasSource : 0) | (e.answered ? kAnswered : 0) |
-                   (e.read ? kRead : 0)));
+  s.push_back(
+      char((e.has_source ? kHasSource : 0) | (e.answered ? kAnswered : 0) | (e.read ? kRead : 0)));
   s.append(reinterpret_cast<const char*>(e.source.data()), e.source.size());
   s.append(reinterpret_cast<const char*>(e.questionnaire.data()), e.questionnaire.size());
   s.append(reinterpret_cast<const char*>(e.triage.data()), e.triage.size());
@@ -114,7 +114,8 @@ Status DecodeIndex(const uint8_t* p, size_t n, IndexEntry* out) {
   IndexEntry e;
   e.day = uint32_t(head[5] | head[6] << 8 | head[7] << 16 | uint32_t(head[8]) << 24);
   const uint8_t flags = head[9];
-  if (flags & ~(kHasSource | kAnswered | kRead)) return Status::Corruption("index record has unknown flags");
+  if (flags & ~(kHasSource | kAnswered | kRead))
+    return Status::Corruption("index record has unknown flags");
   e.has_source = flags & kHasSource;
   e.answered = flags & kAnswered;
   e.read = flags & kRead;

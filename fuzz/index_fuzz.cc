@@ -31,8 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     format::IndexEntry e;
     Status st = format::DecodeIndex(p, n, &e);
     if (!st.ok()) {
-      FUZZ_CHECK(st.Is(Status::Code::kCorruption) || st.Is(Status::Code::kVersion),
-                 st.ToString());
+      FUZZ_CHECK(st.Is(Status::Code::kCorruption) || st.Is(Status::Code::kVersion), st.ToString());
       return 0;
     }
     FUZZ_CHECK(e.outcome.size() <= format::kMaxOutcome);
@@ -45,9 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(again.size() == n && std::memcmp(again.data(), p, n) == 0, "re-encoding differs");
     return 0;
   }
-  static const uint8_t kSecret[32] = {
-      0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d, 0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45,
-      0xdf, 0x4c, 0x2f, 0x87, 0xeb, 0xc0, 0x99, 0x2a, 0xb1, 0x77, 0xfb, 0xa5, 0x1d, 0xb9, 0x2c, 0x2a};
+  static const uint8_t kSecret[32] = {0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d,
+                                      0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45,
+                                      0xdf, 0x4c, 0x2f, 0x87, 0xeb, 0xc0, 0x99, 0x2a,
+                                      0xb1, 0x77, 0xfb, 0xa5, 0x1d, 0xb9, 0x2c, 0x2a};
   static crypto::Keyring* ring = [] {
     auto* r = new crypto::Keyring();
     r->keys.emplace_back();
@@ -62,8 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   crypto::Secret plain;
   Status st = crypto::OpenIndex(key, iid, id, p, n, &plain);
   if (!st.ok()) {
-    FUZZ_CHECK(st.Is(Status::Code::kAuthFailed) || st.Is(Status::Code::kCorruption),
-               st.ToString());
+    FUZZ_CHECK(st.Is(Status::Code::kAuthFailed) || st.Is(Status::Code::kCorruption), st.ToString());
     return 0;
   }
   format::IndexEntry e;

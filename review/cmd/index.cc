@@ -27,8 +27,8 @@ bool SealedToRing(const storage::SubmissionRec& rec, const crypto::Keyring& ring
 std::set<std::string> Wanted(const intake::Questionnaire& q) {
   std::set<std::string> f;
   for (const auto& r : q.review.urgent) f.insert(r.field);
-  for (const std::string* s : {&q.review.stats.country, &q.review.stats.kind,
-                               &q.review.stats.detention})
+  for (const std::string* s :
+       {&q.review.stats.country, &q.review.stats.kind, &q.review.stats.detention})
     if (!s->empty()) f.insert(*s);
   return f;
 }
@@ -105,17 +105,18 @@ Status ReadIndex(storage::Store* vault, const crypto::Keyring& ring, Questionnai
   crypto::IndexId iid;
   SD_RETURN_IF_ERROR(DeriveIndexKey(ring, &key, &iid));
   std::map<storage::Id, format::IndexEntry> have;
-  SD_RETURN_IF_ERROR(vault->ForEachIndex(iid, [&](const storage::Id& id, const uint8_t* p, size_t n) {
-    crypto::Id cid;
-    std::copy(id.begin(), id.end(), cid.begin());
-    crypto::Secret plain;
-    format::IndexEntry e;
-    // A record that does not open or read is rebuilt, not trusted.
-    if (crypto::OpenIndex(key, iid, cid, p, n, &plain).ok() &&
-        format::DecodeIndex(plain.data(), plain.size(), &e).ok())
-      have.emplace(id, std::move(e));
-    return Status::OK();
-  }));
+  SD_RETURN_IF_ERROR(
+      vault->ForEachIndex(iid, [&](const storage::Id& id, const uint8_t* p, size_t n) {
+        crypto::Id cid;
+        std::copy(id.begin(), id.end(), cid.begin());
+        crypto::Secret plain;
+        format::IndexEntry e;
+        // A record that does not open or read is rebuilt, not trusted.
+        if (crypto::OpenIndex(key, iid, cid, p, n, &plain).ok() &&
+            format::DecodeIndex(plain.data(), plain.size(), &e).ok())
+          have.emplace(id, std::move(e));
+        return Status::OK();
+      }));
   std::vector<storage::SubmissionRec> stale;
   Status inner = Status::OK();
   SD_RETURN_IF_ERROR(vault->ForEach([&](const storage::SubmissionRec& rec) {
@@ -136,8 +137,10 @@ Status ReadIndex(storage::Store* vault, const crypto::Keyring& ring, Questionnai
       fresh = nonce == it->second.triage;
     }
     if (!inner.ok()) return false;
-    if (fresh) out->push_back({rec.id, std::move(it->second)});
-    else stale.push_back(rec);
+    if (fresh)
+      out->push_back({rec.id, std::move(it->second)});
+    else
+      stale.push_back(rec);
     return true;
   }));
   SD_RETURN_IF_ERROR(inner);

@@ -66,8 +66,8 @@ int Add(const Args& a) {
   st = vault->PutMeta(kPrefix + hex, text);
   if (st.ok()) st = vault->PutMeta(kList, list + hex + "\n");
   if (!st.ok()) return Fail(st);
-  std::printf("added questionnaire %s (%s): its answers now read with their labels\n",
-              q.id.c_str(), hex.c_str());
+  std::printf("added questionnaire %s (%s): its answers now read with their labels\n", q.id.c_str(),
+              hex.c_str());
   return 0;
 }
 
@@ -99,11 +99,13 @@ int List(const Args& a) {
                   q.steps.size(), fields, q.review.urgent.size(), q.review.outcomes.size());
     }
   }
-  if (a.json) PrintJson(arr);
+  if (a.json)
+    PrintJson(arr);
   else if (have.empty())
-    std::printf("this vault holds no questionnaire; sealdrop-review questionnaire add FILE "
-                "--vault %s adds the one the site asks\n",
-                a.vault.c_str());
+    std::printf(
+        "this vault holds no questionnaire; sealdrop-review questionnaire add FILE "
+        "--vault %s adds the one the site asks\n",
+        a.vault.c_str());
   return 0;
 }
 
@@ -137,8 +139,10 @@ Status LoadQuestionnaire(storage::Store* vault, const std::string& hash_hex,
   if (st.Is(Status::Code::kNotFound))
     return Status::NotFound("questionnaire " + hash_hex + " is not in the vault");
   SD_RETURN_IF_ERROR(st);
-  SD_RETURN_IF_ERROR(intake::Parse(text, "questionnaire " + hash_hex.substr(0, 16), CountryCodes(), out));
-  if (HashHex(out->hash) != hash_hex) return Status::Corruption("questionnaire " + hash_hex + " has other bytes");
+  SD_RETURN_IF_ERROR(
+      intake::Parse(text, "questionnaire " + hash_hex.substr(0, 16), CountryCodes(), out));
+  if (HashHex(out->hash) != hash_hex)
+    return Status::Corruption("questionnaire " + hash_hex + " has other bytes");
   return Status::OK();
 }
 
@@ -149,8 +153,10 @@ Status Questionnaires::Find(storage::Store* vault, const std::array<uint8_t, 32>
   if (it == cache_.end()) {
     auto q = std::make_unique<intake::Questionnaire>();
     Status st = LoadQuestionnaire(vault, hex, q.get());
-    if (st.Is(Status::Code::kNotFound)) q.reset();
-    else SD_RETURN_IF_ERROR(st);
+    if (st.Is(Status::Code::kNotFound))
+      q.reset();
+    else
+      SD_RETURN_IF_ERROR(st);
     it = cache_.emplace(hex, std::move(q)).first;
   }
   *out = it->second.get();
@@ -164,11 +170,13 @@ std::string AddQuestionnaireHint(const std::string& vault_dir) {
 
 Command AddQuestionnaire(CLI::App& app) {
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand(
-      "questionnaire", "keep the questionnaire definitions answers are read against");
+  CLI::App* c = app.add_subcommand("questionnaire",
+                                   "keep the questionnaire definitions answers are read against");
   c->require_subcommand(1);
-  CLI::App* add = c->add_subcommand("add", "store a definition (the site's TOML file) in the vault");
-  add->add_option("file", a->file, "the questionnaire's TOML file, as the server reads it")->required();
+  CLI::App* add =
+      c->add_subcommand("add", "store a definition (the site's TOML file) in the vault");
+  add->add_option("file", a->file, "the questionnaire's TOML file, as the server reads it")
+      ->required();
   add->add_option("--vault", a->vault, "vault directory")->required();
   CLI::App* list = c->add_subcommand("list", "list the definitions the vault holds");
   list->add_option("--vault", a->vault, "vault directory")->required();

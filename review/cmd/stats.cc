@@ -2,10 +2,11 @@
 // read from the vault's sealed index (index.cc), never from the sealed
 // submissions themselves: a source's submissions count once, and each
 // submission gives the answers its own questionnaire's [review] stats names.
+#include "stats/stats.h"
+
 #include <cstdio>
 
 #include "review/cmd/cmd.h"
-#include "stats/stats.h"
 
 namespace sealdrop {
 namespace review {
@@ -105,9 +106,10 @@ int Run(const Args& a) {
 
 Command AddStats(CLI::App& app) {
   auto a = std::make_shared<Args>();
-  CLI::App* c = app.add_subcommand(
-      "stats", "count cases by requesting country, kind, detention, outcome and month, "
-               "small counts hidden, safe to publish");
+  CLI::App* c =
+      app.add_subcommand("stats",
+                         "count cases by requesting country, kind, detention, outcome and month, "
+                         "small counts hidden, safe to publish");
   c->add_option("--vault", a->vault, "vault directory")->required();
   c->add_option("--key", a->key, "your secret key file")->required();
   c->add_option("--passphrase-file", a->passfile, "read the passphrase from this file");

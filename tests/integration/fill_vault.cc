@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
     std::stringstream ps;
     ps << pf.rdbuf();
     std::string pubtext = ps.str();
-    while (!pubtext.empty() && (pubtext.back() == '\n' || pubtext.back() == ' ')) pubtext.pop_back();
+    while (!pubtext.empty() && (pubtext.back() == '\n' || pubtext.back() == ' '))
+      pubtext.pop_back();
     pubs.emplace_back();
     st = crypto::ParsePublicKey(pubtext, &pubs.back());
     if (!st.ok()) Die("public key " + file, st);
@@ -87,9 +88,9 @@ int main(int argc, char** argv) {
       if (has_reply) reply = Hex<32>(j["reply_key"]);
       const std::string msg = j.value("message", "");
       crypto::Secret manifest;
-      st = format::EncodeManifest(reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), {},
-                                  &manifest, has_reply ? &reply : nullptr,
-                                  a.empty() ? nullptr : &a);
+      st =
+          format::EncodeManifest(reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), {},
+                                 &manifest, has_reply ? &reply : nullptr, a.empty() ? nullptr : &a);
       if (!st.ok()) Die("manifest", st);
       storage::SubmissionRec rec;
       const crypto::Id id = crypto::RandomId();

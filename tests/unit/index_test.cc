@@ -1,7 +1,6 @@
 // The vault's index: records that open only for their reviewer and their
 // submission, refuse damage by name, and cases that count a source once.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 
 #include "crypto/crypto.h"
@@ -52,10 +51,13 @@ TEST_CASE("IndexRecordOfAnotherReviewerOrSubmissionDoesNotOpen", "[index]") {
   CHECK(s.find("ccf_pending") == std::string::npos);
   crypto::Secret out;
   REQUIRE(crypto::OpenIndex(k1, i1, id, sealed.data(), sealed.size(), &out).ok());
-  CHECK(crypto::OpenIndex(k2, i2, id, sealed.data(), sealed.size(), &out).Is(Status::Code::kAuthFailed));
-  CHECK(crypto::OpenIndex(k1, i1, other, sealed.data(), sealed.size(), &out).Is(Status::Code::kAuthFailed));
+  CHECK(crypto::OpenIndex(k2, i2, id, sealed.data(), sealed.size(), &out)
+            .Is(Status::Code::kAuthFailed));
+  CHECK(crypto::OpenIndex(k1, i1, other, sealed.data(), sealed.size(), &out)
+            .Is(Status::Code::kAuthFailed));
   sealed[30] ^= 1;
-  CHECK(crypto::OpenIndex(k1, i1, id, sealed.data(), sealed.size(), &out).Is(Status::Code::kAuthFailed));
+  CHECK(crypto::OpenIndex(k1, i1, id, sealed.data(), sealed.size(), &out)
+            .Is(Status::Code::kAuthFailed));
   // A rotated keyring keeps its oldest key first: the same index.
   crypto::Keyring rotated = Ring();
   rotated.keys.insert(rotated.keys.begin(), std::move(mine.keys[0]));
@@ -92,9 +94,9 @@ TEST_CASE("SourceWritingThreeTimesCountsAsOneCase", "[index]") {
   a.has_source = b.has_source = c.has_source = true;
   a.source.fill(1), b.source.fill(1), c.source.fill(1);
   a.day = 100, a.country = "RU", a.kind = "red_notice", a.detention = "no";
-  b.day = 120, b.detention = "yes";                 // detained since
+  b.day = 120, b.detention = "yes";  // detained since
   c.day = 110, c.outcome = "ccf_pending";
-  alone1.day = alone2.day = 105;                    // no codename: a case each
+  alone1.day = alone2.day = 105;  // no codename: a case each
   alone1.country = alone2.country = "TR";
   const auto cases = review::CountOnce({b, alone1, a, c, alone2});
   REQUIRE(cases.size() == 3);
