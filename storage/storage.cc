@@ -30,10 +30,6 @@ constexpr char kSubMagic[4] = {'S', 'D', 'S', 'U'};
 constexpr char kChunkMagic[4] = {'S', 'D', 'C', 'H'};
 constexpr char kPendMagic[4] = {'S', 'D', 'P', 'E'};
 constexpr char kStoreMagic[4] = {'S', 'D', 'S', 'T'};
-constexpr char kSourceMagic[4] = {'S', 'D', 'S', 'O'};
-constexpr uint8_t kSourceVersion = 1;
-constexpr uint8_t kReplyX25519 = 1;
-constexpr size_t kSourceSize = 4 + 1 + 1 + 32 + 4;
 constexpr size_t kRecHdr = 5;
 constexpr char kReplyMagic[4] = {'S', 'D', 'R', 'E'};
 constexpr char kQueuedMagic[4] = {'S', 'D', 'R', 'Q'};
@@ -255,7 +251,7 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 struct Store::Dbis {
   MDB_dbi meta, subs, chunks, pending, unexported, byday;
   MDB_dbi sources, replies, triage, acks;
-  bool has_sources = false;  // a store from before codenames, opened read-only, has none
+  bool has_sources = false;  // only a store written before the server kept none
   bool has_replies = false;  // nor one from before replies
   bool has_triage = false;   // a vault's, nor one from before triage
   bool has_acks = false;     // nor one from before acknowledgements
@@ -314,7 +310,9 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
   }
   if (opt.role == Role::kServer) {
-    rc = mdb_dbi_open(txn.get(), "sources", create, &d.sources);
+    // Never created any more; one an older store holds is opened so that
+    // check can count it and serve delete it (DropSources).
+    rc = mdb_dbi_open(txn.get(), "sources", 0, &d.sources);
     if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
     d.has_sources = rc == MDB_SUCCESS;
   }
@@ -667,27 +665,6 @@ void WriteBatch::PutChunks(const Id& id, std::vector<ChunkWrite> chunks, bool sm
   ops_.push_back(std::move(op));
 }
 
-std::string EncodeSource(const SourceRec& rec) {
-  std::string s(kSourceMagic, 4);
-  s.push_back(char(kSourceVersion));
-  s.push_back(char(kReplyX25519));
-  s.append(reinterpret_cast<const char*>(rec.reply_key.data()), rec.reply_key.size());
-  PutU32(&s, rec.day);
-  return s;
-}
-
-Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out) {
-  MDB_val v{n, const_cast<uint8_t*>(p)};
-  SD_RETURN_IF_ERROR(CheckHeader(v, kSourceMagic, "source"));
-  if (n != kSourceSize) return Status::Corruption("source record has the wrong length");
-  if (p[5] != kReplyX25519)
-    return Status::Version("source reply key algorithm " + std::to_string(p[5]) + " is not supported");
-  out->lookup = lookup;
-  std::memcpy(out->reply_key.data(), p + 6, out->reply_key.size());
-  out->day = uint32_t(GetLE(p + 6 + out->reply_key.size(), 4));
-  return Status::OK();
-}
-
 std::string EncodeReply(const ReplyRec& rec) {
   std::string s(kReplyMagic, 4);
   s.push_back(char(kRecordVersion));
@@ -749,12 +726,11 @@ Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out) {
   return Status::OK();
 }
 
-void WriteBatch::Commit(const SubmissionRec& rec, const SourceRec* source) {
+void WriteBatch::Commit(const SubmissionRec& rec) {
   Op op;
   op.kind = Op::kCommit;
   op.id = rec.id;
   op.rec = rec;
-  if (source != nullptr) op.has_source = true, op.source = *source;
   commits_++;
   ops_.push_back(std::move(op));
 }
@@ -821,24 +797,22 @@ Status Store::TxnCommit(MDB_txn* txn, const SubmissionRec& rec) {
   return Status::OK();
 }
 
-Status Store::TxnPutSource(MDB_txn* txn, const SourceRec& rec) {
-  if (!dbi_->has_sources) return Status::InvalidArgument("this store keeps no sources");
-  MDB_val k{rec.lookup.size(), const_cast<uint8_t*>(rec.lookup.data())}, v;
-  if (mdb_get(txn, dbi_->sources, &k, &v) == MDB_SUCCESS) return Status::OK();  // a follow-up
-  std::string bytes = EncodeSource(rec);
-  MDB_val rv{bytes.size(), bytes.data()};
-  return FromMdb(mdb_put(txn, dbi_->sources, &k, &rv, MDB_NOOVERWRITE), "write source");
-}
-
-Status Store::GetSource(const LookupId& lookup, SourceRec* out) {
-  if (!dbi_->has_sources) return Status::NotFound("no such source");
-  Txn txn(env_, false);
+Status Store::DropSources(uint64_t* dropped) {
+  *dropped = 0;
+  if (!dbi_->has_sources) return Status::OK();
+  Txn txn(env_, true);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  MDB_val k{lookup.size(), const_cast<uint8_t*>(lookup.data())}, v;
-  int rc = mdb_get(txn.get(), dbi_->sources, &k, &v);
-  if (rc == MDB_NOTFOUND) return Status::NotFound("no such source");
-  SD_RETURN_IF_ERROR(FromMdb(rc, "read source"));
-  return DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, out);
+  MDB_stat st;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->sources, &st), "stat"));
+  // The table itself goes too: its name alone would say the store once
+  // kept sources.
+  SD_RETURN_IF_ERROR(FromMdb(mdb_drop(txn.get(), dbi_->sources, 1), "delete source records"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  dbi_->has_sources = false;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
+  KeepDayTimes();
+  *dropped = st.ms_entries;
+  return Status::OK();
 }
 
 Status Store::TxnAbort(MDB_txn* txn, const Id& id, int max_chunks, bool* more) {
@@ -887,7 +861,6 @@ Status Store::Write(const WriteBatch& batch) {
         break;
       case WriteBatch::Op::kCommit:
         SD_RETURN_IF_ERROR(TxnCommit(txn.get(), op.rec));
-        if (op.has_source) SD_RETURN_IF_ERROR(TxnPutSource(txn.get(), op.source));
         break;
       case WriteBatch::Op::kDrop: {
         bool more = false;
@@ -1533,21 +1506,9 @@ Status Store::Check(Report* r) {
   SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->pending, &ps), "stat"));
   r->pending = ps.ms_entries;
   if (dbi_->has_sources) {
-    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->sources, &c), "cursor"));
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-      r->sources++;
-      SourceRec src;
-      LookupId lookup{};
-      if (k.mv_size != kLookupSize) {
-        r->problems.push_back("a source has a malformed key");
-        continue;
-      }
-      std::memcpy(lookup.data(), k.mv_data, kLookupSize);
-      Status st = DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, &src);
-      if (!st.ok()) r->problems.push_back("source " + Hex(lookup.data(), 8) + "...: " + st.message());
-    }
-    mdb_cursor_close(c);
+    MDB_stat ss;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->sources, &ss), "stat"));
+    r->old_sources = ss.ms_entries;
   }
   if (dbi_->has_acks) {
     SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->acks, &c), "cursor"));

@@ -72,19 +72,6 @@ uint64_t ChunkCipherSize(const SubmissionRec& rec, const ItemRec& item, uint32_t
 // Total ciphertext bytes the submission occupies.
 uint64_t StoredSize(const SubmissionRec& rec);
 
-// A source who has a codename (FORMAT.md "Source record"): what the server
-// knows of them. Filed under the lookup id their codename derives; holds the
-// public key replies are sealed to and the day the record last changed.
-constexpr size_t kLookupSize = 32;
-using LookupId = std::array<uint8_t, kLookupSize>;
-struct SourceRec {
-  LookupId lookup{};
-  std::array<uint8_t, 32> reply_key{};  // X25519
-  uint32_t day = 0;
-};
-std::string EncodeSource(const SourceRec& rec);
-Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out);
-
 // A reply from the team as the server keeps it (FORMAT.md "Reply record"):
 // filed under the source's reply key and the reply's id, with the signature
 // of the reviewer who sent it and the day it arrived.
@@ -146,8 +133,6 @@ class WriteBatch {
     Id id{};
     std::vector<ChunkWrite> chunks;  // data must outlive Store::Write
     SubmissionRec rec;
-    bool has_source = false;  // kCommit: the source's record, filed if new
-    SourceRec source;
     int max_chunks = 0;  // kDrop
     Key32 instance{};    // kAck
   };
@@ -155,11 +140,8 @@ class WriteBatch {
   // chunks of a small upload (`small`) may go into the quota's reserve
   // (Options::reserve).
   void PutChunks(const Id& id, std::vector<ChunkWrite> chunks, bool small = false);
-  // Publishes a pending submission (its chunks may be earlier in this batch);
-  // with `source`, files the source's record too unless it is there already,
-  // in the same transaction: a codename exists exactly when its first
-  // submission does.
-  void Commit(const SubmissionRec& rec, const SourceRec* source = nullptr);
+  // Publishes a pending submission (its chunks may be earlier in this batch).
+  void Commit(const SubmissionRec& rec);
   // Removes up to max_chunks chunks of an unfinished upload, and its pending
   // mark with the last of them (Store::Pending tells when it is gone). A
   // large upload is removed a round at a time, each round riding along with
@@ -291,8 +273,10 @@ class Store {
   Status Unexported(std::vector<Id>* out);
   Status MarkExported(const std::vector<Id>& ids);
 
-  // Server: the source filed under `lookup`; NotFound if none.
-  Status GetSource(const LookupId& lookup, SourceRec* out);
+  // Server: deletes the source records that stores written before sealdrop
+  // kept none (FORMAT.md "Source record", docs/INSTANCES.md) still hold, in
+  // one synced transaction; *dropped gets how many there were.
+  Status DropSources(uint64_t* dropped);
 
   // Server: stores the replies of outbox number `sequence` from `signer`,
   // records the acknowledged ids that are held (dated `day`, marked
@@ -342,7 +326,7 @@ class Store {
     uint64_t chunks = 0;
     uint64_t pending = 0;
     uint64_t bytes = 0;
-    uint64_t sources = 0;
+    uint64_t old_sources = 0;  // server: source records DropSources deletes
     uint64_t replies = 0;
     uint64_t acks = 0;  // server: acknowledged; vault: queued or sent
     std::vector<std::string> problems;
@@ -369,7 +353,6 @@ class Store {
   Store() = default;
   Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
   Status TxnCommit(struct MDB_txn* txn, const SubmissionRec& rec);
-  Status TxnPutSource(struct MDB_txn* txn, const SourceRec& rec);
   Status TxnQueueAck(struct MDB_txn* txn, const Id& id, const Key32& instance);
   // Deletes up to max_chunks chunks of an unfinished upload; *more says
   // whether any remain, and the pending mark goes with the last of them.
