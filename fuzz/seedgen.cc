@@ -467,9 +467,12 @@ void ReplySeeds(const crypto::SigningKey& reviewer) {
   q.day = 20414;
   q.sealed = sealed[1];
   Put("record_fuzz", "queued-reply-waiting", storage::EncodeQueuedReply(q));
-  q.outbox = 3;
-  q.instance = instance.pk;
+  q.sent = {{instance.pk, 3}};
   Put("record_fuzz", "queued-reply-sent", storage::EncodeQueuedReply(q));
+  storage::Key32 other = instance.pk;
+  other[0] ^= 1;
+  q.sent.push_back({other, 1});
+  Put("record_fuzz", "queued-reply-sent-twice", storage::EncodeQueuedReply(q));
 }
 
 }  // namespace

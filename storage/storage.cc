@@ -41,7 +41,12 @@ constexpr size_t kAckQueuedSize = kRecHdr + 32 + 8;
 // crypto::kMaxTriage of padded plaintext, sealed (nonce and tag).
 constexpr size_t kMaxTriageRecord = (4u << 20) + 24 + 16;
 constexpr size_t kReplyFixed = kRecHdr + 4 + 32 + 64 + 4;
-constexpr size_t kQueuedFixed = kRecHdr + 16 + 16 + 32 + 4 + 8 + 32 + 4;
+constexpr size_t kQueuedFixed = kRecHdr + 16 + 16 + 32 + 4 + 8 + 32 + 4;  // version 1
+// Version 2: id, submission, reply key, day, sealed length, then the sealed
+// reply and the instances it was sent to.
+constexpr uint8_t kQueuedVersion = 2;
+constexpr size_t kQueuedHead = kRecHdr + 16 + 16 + 32 + 4 + 4;
+constexpr size_t kQueuedSent = 32 + 8;
 // Above the longest sealed reply (crypto::MaxSealedReply, about 69 KiB).
 constexpr size_t kMaxSealedReply = 1u << 20;
 // Ciphertext bytes per chunk beyond its plaintext: secretstream's tag and MAC
@@ -694,35 +699,75 @@ Status DecodeReply(const uint8_t* key, size_t key_len, const uint8_t* p, size_t 
   return Status::OK();
 }
 
+uint64_t QueuedReply::OutboxFor(const Key32& instance) const {
+  for (const Sent& s : sent)
+    if (s.instance == instance) return s.outbox;
+  return 0;
+}
+
 std::string EncodeQueuedReply(const QueuedReply& rec) {
   std::string s(kQueuedMagic, 4);
-  s.push_back(char(kRecordVersion));
+  s.push_back(char(kQueuedVersion));
   s.append(reinterpret_cast<const char*>(rec.id.data()), kIdSize);
   s.append(reinterpret_cast<const char*>(rec.submission.data()), kIdSize);
   s.append(reinterpret_cast<const char*>(rec.source.data()), 32);
   PutU32(&s, rec.day);
-  PutU64(&s, rec.outbox);
-  s.append(reinterpret_cast<const char*>(rec.instance.data()), 32);
   PutU32(&s, uint32_t(rec.sealed.size()));
   s.append(reinterpret_cast<const char*>(rec.sealed.data()), rec.sealed.size());
+  PutU16(&s, uint16_t(rec.sent.size()));
+  for (const QueuedReply::Sent& e : rec.sent) {
+    s.append(reinterpret_cast<const char*>(e.instance.data()), 32);
+    PutU64(&s, e.outbox);
+  }
   return s;
 }
 
 Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out) {
   MDB_val v{n, const_cast<uint8_t*>(p)};
-  SD_RETURN_IF_ERROR(CheckHeader(v, kQueuedMagic, "queued reply"));
-  if (n < kQueuedFixed) return Status::Corruption("queued reply record is truncated");
-  const size_t len = size_t(GetLE(p + kQueuedFixed - 4, 4));
-  if (len > kMaxSealedReply || n != kQueuedFixed + len)
-    return Status::Corruption("queued reply record has the wrong length");
+  SD_RETURN_IF_ERROR(CheckHeader(v, kQueuedMagic, "queued reply", 1, kQueuedVersion));
+  out->sent.clear();
   const uint8_t* q = p + kRecHdr;
+  if (p[4] == 1) {
+    if (n < kQueuedFixed) return Status::Corruption("queued reply record is truncated");
+    const size_t len = size_t(GetLE(p + kQueuedFixed - 4, 4));
+    if (len > kMaxSealedReply || n != kQueuedFixed + len)
+      return Status::Corruption("queued reply record has the wrong length");
+    std::memcpy(out->id.data(), q, kIdSize), q += kIdSize;
+    std::memcpy(out->submission.data(), q, kIdSize), q += kIdSize;
+    std::memcpy(out->source.data(), q, 32), q += 32;
+    out->day = uint32_t(GetLE(q, 4)), q += 4;
+    QueuedReply::Sent e;
+    e.outbox = GetLE(q, 8), q += 8;
+    std::memcpy(e.instance.data(), q, 32), q += 32 + 4;
+    // Version 1 went to one instance at most; zeros while queued.
+    if (e.outbox != 0) out->sent.push_back(e);
+    out->sealed.assign(q, q + len);
+    return Status::OK();
+  }
+  if (n < kQueuedHead) return Status::Corruption("queued reply record is truncated");
   std::memcpy(out->id.data(), q, kIdSize), q += kIdSize;
   std::memcpy(out->submission.data(), q, kIdSize), q += kIdSize;
   std::memcpy(out->source.data(), q, 32), q += 32;
   out->day = uint32_t(GetLE(q, 4)), q += 4;
-  out->outbox = GetLE(q, 8), q += 8;
-  std::memcpy(out->instance.data(), q, 32), q += 32 + 4;
-  out->sealed.assign(q, q + len);
+  const size_t len = size_t(GetLE(q, 4));
+  q += 4;
+  if (len > kMaxSealedReply || n - kQueuedHead < len + 2)
+    return Status::Corruption("queued reply record has the wrong length");
+  const uint8_t* sealed = q;
+  q += len;
+  const size_t count = size_t(GetLE(q, 2));
+  q += 2;
+  if (count > kMaxQueuedSent || n != kQueuedHead + len + 2 + count * kQueuedSent)
+    return Status::Corruption("queued reply record has the wrong length");
+  for (size_t i = 0; i < count; i++) {
+    QueuedReply::Sent e;
+    std::memcpy(e.instance.data(), q, 32), q += 32;
+    e.outbox = GetLE(q, 8), q += 8;
+    if (e.outbox == 0 || out->OutboxFor(e.instance) != 0)
+      return Status::Corruption("queued reply record names an instance twice or outbox 0");
+    out->sent.push_back(e);
+  }
+  out->sealed.assign(sealed, sealed + len);
   return Status::OK();
 }
 
@@ -1350,8 +1395,11 @@ Status Store::MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks
     SD_RETURN_IF_ERROR(FromMdb(mdb_get(txn.get(), dbi_->replies, &k, &v), "read queued reply"));
     QueuedReply r;
     SD_RETURN_IF_ERROR(DecodeQueuedReply(static_cast<const uint8_t*>(v.mv_data), v.mv_size, &r));
-    r.outbox = sequence;
-    r.instance = instance;
+    const uint64_t was = r.OutboxFor(instance);
+    if (was == sequence) continue;  // written again (outbox --again)
+    if (was != 0) return Status::InvalidArgument("a reply was carried to that instance before");
+    if (r.sent.size() >= kMaxQueuedSent) return Status::TooLarge("a reply went to too many instances");
+    r.sent.push_back({instance, sequence});
     const std::string val = EncodeQueuedReply(r);
     MDB_val nv{val.size(), const_cast<char*>(val.data())};
     SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->replies, &k, &nv, 0), "mark reply sent"));

@@ -88,17 +88,26 @@ std::string EncodeReply(const ReplyRec& rec);
 // Key: the source's reply key, then the id.
 Status DecodeReply(const uint8_t* key, size_t key_len, const uint8_t* p, size_t n, ReplyRec* out);
 
-// A reply in the vault (FORMAT.md "Queued reply record"), from `reply` until
-// an outbox carries it, and after, so that the outbox can be written again.
+// A reply in the vault (FORMAT.md "Queued reply record"), from `reply` on,
+// so that every instance gets it and an outbox can be written again. It goes
+// to every instance the vault trusts (docs/INSTANCES.md): `sent` says which
+// outbox carried it to each instance it went to.
 struct QueuedReply {
+  struct Sent {
+    Key32 instance{};
+    uint64_t outbox = 0;  // 1, 2, ...
+  };
   Id id{};
   Id submission{};  // the submission it answers
   Key32 source{};
   uint32_t day = 0;
-  uint64_t outbox = 0;  // the outbox that carries it; 0 while queued
-  Key32 instance{};     // the instance that outbox is for
+  std::vector<Sent> sent;  // at most kMaxQueuedSent, one per instance
   std::vector<uint8_t> sealed;
+  // The outbox that carried it to `instance`; 0 if none has yet.
+  uint64_t OutboxFor(const Key32& instance) const;
 };
+constexpr size_t kMaxQueuedSent = 1024;
+// Writes version 2; reads 1 (one instance at most) and 2.
 std::string EncodeQueuedReply(const QueuedReply& rec);
 Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out);
 
@@ -302,8 +311,9 @@ class Store {
   // Vault: every acknowledgement, queued or sent, in id order.
   Status QueuedAcks(std::vector<QueuedAck>* out);
   // Vault: marks the replies and the acknowledgements as carried by outbox
-  // `sequence` for `instance` and sets meta `key` to `value` (the outbox
-  // counter), in one transaction.
+  // `sequence` to `instance` (a reply keeps what other instances were sent)
+  // and sets meta `key` to `value` (the outbox counter), in one transaction.
+  // InvalidArgument if a reply was carried to `instance` by another outbox.
   Status MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks, uint64_t sequence,
                     const Key32& instance, const std::string& key, const std::string& value);
 

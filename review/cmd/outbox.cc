@@ -1,7 +1,9 @@
-// sealdrop-review outbox: writes the queued replies, and acknowledgements of
-// the submissions imported from the instance, into one outbox for it,
-// numbered and signed with the reviewer's signing key, for `sealdrop-server
-// import-outbox` (FORMAT.md "Outbox").
+// sealdrop-review outbox: writes the replies the instance has not been sent,
+// and acknowledgements of the submissions imported from it, into one outbox
+// for it, numbered and signed with the reviewer's signing key, for
+// `sealdrop-server import-outbox` (FORMAT.md "Outbox"). Every reply goes to
+// every instance the vault trusts: a source may log in through any of the
+// instances behind one address (docs/INSTANCES.md).
 #include <cstdio>
 #include <cstdlib>
 
@@ -59,7 +61,8 @@ int Run(const Args& a) {
   std::vector<storage::QueuedReply> picked;
   size_t left = 0;
   for (auto& r : all) {
-    const bool want = a.again == 0 ? r.outbox == 0 : r.outbox == a.again && r.instance == instance;
+    const uint64_t carried = r.OutboxFor(instance);
+    const bool want = a.again == 0 ? carried == 0 : carried == a.again;
     if (!want) continue;
     if (picked.size() < format::kMaxOutboxReplies) picked.push_back(std::move(r));
     else left++;
@@ -86,8 +89,9 @@ int Run(const Args& a) {
     if (a.again != 0)
       return Fail(Status::NotFound("no outbox " + std::to_string(a.again) + " was written for "
                                    "instance " + inst_hex));
-    return Fail(Status::NotFound("nothing waits for an outbox: no reply, and no submission "
-                                 "imported since the last outbox"),
+    return Fail(Status::NotFound("nothing waits for an outbox to instance " + inst_hex +
+                                 ": no reply it was not sent, and no submission imported from "
+                                 "it since its last outbox"),
                 "write a reply first with sealdrop-review reply <id> --message-file F");
   }
 

@@ -275,9 +275,12 @@ storage::QueuedReply Queued(uint8_t tag, uint32_t day = 20100) {
 }
 
 bool Same(const storage::QueuedReply& a, const storage::QueuedReply& b) {
+  if (a.sent.size() != b.sent.size()) return false;
+  for (size_t i = 0; i < a.sent.size(); i++)
+    if (a.sent[i].instance != b.sent[i].instance || a.sent[i].outbox != b.sent[i].outbox)
+      return false;
   return a.id == b.id && a.submission == b.submission && a.source == b.source &&
-         a.day == b.day && a.outbox == b.outbox && a.instance == b.instance &&
-         a.sealed == b.sealed;
+         a.day == b.day && a.sealed == b.sealed;
 }
 
 std::vector<storage::QueuedReply> AllQueued(storage::Store* s) {
@@ -1000,8 +1003,7 @@ TEST_CASE("TruncatedOrOverlongReplyRecordIsRefused", "[replies][storage]") {
 
 TEST_CASE("QueuedReplyRecordRoundTrips", "[replies][storage]") {
   storage::QueuedReply q = Queued(5);
-  q.outbox = 0x0102030405060708ull;
-  q.instance = Key(0x77);
+  q.sent = {{Key(0x77), 0x0102030405060708ull}, {Key(0x78), 1}};
   for (size_t n : {size_t(0), size_t(304), crypto::MaxSealedReply()}) {
     q.sealed = Bytes(n, 3);
     const std::string v = storage::EncodeQueuedReply(q);
@@ -1013,8 +1015,56 @@ TEST_CASE("QueuedReplyRecordRoundTrips", "[replies][storage]") {
   }
 }
 
+// A vault written before replies went to every instance: version 1 names
+// the one instance an outbox carried it to, or none while queued.
+std::string QueuedV1(const storage::QueuedReply& q, uint64_t outbox, const storage::Key32& inst) {
+  std::string s = "SDRQ";
+  s.push_back(1);
+  s.append(reinterpret_cast<const char*>(q.id.data()), 16);
+  s.append(reinterpret_cast<const char*>(q.submission.data()), 16);
+  s.append(reinterpret_cast<const char*>(q.source.data()), 32);
+  for (int i = 0; i < 4; i++) s.push_back(char(q.day >> (8 * i)));
+  for (int i = 0; i < 8; i++) s.push_back(char(outbox >> (8 * i)));
+  s.append(reinterpret_cast<const char*>(inst.data()), 32);
+  for (int i = 0; i < 4; i++) s.push_back(char(q.sealed.size() >> (8 * i)));
+  s.append(reinterpret_cast<const char*>(q.sealed.data()), q.sealed.size());
+  return s;
+}
+
+TEST_CASE("AQueuedReplyRecordOfVersion1IsStillReadAsSentToAtMostOneInstance",
+          "[replies][storage]") {
+  storage::QueuedReply q = Queued(5);
+  storage::QueuedReply back;
+  std::string v = QueuedV1(q, 0, storage::Key32{});
+  REQUIRE(storage::DecodeQueuedReply(U8(v), v.size(), &back).ok());
+  CHECK(Same(back, q));
+  v = QueuedV1(q, 3, Key(0x77));
+  REQUIRE(storage::DecodeQueuedReply(U8(v), v.size(), &back).ok());
+  q.sent = {{Key(0x77), 3}};
+  CHECK(Same(back, q));
+  CHECK(back.OutboxFor(Key(0x77)) == 3);
+  CHECK(back.OutboxFor(Key(0x78)) == 0);
+  for (size_t n = 0; n < v.size(); n++) {
+    INFO(n);
+    CHECK(storage::DecodeQueuedReply(U8(v), n, &back).Is(Code::kCorruption));
+  }
+}
+
+TEST_CASE("AQueuedReplyNamingAnInstanceTwiceOrOutboxZeroIsRefused", "[replies][storage]") {
+  storage::QueuedReply q = Queued(5);
+  storage::QueuedReply back;
+  q.sent = {{Key(0x77), 3}, {Key(0x77), 4}};
+  std::string v = storage::EncodeQueuedReply(q);
+  CHECK(storage::DecodeQueuedReply(U8(v), v.size(), &back).Is(Code::kCorruption));
+  q.sent = {{Key(0x77), 0}};
+  v = storage::EncodeQueuedReply(q);
+  CHECK(storage::DecodeQueuedReply(U8(v), v.size(), &back).Is(Code::kCorruption));
+}
+
 TEST_CASE("TruncatedOrOverlongQueuedReplyRecordIsRefused", "[replies][storage]") {
-  const std::string v = storage::EncodeQueuedReply(Queued(5));
+  storage::QueuedReply sent = Queued(5);
+  sent.sent = {{Key(0x77), 2}};
+  const std::string v = storage::EncodeQueuedReply(sent);
   storage::QueuedReply back;
   for (size_t n = 0; n < v.size(); n++) {
     INFO(n);
@@ -1023,7 +1073,7 @@ TEST_CASE("TruncatedOrOverlongQueuedReplyRecordIsRefused", "[replies][storage]")
   const std::string longer = v + '\0';
   CHECK(storage::DecodeQueuedReply(U8(longer), longer.size(), &back).Is(Code::kCorruption));
   std::string newer = v;
-  newer[4] = 2;
+  newer[4] = 3;
   CHECK(storage::DecodeQueuedReply(U8(newer), newer.size(), &back).Is(Code::kVersion));
   const std::string server = storage::EncodeReply(Rec(Key(1), 1));
   CHECK(storage::DecodeQueuedReply(U8(server), server.size(), &back).Is(Code::kCorruption));
@@ -1263,7 +1313,7 @@ TEST_CASE("QueuedRepliesRoundTripInIdOrder", "[replies][storage]") {
   CHECK(Same(got[0], qs[1]));
   CHECK(Same(got[1], qs[0]));
   CHECK(Same(got[2], qs[2]));
-  CHECK(got[0].outbox == 0);
+  CHECK(got[0].sent.empty());
 }
 
 TEST_CASE("QueueingAReplyIdTwiceIsRefusedAndKeepsTheFirst", "[replies][storage]") {
@@ -1297,21 +1347,40 @@ TEST_CASE("MarkOutboxMarksOnlyTheGivenRepliesAndSetsTheCounter", "[replies][stor
   auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
   const auto got = AllQueued(v.get());
   REQUIRE(got.size() == 3);
-  CHECK(got[0].outbox == 4);
-  CHECK(got[0].instance == inst);
-  CHECK(got[1].outbox == 0);
-  CHECK(got[1].instance == storage::Key32{});
-  CHECK(got[2].outbox == 4);
-  CHECK(got[2].instance == inst);
+  CHECK(got[0].OutboxFor(inst) == 4);
+  CHECK(got[1].sent.empty());
+  CHECK(got[2].OutboxFor(inst) == 4);
   // The rest of each record is untouched.
   storage::QueuedReply want = Queued(2);
-  want.outbox = 4;
-  want.instance = inst;
+  want.sent = {{inst, 4}};
   CHECK(Same(got[0], want));
   CHECK(Same(got[1], Queued(5)));
   std::string value;
   REQUIRE(v->GetMeta("outbox:x:y", &value).ok());
   CHECK(value == "4");
+}
+
+// Each instance behind one address gets every reply (docs/INSTANCES.md):
+// marking a reply for a second instance keeps what the first was sent, and
+// one instance is never sent it twice.
+TEST_CASE("AReplySentToOneInstanceIsStillSentToAnotherButNeverTwiceToOne",
+          "[replies][storage]") {
+  TempDir dir;
+  const storage::Key32 a = Key(0x77), b = Key(0x78);
+  auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
+  REQUIRE(v->QueueReply(Queued(2)).ok());
+  REQUIRE(v->MarkOutbox({Tagged(2)}, {}, 4, a, "outbox:a:k", "4").ok());
+  REQUIRE(v->MarkOutbox({Tagged(2)}, {}, 1, b, "outbox:b:k", "1").ok());
+  auto got = AllQueued(v.get());
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].OutboxFor(a) == 4);
+  CHECK(got[0].OutboxFor(b) == 1);
+  CHECK(v->MarkOutbox({Tagged(2)}, {}, 5, a, "outbox:a:k", "5").Is(Code::kInvalidArgument));
+  std::string value;
+  REQUIRE(v->GetMeta("outbox:a:k", &value).ok());
+  CHECK(value == "4");
+  got = AllQueued(v.get());
+  CHECK(got[0].OutboxFor(a) == 4);
 }
 
 TEST_CASE("MarkOutboxWithAnUnknownReplyChangesNothing", "[replies][storage]") {
