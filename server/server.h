@@ -763,15 +763,17 @@ void ReportDeleted(const Config& cfg, const Deleted& d);
 // For export, import-outbox and the reviewer API alike.
 
 // The submissions a bundle takes: those never exported, or (resend) every
-// one held that no reviewer has acknowledged.
-Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids);
-// Writes a signed bundle of `ids`, exported on `day`, to `sink`, piece by
-// piece (memory stays flat); *sealed gets the sealed bytes it carries. The
-// same ids and day give the same bytes (Ed25519 signs deterministically),
-// which is what lets a broken download resume.
+// one held that no reviewer has acknowledged; and *deleted, the replies
+// sources deleted here (Store::DeletedReplies), which every bundle carries.
+Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids,
+                 std::vector<storage::Id>* deleted);
+// Writes a signed bundle of `ids` and `deleted`, exported on `day`, to
+// `sink`, piece by piece (memory stays flat); *sealed gets the sealed bytes
+// it carries. The same ids, deletions and day give the same bytes (Ed25519
+// signs deterministically), which is what lets a broken download resume.
 Status WriteBundle(storage::Store* store, const crypto::SigningKey& key,
-                   const std::vector<storage::Id>& ids, uint32_t day, const format::Sink& sink,
-                   uint64_t* sealed);
+                   const std::vector<storage::Id>& ids, const std::vector<storage::Id>& deleted,
+                   uint32_t day, const format::Sink& sink, uint64_t* sealed);
 
 // What an imported outbox brought.
 struct OutboxImport {
@@ -780,6 +782,7 @@ struct OutboxImport {
   size_t replies = 0, acks = 0;
   size_t gone = 0;        // acknowledged, but deleted already
   size_t held = 0;        // acknowledged, now waiting for deletion
+  size_t deleted = 0;     // replies deleted as sources asked on another instance
   uint32_t delete_day = 0;
   std::string Report(uint32_t grace) const;  // the lines import-outbox prints
 };

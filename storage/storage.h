@@ -111,6 +111,18 @@ constexpr size_t kMaxQueuedSent = 1024;
 std::string EncodeQueuedReply(const QueuedReply& rec);
 Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out);
 
+// Vault: a reply a source deleted on one instance (FORMAT.md "Queued
+// deletion record"), to be deleted on every other instance that was sent it.
+struct QueuedDeletion {
+  Id id{};              // the reply's
+  Key32 from{};         // the instance whose bundle said the source deleted it
+  std::vector<QueuedReply::Sent> sent;  // per instance, the outbox that carried the deletion
+  uint64_t OutboxFor(const Key32& instance) const;
+};
+std::string EncodeQueuedDeletion(const QueuedDeletion& rec);
+Status DecodeQueuedDeletion(const uint8_t* key, size_t key_len, const uint8_t* p, size_t n,
+                            QueuedDeletion* out);
+
 // Server: a submission the reviewers said their vault holds (FORMAT.md
 // "Acknowledgement record"), deleted ack_grace_days after `day`.
 struct AckRec {
@@ -289,19 +301,28 @@ class Store {
 
   // Server: stores the replies of outbox number `sequence` from `signer`,
   // records the acknowledged ids that are held (dated `day`, marked
-  // exported; one acknowledged before keeps its first date), and records
-  // that number, in one synced transaction. Exists if that number was stored
-  // already (a replay), InvalidArgument if it is not the next one (*expected
-  // gets the next); either way nothing changes.
+  // exported; one acknowledged before keeps its first date), deletes the
+  // replies named in `deleted` that are held (a source deleted them on
+  // another instance; *removed gets how many), and records that number, in
+  // one synced transaction. Exists if that number was stored already (a
+  // replay), InvalidArgument if it is not the next one (*expected gets the
+  // next); either way nothing changes.
   Status ImportOutbox(const Key32& signer, uint64_t sequence, const std::vector<ReplyRec>& replies,
-                      const std::vector<Id>& acked, uint32_t day, uint64_t* expected);
+                      const std::vector<Id>& acked, uint32_t day, uint64_t* expected,
+                      const std::vector<Id>& deleted = {}, uint64_t* removed = nullptr);
   // Server: every acknowledgement, in id order.
   Status Acknowledged(std::vector<AckRec>* out);
   // Server: the replies filed for reply key `source`, at most `limit`.
   Status Replies(const Key32& source, size_t limit, std::vector<ReplyRec>* out);
-  // Server: removes one reply; NotFound if there is none.
+  // Server: removes one reply as its source asked, and notes its id, with
+  // the day the reply arrived, for the bundles that carry it to the vault
+  // (DeletedReplies), in one transaction; NotFound if there is none.
   Status DeleteReply(const Key32& source, const Id& id);
-  // Server: removes every reply that arrived before day `before`.
+  // Server: the ids of the replies sources deleted here, in id order, at
+  // most `limit`; each is kept until its reply would have expired.
+  Status DeletedReplies(size_t limit, std::vector<Id>* out);
+  // Server: removes every reply that arrived before day `before`, and the
+  // notes of deleted replies that arrived before it.
   Status ExpireReplies(uint32_t before, uint64_t* removed);
 
   // Vault: a new reply, queued.
@@ -310,12 +331,21 @@ class Store {
   Status QueuedReplies(std::vector<QueuedReply>* out);
   // Vault: every acknowledgement, queued or sent, in id order.
   Status QueuedAcks(std::vector<QueuedAck>* out);
+  // Vault: notes that the source deleted these replies on instance `from`
+  // (a bundle from it said so), for those of `ids` that are queued replies
+  // not noted before; *noted gets how many were new. One synced
+  // transaction. Ids of no reply in this vault are passed over.
+  Status QueueDeletions(const Key32& from, const std::vector<Id>& ids, uint64_t* noted);
+  // Vault: every noted deletion, in id order.
+  Status QueuedDeletions(std::vector<QueuedDeletion>* out);
   // Vault: marks the replies and the acknowledgements as carried by outbox
   // `sequence` to `instance` (a reply keeps what other instances were sent)
   // and sets meta `key` to `value` (the outbox counter), in one transaction.
   // InvalidArgument if a reply was carried to `instance` by another outbox.
+  // `deletions`: the noted deletions it carries, marked likewise.
   Status MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks, uint64_t sequence,
-                    const Key32& instance, const std::string& key, const std::string& value);
+                    const Key32& instance, const std::string& key, const std::string& value,
+                    const std::vector<Id>& deletions = {});
 
   // Vault: the team's notes on a submission, as crypto::SealTriage sealed
   // them (the store sees only bytes), replacing what was there, synced.
@@ -339,6 +369,7 @@ class Store {
     uint64_t old_sources = 0;  // server: source records DropSources deletes
     uint64_t replies = 0;
     uint64_t acks = 0;  // server: acknowledged; vault: queued or sent
+    uint64_t deleted = 0;  // server: reply deletions kept for bundles; vault: noted
     std::vector<std::string> problems;
   };
   // Verifies every record and chunk. Problems are listed, not repaired.

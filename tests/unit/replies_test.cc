@@ -710,11 +710,11 @@ TEST_CASE("OutboxOfNewerVersionIsRefused", "[replies][format]") {
   REQUIRE(crypto::Init().ok());
   Fixture f;
   std::string bad = f.Outbox();
-  bad[kVersionAt] = 3;
+  bad[kVersionAt] = 4;
   Resign(&bad, f.reviewer);  // signed as it is: the version alone refuses it
   Status st = Read(bad);
   CHECK(st.Is(Code::kVersion));
-  CHECK(st.message().find("version 3") != std::string::npos);
+  CHECK(st.message().find("version 4") != std::string::npos);
   CHECK(ReadHeader(bad).Is(Code::kVersion));
 }
 
@@ -769,9 +769,10 @@ TEST_CASE("OutboxWithAlteredByteIsRefused", "[replies][format]") {
       auth_failed++;
     }
   }
-  // Only the magic, the version and the count's two high bytes are refused
-  // by the header alone.
-  CHECK(auth_failed == good.size() - 8 - 1 - 2);
+  // Only the magic and the count's two high bytes are refused by the header
+  // alone: the version byte flipped (2 to 3) is a version that exists, and
+  // breaks the signature.
+  CHECK(auth_failed == good.size() - 8 - 2);
   // Nor may anything be added.
   CHECK(Read(good + '\0').Is(Code::kAuthFailed));
 }
@@ -952,8 +953,8 @@ TEST_CASE("OutboxLongerThanAnyOutboxIsRefused", "[replies][format]") {
         format::kOutboxHeaderSize +
             format::kMaxOutboxReplies *
                 (format::kOutboxEntryHead + crypto::MaxSealedReply() + crypto::kSignatureSize) +
-            4 + format::kMaxOutboxAcks * format::kOutboxAckSize +
-            crypto::kSignatureSize);
+            4 + format::kMaxOutboxAcks * format::kOutboxAckSize + 4 +
+            format::kMaxOutboxDeleted * storage::kIdSize + crypto::kSignatureSize);
 }
 
 // =====================================================================================
@@ -1407,4 +1408,174 @@ TEST_CASE("MarkOutboxCannotOverwriteTheStoreFormat", "[replies][storage]") {
   }
   // Still a vault: the format record is intact.
   OpenOk(dir.path(), Opt(storage::Role::kVault));
+}
+
+// =====================================================================================
+// Deletions that travel between instances (docs/INSTANCES.md)
+
+TEST_CASE("AnOutboxForwardingDeletionsIsVersion3AndReadsThemBack", "[replies][format]") {
+  REQUIRE(crypto::Init().ok());
+  Fixture f;
+  std::vector<format::OutboxReply> written = f.Replies();
+  std::string bytes;
+  const std::vector<storage::Id> gone = {Tagged(40), Tagged(41)};
+  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &written, {}, &bytes, gone).ok());
+  CHECK(bytes[8] == 3);
+  format::OutboxInfo info;
+  std::vector<format::OutboxReply> back;
+  std::vector<format::OutboxAck> acks;
+  std::vector<storage::Id> deleted;
+  REQUIRE(format::ReadOutbox(U8(bytes), bytes.size(), &info, &back, &acks, &deleted).ok());
+  CHECK(info.version == 3);
+  CHECK(back.size() == 3);
+  CHECK(deleted == gone);
+  // Without deletions it stays version 2, as before.
+  written = f.Replies();
+  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &written, {}, &bytes).ok());
+  CHECK(bytes[8] == 2);
+  REQUIRE(format::ReadOutbox(U8(bytes), bytes.size(), &info, &back, &acks, &deleted).ok());
+  CHECK(deleted.empty());
+}
+
+TEST_CASE("AnOutboxDeletingOneReplyTwiceOrCutInsideItsDeletionsIsRefused", "[replies][format]") {
+  REQUIRE(crypto::Init().ok());
+  Fixture f;
+  std::vector<format::OutboxReply> none;
+  std::string bytes;
+  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 1), &none, {}, &bytes,
+                            {Tagged(40), Tagged(40)})
+            .Is(Code::kInvalidArgument));
+  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 1), &none, {}, &bytes,
+                              {Tagged(40), Tagged(41)})
+              .ok());
+  // The second id made the first, signed again: refused as malformed.
+  std::string twice = bytes;
+  const size_t second = twice.size() - crypto::kSignatureSize - 16;
+  twice.replace(second, 16, twice.substr(second - 16, 16));
+  Resign(&twice, f.reviewer);
+  CHECK(Read(twice).Is(Code::kCorruption));
+  // A count larger than what follows, signed again.
+  std::string more = bytes;
+  PutLe(&more, more.size() - crypto::kSignatureSize - 36, 3, 4);
+  Resign(&more, f.reviewer);
+  CHECK(Read(more).Is(Code::kCorruption));
+  // Version 3 with no deletions is not what a writer makes.
+  std::string zero = bytes.substr(0, bytes.size() - crypto::kSignatureSize - 36);
+  zero += std::string("\0\0\0\0", 4) + std::string(64, '\0');
+  Resign(&zero, f.reviewer);
+  CHECK(Read(zero).Is(Code::kCorruption));
+}
+
+TEST_CASE("AReplyASourceDeletesIsNotedForBundlesUntilItWouldHaveExpired", "[replies][storage]") {
+  TempDir dir;
+  auto s = OpenOk(dir.path());
+  const storage::Key32 src = Key(0x11);
+  uint64_t expected = 0;
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1, {Rec(src, 1, 20000), Rec(src, 2, 20003)}, {}, 0,
+                          &expected)
+              .ok());
+  std::vector<storage::Id> ids;
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids.empty());
+  REQUIRE(s->DeleteReply(src, Tagged(1)).ok());
+  REQUIRE(s->DeleteReply(src, Tagged(2)).ok());
+  CHECK(s->DeleteReply(src, Tagged(2)).Is(Code::kNotFound));
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids == std::vector<storage::Id>{Tagged(1), Tagged(2)});
+  REQUIRE(s->DeletedReplies(1, &ids).ok());
+  CHECK(ids.size() == 1);
+  storage::Store::Report r;
+  REQUIRE(s->Check(&r).ok());
+  CHECK(r.deleted == 2);
+  CHECK(r.problems.empty());
+  // Kept as long as the reply itself would have been: by the day it arrived.
+  uint64_t removed = 0;
+  REQUIRE(s->ExpireReplies(20001, &removed).ok());
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids == std::vector<storage::Id>{Tagged(2)});
+  REQUIRE(s->ExpireReplies(20004, &removed).ok());
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids.empty());
+}
+
+TEST_CASE("AnOutboxDeletesTheForwardedRepliesItHoldsAndNotesNoneOfThem", "[replies][storage]") {
+  TempDir dir;
+  auto s = OpenOk(dir.path());
+  const storage::Key32 a = Key(0x11), b = Key(0x12);
+  uint64_t expected = 0, removed = 0;
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1, {Rec(a, 1), Rec(b, 2), Rec(a, 3)}, {}, 0, &expected)
+              .ok());
+  // Ids 1 and 2 are held; 9 is not (passed over).
+  REQUIRE(s->ImportOutbox(Key(0x5A), 2, {Rec(b, 4)}, {}, 0, &expected,
+                          {Tagged(1), Tagged(2), Tagged(9)}, &removed)
+              .ok());
+  CHECK(removed == 2);
+  std::vector<storage::ReplyRec> left;
+  REQUIRE(s->Replies(a, 10, &left).ok());
+  CHECK(Ids(left) == std::vector<storage::Id>{Tagged(3)});
+  REQUIRE(s->Replies(b, 10, &left).ok());
+  CHECK(Ids(left) == std::vector<storage::Id>{Tagged(4)});
+  // Deleted because another instance said so: not sent on again.
+  std::vector<storage::Id> ids;
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids.empty());
+  // A replay changes nothing, deletions included.
+  CHECK(s->ImportOutbox(Key(0x5A), 2, {}, {}, 0, &expected, {Tagged(3)}, &removed)
+            .Is(Code::kExists));
+  REQUIRE(s->Replies(a, 10, &left).ok());
+  CHECK(left.size() == 1);
+}
+
+TEST_CASE("AVaultNotesADeletionOnceAndOnlyForItsOwnReplies", "[replies][storage]") {
+  TempDir dir;
+  const storage::Key32 from = Key(0x77), other = Key(0x78);
+  auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
+  REQUIRE(v->QueueReply(Queued(2)).ok());
+  REQUIRE(v->QueueReply(Queued(3)).ok());
+  uint64_t noted = 0;
+  REQUIRE(v->QueueDeletions(from, {Tagged(2), Tagged(50)}, &noted).ok());
+  CHECK(noted == 1);
+  REQUIRE(v->QueueDeletions(other, {Tagged(2)}, &noted).ok());
+  CHECK(noted == 0);
+  std::vector<storage::QueuedDeletion> d;
+  REQUIRE(v->QueuedDeletions(&d).ok());
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].id == Tagged(2));
+  CHECK(d[0].from == from);
+  CHECK(d[0].sent.empty());
+  // Carried to the other instance by its outbox 4, once.
+  REQUIRE(v->MarkOutbox({}, {}, 4, other, "outbox:o:k", "4", {Tagged(2)}).ok());
+  REQUIRE(v->QueuedDeletions(&d).ok());
+  CHECK(d[0].OutboxFor(other) == 4);
+  CHECK(d[0].OutboxFor(from) == 0);
+  CHECK(v->MarkOutbox({}, {}, 5, other, "outbox:o:k", "5", {Tagged(2)}).Is(Code::kInvalidArgument));
+  storage::Store::Report r;
+  REQUIRE(v->Check(&r).ok());
+  CHECK(r.deleted == 1);
+  CHECK(r.problems.empty());
+  // A server store forwards nothing.
+  TempDir sdir;
+  auto s = OpenOk(sdir.path());
+  CHECK(s->QueueDeletions(from, {Tagged(2)}, &noted).Is(Code::kInvalidArgument));
+}
+
+TEST_CASE("TruncatedOrDoubledQueuedDeletionRecordIsRefused", "[replies][storage]") {
+  storage::QueuedDeletion d;
+  d.id = Tagged(2);
+  d.from = Key(0x77);
+  d.sent = {{Key(0x78), 3}};
+  const std::string v = storage::EncodeQueuedDeletion(d);
+  storage::QueuedDeletion back;
+  const storage::Id id = Tagged(2);
+  REQUIRE(storage::DecodeQueuedDeletion(id.data(), id.size(), U8(v), v.size(), &back).ok());
+  CHECK(back.from == d.from);
+  CHECK(back.OutboxFor(Key(0x78)) == 3);
+  for (size_t n = 0; n < v.size(); n++) {
+    INFO(n);
+    CHECK(!storage::DecodeQueuedDeletion(id.data(), id.size(), U8(v), n, &back).ok());
+  }
+  d.sent.push_back({Key(0x78), 4});
+  const std::string twice = storage::EncodeQueuedDeletion(d);
+  CHECK(storage::DecodeQueuedDeletion(id.data(), id.size(), U8(twice), twice.size(), &back)
+            .Is(Code::kCorruption));
 }
