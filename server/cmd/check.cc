@@ -68,6 +68,10 @@ int Run(const std::string& dir) {
               static_cast<unsigned long long>(r.bytes),
               static_cast<unsigned long long>(r.pending),
               r.pending ? " (in progress, or removed at the next start)" : "");
+  if (r.deleted > 0)
+    std::printf("replies their sources deleted, named in every bundle until they would have "
+                "expired: %llu\n",
+                static_cast<unsigned long long>(r.deleted));
   if (r.old_sources > 0)
     std::printf("source records kept by an older version: %llu (deleted at the next start)\n",
                 static_cast<unsigned long long>(r.old_sources));

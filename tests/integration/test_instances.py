@@ -104,6 +104,9 @@ def test(h):
     check(st == 200 and shown(body) == ([], []), "deleting on A: %d" % st)
     check(a.replies() == 0 and b.replies() == 1,
           "after deleting on A: A holds %d, B %d" % (a.replies(), b.replies()))
+    out = a.check()[1]
+    check("replies their sources deleted, named in every bundle until they would have expired: 1"
+          in out, "check on A does not count the deletion kept for its bundles:\n" + out)
     ba2 = h.path("a2.sdb")
     r = h.run([h.server_bin, "export", a.dir, "--out", ba2], expect=0)
     check("with 1 replies sources deleted here" in r.stdout, "A's next export:\n" + r.stdout)
