@@ -8,7 +8,8 @@ no record of sources) and sends a follow-up there; the vault imports both
 instances' bundles and holds each submission once (a bundle imported twice
 adds nothing); a reply reaches both instances after one round of outboxes;
 a reply the source deletes on A is deleted on B by the next round, and the
-deletion is not sent back to A; each instance's acknowledgements go to it
+deletion is not sent back to A; a reply deleted on A before B was sent it is
+never sent to B; each instance's acknowledgements go to it
 alone and delete its own submissions only."""
 import os
 import re
@@ -20,6 +21,7 @@ from test_replies import confirm, login, shown
 from test_sources import Visitor, first_submission
 
 TEXT = "We read it. Through either address, this reply is the same."
+TEXT2 = "A second reply, which the source deletes before B is sent it."
 
 
 def submissions(inst):
@@ -129,6 +131,28 @@ def test(h):
     check("nothing waits" in r.stderr, "the deletion went back to A:\n" + r.stdout + r.stderr)
     r = rv.import_(ba2, vault, expect=0)
     check("replies were deleted" not in r.stdout, "a deletion was noted twice:\n" + r.stdout)
+
+    h.step("a reply deleted before B was sent it is never sent to B")
+    second = rv.reply(first, vault, TEXT2)
+    oa2 = h.path("a2.sdo")
+    r = rv.outbox(vault, oa2, extra=["--instance-fingerprint", a.fingerprint])
+    check("outbox 2 for instance" in r.stdout and "1 replies" in r.stdout, "outbox 2 for A:\n" +
+          r.stdout)
+    a.import_outbox(oa2, expect=0)
+    va, body = login(h, srv_a.url, "delete-a2", words)
+    check(shown(body)[1] == [second], "A does not show the second reply")
+    st, hd, body = va.post("/reply/delete?lang=en", ["-d", "id=" + second])
+    check(st == 200 and shown(body) == ([], []), "deleting the second reply on A: %d" % st)
+    ba3 = h.path("a3.sdb")
+    r = h.run([h.server_bin, "export", a.dir, "--out", ba3], expect=0)
+    check("with 2 replies sources deleted here" in r.stdout, "A's third export:\n" + r.stdout)
+    r = rv.import_(ba3, vault, expect=0)
+    check("1 replies were deleted by their sources there" in r.stdout,
+          "importing A's third bundle:\n" + r.stdout)
+    r = rv.outbox(vault, h.path("b-none.sdo"), extra=["--instance-fingerprint", b.fingerprint],
+                  expect=2)
+    check("nothing waits" in r.stderr, "B was sent a reply already deleted:\n" + r.stdout +
+          r.stderr)
 
     h.step("each instance's acknowledgements delete its own submissions only")
     srv_a.stop()
