@@ -10,9 +10,11 @@ sends one first submission to get a codename, then:
   1. logs in `--sequential` times one after another (a fresh form cookie and
      token each time, as a new browser would), and reports log-ins a second;
   2. starts `--flood` log-ins at once, each on its own connection, half with
-     the right codename and half with a wrong one, and reports how many were
-     let in, refused as wrong, or told the server is busy (503), with the
-     server's peak RSS (VmHWM) before and after the flood.
+     the right codename and half with seven listed words nobody holds (which
+     log in to an empty conversation, after the same work: the server keeps
+     no record of sources), and reports how many were let in, refused, or
+     told the server is busy (503), with the server's peak RSS (VmHWM) before
+     and after the flood.
 Prints one JSON object. Standard library only.
 """
 import argparse
@@ -154,9 +156,9 @@ def main():
             "flood": a.flood,
             "flood_seconds": round(flood, 2),
             "let_in": results.count(200),
-            "wrong": results.count(403),
+            "refused": results.count(400) + results.count(403),
             "busy": results.count(503),
-            "other": len([r for r in results if r not in (200, 403, 503)]),
+            "other": len([r for r in results if r not in (200, 400, 403, 503)]),
             "vmhwm_kib_before_flood": hwm_before,
             "vmhwm_kib_after_flood": status_kib(proc.pid, "VmHWM"),
             "vmrss_kib_after_flood": status_kib(proc.pid, "VmRSS"),

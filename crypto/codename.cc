@@ -84,6 +84,48 @@ Secret NormalizeCodename(const uint8_t* p, size_t n) {
   return out;
 }
 
+Status CheckCodenameWords(const Secret& codename, size_t* bad) {
+  using Padded = std::array<uint8_t, 16>;
+  // The list, each word zero-padded to a fixed width, so that every word
+  // typed is compared with every word of the list in full.
+  static const std::vector<Padded> list = [] {
+    std::vector<Padded> out;
+    for (const std::string& w : Words()) {
+      Padded p{};
+      std::memcpy(p.data(), w.data(), std::min(w.size(), p.size() - 1));
+      out.push_back(p);
+    }
+    return out;
+  }();
+  *bad = 0;
+  size_t words = 0, start = 0;
+  Secret typed(kCodenameWords * sizeof(Padded));
+  std::array<bool, kCodenameWords> too_long{};
+  for (size_t i = 0; i <= codename.size(); i++) {
+    if (i < codename.size() && codename.data()[i] != ' ') continue;
+    if (words < kCodenameWords) {
+      const size_t len = i - start;
+      // A byte short of the width, so that a padded word never matches a
+      // longer one typed.
+      too_long[words] = len >= sizeof(Padded);
+      if (!too_long[words])
+        std::memcpy(typed.data() + words * sizeof(Padded), codename.data() + start, len);
+    }
+    words++;
+    start = i + 1;
+  }
+  if (codename.size() == 0 || words != kCodenameWords)
+    return Status::InvalidArgument("a codename has seven words");
+  std::array<uint8_t, kCodenameWords> found{};
+  for (size_t w = 0; w < kCodenameWords; w++)
+    for (const Padded& p : list)
+      found[w] |= uint8_t(sodium_memcmp(typed.data() + w * sizeof(Padded), p.data(), p.size()) == 0);
+  for (size_t w = 0; w < kCodenameWords; w++)
+    if ((found[w] == 0 || too_long[w]) && *bad == 0) *bad = w + 1;
+  if (*bad != 0) return Status::InvalidArgument("word " + std::to_string(*bad) + " is not in the list");
+  return Status::OK();
+}
+
 std::string FormatCodenameParams(const CodenameParams& p) {
   char b64[sodium_base64_ENCODED_LEN(16, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
   sodium_bin2base64(b64, sizeof b64, p.salt.data(), p.salt.size(),

@@ -397,8 +397,8 @@ class StreamReader {
 // Codenames (FORMAT.md "Codenames"): what a source keeps to come back. Seven
 // words of EFF's large list (crypto/words/). From a codename and the
 // instance's codename parameters, Argon2id and then two labelled subkeys give
-// the lookup id the server files the source under and the X25519 key pair
-// that replies are sealed to.
+// a lookup id (no longer used by the server) and the X25519 key pair that
+// replies are sealed to.
 constexpr size_t kCodenameWords = 7;
 constexpr size_t kWordCount = 7776;
 // Longer input is not a codename; it is still put through the same work.
@@ -412,6 +412,13 @@ Secret NewCodename();
 // case; every run of spaces, tabs, line breaks and no-break spaces one space;
 // none at either end; at most kMaxCodenameInput bytes of input are read.
 Secret NormalizeCodename(const uint8_t* p, size_t n);
+// Whether a normalized codename is seven words of the list: the only check a
+// log-in makes, since the server keeps no record of who holds a codename
+// (docs/INSTANCES.md). InvalidArgument with *bad = 0 when it has another
+// number of words, with *bad = i (1..7) when word i is not in the list. It
+// takes the same time whatever the words are: how long it takes says
+// nothing about them.
+Status CheckCodenameWords(const Secret& codename, size_t* bad);
 
 // Fixed for the life of an instance (and shared by instances behind one
 // onion address): changing any of them changes every lookup id and reply key.

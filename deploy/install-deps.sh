@@ -30,7 +30,7 @@ if [ "$want_tests" = 1 ]; then
   pkgs+=(catch2 curl lmdb-utils python3 python3-selenium chromium chromium-driver
         clang libclang-rt-14-dev debootstrap fonts-dejavu-core faketime python3-nacl tor
         debhelper lintian systemd
-        systemd-container)
+        systemd-container onionbalance)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -18,13 +18,16 @@ constexpr uint8_t kNoAnswers = 0;
 constexpr uint8_t kQuestionnaireAnswers = 1;
 
 constexpr char kBundleMagic[8] = {'S', 'E', 'A', 'L', 'D', 'B', 'U', 'N'};
+// Written: 2 when it carries DELETED records, else 1.
 constexpr uint8_t kBundleVersion = 1;
+constexpr uint8_t kBundleDeletionsVersion = 2;
 constexpr uint8_t kKindSubmissions = 1;
 constexpr size_t kBundleHeader = 8 + 1 + 1 + 2 + 32 + 4;
 static_assert(kBundleHeader == kBundleHeaderSize, "format.h names the header's size");
 constexpr uint8_t kRecSubmission = 1;
 constexpr uint8_t kRecChunk = 2;
 constexpr uint8_t kRecEnd = 3;
+constexpr uint8_t kRecDeleted = 4;  // version 2
 constexpr size_t kMaxRecord = (16u << 20) + 64;
 constexpr char kSignContext[] = "sealdrop bundle v1";
 
@@ -271,10 +274,11 @@ Status BundleWriter::Put(const uint8_t* p, size_t n) {
   return sink_(p, n);
 }
 
-Status BundleWriter::Begin() {
+Status BundleWriter::Begin(bool deletions) {
+  deletions_ = deletions;
   uint8_t h[kBundleHeader] = {};
   std::memcpy(h, kBundleMagic, 8);
-  h[8] = kBundleVersion;
+  h[8] = deletions ? kBundleDeletionsVersion : kBundleVersion;
   h[9] = kKindSubmissions;
   std::memcpy(h + 12, key_.pk.data(), 32);
   PutLE(h + 44, day_, 4);
@@ -308,6 +312,13 @@ Status BundleWriter::AddChunk(const storage::Id& id, uint32_t item, uint32_t ind
   PutLE(h + storage::kIdSize + 4, index, 4);
   chunks_++;
   return Record(kRecChunk, h, sizeof(h), p, n);
+}
+
+Status BundleWriter::AddDeleted(const storage::Id& id) {
+  if (!deletions_) return Status::InvalidArgument("a version 1 bundle carries no deletions");
+  if (deleted_ >= kMaxBundleDeleted) return Status::TooLarge("too many deletions for one bundle");
+  deleted_++;
+  return Record(kRecDeleted, id.data(), id.size(), nullptr, 0);
 }
 
 Status BundleWriter::Finish() {
@@ -353,14 +364,15 @@ Status ReadFull(const Source& src, uint8_t* p, size_t n, bool* eof) {
 Status ReadBundleHeader(const uint8_t* hdr, size_t n, BundleInfo* info) {
   if (n < kBundleHeader || std::memcmp(hdr, kBundleMagic, 8) != 0)
     return Status::Corruption("not a sealdrop bundle (bad magic)");
-  if (hdr[8] != kBundleVersion)
+  if (hdr[8] != kBundleVersion && hdr[8] != kBundleDeletionsVersion)
     return Status::Version("bundle version " + std::to_string(hdr[8]) +
-                           " is newer than this build supports (1)");
+                           " is not one this build supports (1 and 2)");
   if (hdr[9] != kKindSubmissions || hdr[10] != 0 || hdr[11] != 0)
     return Status::Corruption("bundle of an unknown kind");
   std::memcpy(info->instance.data(), hdr + 12, 32);
   info->day = uint32_t(GetLE(hdr + 44, 4));
-  info->submissions = info->chunks = 0;
+  info->version = hdr[8];
+  info->submissions = info->chunks = info->deleted = 0;
   return Status::OK();
 }
 
@@ -419,6 +431,12 @@ Status ReadBundle(const Source& src, const BundleHandler& h, BundleInfo* info) {
       if (h.chunk)
         SD_RETURN_IF_ERROR(h.chunk(id, item, index, buf.data() + storage::kIdSize + 8,
                                    len - storage::kIdSize - 8));
+    } else if (rh[0] == kRecDeleted && info->version >= kBundleDeletionsVersion) {
+      if (len != storage::kIdSize) return Status::Corruption("bundle DELETED record has the wrong length");
+      if (++info->deleted > kMaxBundleDeleted) return Status::Corruption("bundle deletes too many replies");
+      storage::Id id;
+      std::memcpy(id.data(), buf.data(), storage::kIdSize);
+      if (h.deleted) SD_RETURN_IF_ERROR(h.deleted(id));
     } else {
       return Status::Corruption("bundle has a record of unknown type " + std::to_string(rh[0]));
     }

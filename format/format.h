@@ -114,8 +114,12 @@ class BundleWriter {
   // Begin() writes the header.
   BundleWriter(const crypto::SigningKey& key, uint32_t day, Sink sink,
                crypto::Digest* digest = nullptr);
-  Status Begin();
+  // Version 2 when `deletions` (AddDeleted may then be called), else 1.
+  Status Begin(bool deletions = false);
   Status AddSubmission(const storage::SubmissionRec& rec);
+  // A reply a source deleted on this instance (DELETED record), so that the
+  // vault can have the other instances delete it too (docs/INSTANCES.md).
+  Status AddDeleted(const storage::Id& id);
   Status AddChunk(const storage::Id& id, uint32_t item, uint32_t index, const uint8_t* p,
                   size_t n);
   // Writes the signed END record.
@@ -130,7 +134,8 @@ class BundleWriter {
   Sink sink_;
   crypto::Hasher own_;
   crypto::Digest* hash_;
-  uint64_t subs_ = 0, chunks_ = 0, bytes_ = 0;
+  uint64_t subs_ = 0, chunks_ = 0, bytes_ = 0, deleted_ = 0;
+  bool deletions_ = false;
 };
 
 struct BundleHandler {
@@ -138,6 +143,8 @@ struct BundleHandler {
   std::function<Status(const storage::Id&, uint32_t item, uint32_t index, const uint8_t* p,
                        size_t n)>
       chunk;
+  // A DELETED record (version 2): the id of a reply a source deleted there.
+  std::function<Status(const storage::Id&)> deleted;
 };
 
 struct BundleInfo {
@@ -145,9 +152,14 @@ struct BundleInfo {
   uint32_t day = 0;
   uint64_t submissions = 0;
   uint64_t chunks = 0;
+  uint64_t deleted = 0;
+  uint8_t version = 0;  // 1, or 2 (may carry DELETED records)
 };
 
 constexpr size_t kBundleHeaderSize = 48;
+// The most DELETED records one bundle carries; a server with more sends the
+// rest in its next bundles.
+constexpr size_t kMaxBundleDeleted = 100000;
 
 // Parses a bundle's header (the first kBundleHeaderSize bytes): the instance
 // it names as its signer and its day, so that a caller can judge the
@@ -186,7 +198,7 @@ struct OutboxInfo {
   crypto::SignPublic signer{};    // the reviewer's signing key
   uint64_t sequence = 0;          // 1, 2, ... per signer and instance
   uint32_t count = 0;             // replies
-  uint8_t version = 0;            // as read: 1 (replies only) or 2
+  uint8_t version = 0;            // as read: 1 (replies only), 2, or 3 (with deletions)
 };
 
 constexpr size_t kOutboxHeaderSize = 8 + 1 + 32 + 32 + 8 + 4;
@@ -194,16 +206,18 @@ constexpr size_t kOutboxEntryHead = 16 + 32 + 4;
 constexpr size_t kOutboxAckSize = 16 + crypto::kHashSize;
 constexpr size_t kMaxOutboxReplies = 1000;
 constexpr size_t kMaxOutboxAcks = 100000;
-// The longest outbox: every reply at its longest and every acknowledgement
-// (about 73 MB).
+constexpr size_t kMaxOutboxDeleted = 100000;
+// The longest outbox: every reply at its longest, every acknowledgement and
+// every deletion (about 75 MB).
 size_t MaxOutbox();
 
 // Signs each reply for info.instance and the whole outbox with `key`
 // (info.signer and info.count are taken from the key and the replies).
-// Writes version 2.
+// Writes version 3 when it forwards `deleted` (ids of replies a source
+// deleted on another instance), else version 2.
 Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
                    std::vector<OutboxReply>* replies, const std::vector<OutboxAck>& acks,
-                   std::string* out);
+                   std::string* out, const std::vector<storage::Id>& deleted = {});
 // The header's word only: who signed, for which instance, which number; so
 // that a caller can name what is wrong before reading on. ReadOutbox proves it.
 Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info);
@@ -211,9 +225,9 @@ Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info);
 // signer its header names (whether that signer is trusted is the caller's
 // judgement). AuthFailed for a bad or missing signature, Corruption for
 // malformed bytes, Version for a newer format. A version 1 outbox has no
-// acknowledgements.
+// acknowledgements; only version 3 has deletions (`deleted` may be null).
 Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out,
-                  std::vector<OutboxAck>* acks);
+                  std::vector<OutboxAck>* acks, std::vector<storage::Id>* deleted = nullptr);
 
 // --- Triage: the team's notes on a submission (FORMAT.md "Triage record") --------
 // Kept in the vault only, sealed with crypto::SealTriage.

@@ -11,7 +11,9 @@ namespace format {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'D', 'O', 'U', 'T', 'B', 'O', 'X'};
-constexpr uint8_t kVersion = 2;  // 1 is still read: replies only
+// Written: 3 when it forwards deletions, else 2. 1 is still read: replies only.
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kDeletionsVersion = 3;
 
 void Put(std::string* s, const void* p, size_t n) { s->append(static_cast<const char*>(p), n); }
 
@@ -30,7 +32,8 @@ uint64_t GetLe(const uint8_t* p, int bytes) {
 size_t MaxOutbox() {
   return kOutboxHeaderSize +
          kMaxOutboxReplies * (kOutboxEntryHead + crypto::MaxSealedReply() + crypto::kSignatureSize) +
-         4 + kMaxOutboxAcks * kOutboxAckSize + crypto::kSignatureSize;
+         4 + kMaxOutboxAcks * kOutboxAckSize + 4 + kMaxOutboxDeleted * storage::kIdSize +
+         crypto::kSignatureSize;
 }
 
 RecordDigest RecordHash(const storage::SubmissionRec& rec) {
@@ -42,17 +45,20 @@ RecordDigest RecordHash(const storage::SubmissionRec& rec) {
 
 Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
                    std::vector<OutboxReply>* replies, const std::vector<OutboxAck>& acks,
-                   std::string* out) {
+                   std::string* out, const std::vector<storage::Id>& deleted) {
   if (replies->size() > kMaxOutboxReplies)
     return Status::TooLarge("an outbox holds at most " + std::to_string(kMaxOutboxReplies) +
                             " replies");
   if (acks.size() > kMaxOutboxAcks)
     return Status::TooLarge("an outbox holds at most " + std::to_string(kMaxOutboxAcks) +
                             " acknowledgements");
+  if (deleted.size() > kMaxOutboxDeleted)
+    return Status::TooLarge("an outbox forwards at most " + std::to_string(kMaxOutboxDeleted) +
+                            " deletions");
   if (info.sequence == 0) return Status::InvalidArgument("outbox numbers start at 1");
   out->clear();
   Put(out, kMagic, 8);
-  out->push_back(char(kVersion));
+  out->push_back(char(deleted.empty() ? kVersion : kDeletionsVersion));
   Put(out, info.instance.data(), 32);
   Put(out, key.pk.data(), 32);
   PutLe(out, info.sequence, 8);
@@ -79,6 +85,14 @@ Status WriteOutbox(const crypto::SigningKey& key, const OutboxInfo& info,
     Put(out, a.id.data(), a.id.size());
     Put(out, a.hash.data(), a.hash.size());
   }
+  if (!deleted.empty()) {
+    PutLe(out, deleted.size(), 4);
+    std::set<storage::Id> gone;
+    for (const storage::Id& id : deleted) {
+      if (!gone.insert(id).second) return Status::InvalidArgument("one deletion given twice");
+      Put(out, id.data(), id.size());
+    }
+  }
   uint8_t sig[crypto::kSignatureSize];
   crypto::Sign(key, reinterpret_cast<const uint8_t*>(out->data()), out->size(), sig);
   Put(out, sig, sizeof sig);
@@ -89,9 +103,9 @@ Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info) {
   if (n < 8 || std::memcmp(p, kMagic, 8) != 0)
     return Status::Corruption("not a sealdrop outbox (bad magic)");
   if (n < 9) return Status::Corruption("outbox is truncated");
-  if (p[8] != 1 && p[8] != kVersion)
+  if (p[8] < 1 || p[8] > kDeletionsVersion)
     return Status::Version("outbox version " + std::to_string(p[8]) +
-                           " is not supported by this build (supports 1 and 2)");
+                           " is not supported by this build (supports 1 to 3)");
   if (n < kOutboxHeaderSize) return Status::Corruption("outbox is truncated");
   std::memcpy(info->instance.data(), p + 9, 32);
   std::memcpy(info->signer.data(), p + 41, 32);
@@ -104,7 +118,7 @@ Status ReadOutboxHeader(const uint8_t* p, size_t n, OutboxInfo* info) {
 }
 
 Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<OutboxReply>* out,
-                  std::vector<OutboxAck>* acks) {
+                  std::vector<OutboxAck>* acks, std::vector<storage::Id>* deleted) {
   SD_RETURN_IF_ERROR(ReadOutboxHeader(p, n, info));
   if (n > MaxOutbox()) return Status::Corruption("outbox is longer than any outbox can be");
   // Nothing past the header is read until the whole outbox is proven.
@@ -115,6 +129,7 @@ Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<Outb
     return Status::AuthFailed("outbox signature does not verify: it was altered or cut short");
   out->clear();
   acks->clear();
+  if (deleted != nullptr) deleted->clear();
   std::set<storage::Id> seen;
   size_t off = kOutboxHeaderSize;
   for (uint32_t i = 0; i < info->count; i++) {
@@ -152,6 +167,21 @@ Status ReadOutbox(const uint8_t* p, size_t n, OutboxInfo* info, std::vector<Outb
       if (!acked.insert(a.id).second)
         return Status::Corruption("outbox acknowledges one submission twice");
       acks->push_back(a);
+    }
+  }
+  if (info->version >= kDeletionsVersion) {
+    if (body - off < 4) return Status::Corruption("outbox ends before its deletions");
+    const uint64_t count = GetLe(p + off, 4);
+    off += 4;
+    if (count == 0 || count > kMaxOutboxDeleted || (body - off) / storage::kIdSize < count)
+      return Status::Corruption("outbox has an impossible number of deletions");
+    std::set<storage::Id> gone;
+    for (uint64_t i = 0; i < count; i++) {
+      storage::Id id;
+      std::memcpy(id.data(), p + off, id.size());
+      off += id.size();
+      if (!gone.insert(id).second) return Status::Corruption("outbox deletes one reply twice");
+      if (deleted != nullptr) deleted->push_back(id);
     }
   }
   if (off != body) return Status::Corruption("outbox has bytes after its last entry");

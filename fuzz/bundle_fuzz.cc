@@ -29,8 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     *got = k;
     return Status::OK();
   };
-  uint64_t subs = 0, chunks = 0;
+  uint64_t subs = 0, chunks = 0, deleted = 0;
   format::BundleHandler accept;
+  accept.deleted = [&](const storage::Id&) {
+    deleted++;
+    return Status::OK();
+  };
   accept.submission = [&](const storage::SubmissionRec& rec) {
     FUZZ_CHECK(!rec.keys.empty() && !rec.items.empty(), "an invalid record was handed out");
     subs++;
@@ -45,7 +49,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Status st1 = format::ReadBundle(whole, accept, &info);
   if (st1.ok()) {
     FUZZ_CHECK(pos == size, "ReadBundle accepted a bundle without reading all of it");
-    FUZZ_CHECK(info.submissions == subs && info.chunks == chunks, "BundleInfo counts");
+    FUZZ_CHECK(info.submissions == subs && info.chunks == chunks && info.deleted == deleted,
+               "BundleInfo counts");
+    FUZZ_CHECK(info.version == 1 || info.version == 2, "a bundle of an unknown version was accepted");
+    FUZZ_CHECK(info.version == 2 || deleted == 0, "a version 1 bundle handed out deletions");
+    FUZZ_CHECK(deleted <= format::kMaxBundleDeleted, "more deletions than a bundle carries");
   }
 
   // Pass 2.

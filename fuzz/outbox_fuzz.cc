@@ -2,7 +2,8 @@
 // (format/outbox.cc), which `sealdrop-server import-outbox` runs on an outbox
 // carried by USB from the air-gapped laptop; and format::WriteOutbox, which
 // writes it. Version 2 carries replies and then acknowledgements (submission
-// id, record hash); version 1, still read, carries replies only.
+// id, record hash); version 3 also the ids of replies deleted on another
+// instance; version 1, still read, carries replies only.
 //
 // Every input goes through three passes, the last two chosen by its start:
 // 1. Raw: the input is an outbox, read as the server reads it (header, then
@@ -34,19 +35,21 @@
 // - ReadOutbox fails exactly as ReadOutboxHeader when the header fails, and
 //   only with Corruption, Version or AuthFailed; when it succeeds the two
 //   agree on every header field, the version included.
-// - An accepted outbox is version 1 or 2 and has count == replies, unique
+// - An accepted outbox is version 1, 2 or 3 (deletions, 1 to 100,000 unique
+//   ids, only in 3) and has count == replies, unique
 //   reply ids, every sealed reply at most crypto::MaxSealedReply(), at most
 //   kMaxOutboxAcks acknowledgements with unique ids and none in version 1, a
 //   valid signature over the whole and over every reply (checked again here
 //   with crypto::Verify), and laying out what was returned gives back the
 //   input byte for byte. Signed by the fixed key, WriteOutbox of what was
-//   returned gives the input too (version 2), or the same replies as version
-//   2 with no acknowledgements (version 1).
+//   returned gives the input too (versions 2 and 3), or the same replies as
+//   version 2 with no acknowledgements (version 1).
 // - Pass 2: ReadOutbox's verdict (OK, Version or Corruption), version,
 //   replies and acknowledgements equal those of this file's reference walk,
-//   which refuses a version other than 1 and 2, number 0, more than 1000
-//   replies or 100,000 acknowledgements, an entry that does not fit, a
-//   repeated reply id or acknowledged id, and bytes after the last entry.
+//   which refuses a version other than 1 to 3, number 0, more than 1000
+//   replies or 100,000 acknowledgements, a deletion count of 0 or over
+//   100,000, an entry that does not fit, a repeated reply, acknowledged or
+//   deleted id, and bytes after the last entry.
 // - Pass 3: WriteOutbox refuses number 0, a repeated reply id and a repeated
 //   acknowledged id (InvalidArgument), more than kMaxOutboxReplies replies,
 //   more than kMaxOutboxAcks acknowledgements and a sealed reply longer than
@@ -78,7 +81,9 @@ constexpr size_t kSig = crypto::kSignatureSize;      // 64
 constexpr uint64_t kDocMaxReplies = 1000;
 constexpr uint64_t kDocMaxSealed = 67632;
 constexpr uint64_t kDocMaxAcks = 100000;
-constexpr uint64_t kDocMaxOutbox = 85 + 1000 * (116 + 67632) + 4 + 100000 * 48 + 64;
+constexpr uint64_t kDocMaxDeleted = 100000;
+constexpr uint64_t kDocMaxOutbox =
+    85 + 1000 * (116 + 67632) + 4 + 100000 * 48 + 4 + 100000 * 16 + 64;
 
 uint64_t Le(const uint8_t* p, int n) {
   uint64_t v = 0;
@@ -105,10 +110,12 @@ bool SameAcks(const std::vector<format::OutboxAck>& a, const std::vector<format:
 
 // Lays out an outbox from its parts, as the format has it; `final_sig` is
 // the outbox's own signature (null: 64 zero bytes, to be signed by Resign).
-// Version 1 has no acknowledgement section (acks must be empty).
+// Version 1 has no acknowledgement section (acks must be empty); only
+// version 3 has a deletion section.
 std::string Layout(const format::OutboxInfo& info, uint8_t version,
                    const std::vector<format::OutboxReply>& rs,
-                   const std::vector<format::OutboxAck>& acks, const uint8_t* final_sig) {
+                   const std::vector<format::OutboxAck>& acks, const uint8_t* final_sig,
+                   const std::vector<storage::Id>& deleted = {}) {
   std::string s;
   Put(&s, kMagic, 8);
   s.push_back(char(version));
@@ -130,6 +137,10 @@ std::string Layout(const format::OutboxInfo& info, uint8_t version,
       Put(&s, a.hash.data(), a.hash.size());
     }
   }
+  if (version >= 3) {
+    PutLe(&s, deleted.size(), 4);
+    for (const auto& id : deleted) Put(&s, id.data(), id.size());
+  }
   if (final_sig != nullptr) Put(&s, final_sig, kSig);
   else s.append(kSig, '\0');
   return s;
@@ -142,22 +153,30 @@ void Resign(std::string* s) {
 }
 
 Status Read(const std::string& bytes, format::OutboxInfo* info,
-            std::vector<format::OutboxReply>* rs, std::vector<format::OutboxAck>* acks) {
-  return format::ReadOutbox(U8(bytes), bytes.size(), info, rs, acks);
+            std::vector<format::OutboxReply>* rs, std::vector<format::OutboxAck>* acks,
+            std::vector<storage::Id>* deleted = nullptr) {
+  return format::ReadOutbox(U8(bytes), bytes.size(), info, rs, acks, deleted);
 }
 
 // What must hold of any outbox ReadOutbox accepted.
 void CheckAccepted(const uint8_t* data, size_t size, const format::OutboxInfo& info,
                    const std::vector<format::OutboxReply>& rs,
-                   const std::vector<format::OutboxAck>& acks) {
+                   const std::vector<format::OutboxAck>& acks,
+                   const std::vector<storage::Id>& deleted) {
   format::OutboxInfo h;
   Status sh = format::ReadOutboxHeader(data, size, &h);
   FUZZ_CHECK(sh.ok(), "ReadOutbox accepted what ReadOutboxHeader refuses: " + sh.ToString());
   FUZZ_CHECK(h.instance == info.instance && h.signer == info.signer &&
                  h.sequence == info.sequence && h.count == info.count && h.version == info.version,
              "ReadOutboxHeader and ReadOutbox disagree on the header");
-  FUZZ_CHECK(info.version == 1 || info.version == 2,
+  FUZZ_CHECK(info.version >= 1 && info.version <= 3,
              "an outbox of version " + std::to_string(info.version) + " was accepted");
+  FUZZ_CHECK((info.version == 3) == !deleted.empty(),
+             "deletions in an outbox of version " + std::to_string(info.version));
+  FUZZ_CHECK(deleted.size() <= kDocMaxDeleted, "more deletions than an outbox holds");
+  std::set<storage::Id> gone;
+  for (const auto& id : deleted)
+    FUZZ_CHECK(gone.insert(id).second, "a repeated deleted id was accepted");
   FUZZ_CHECK(size > 8 && data[8] == info.version, "the version returned is not the version byte");
   FUZZ_CHECK(info.sequence != 0, "an outbox numbered 0 was accepted");
   FUZZ_CHECK(info.count == rs.size(), "count " + std::to_string(info.count) + " but " +
@@ -183,15 +202,15 @@ void CheckAccepted(const uint8_t* data, size_t size, const format::OutboxInfo& i
   for (const auto& a : acks)
     FUZZ_CHECK(acked.insert(a.id).second, "a repeated acknowledged id was accepted: " +
                                               Hex(a.id.data(), a.id.size()));
-  const std::string again = Layout(info, info.version, rs, acks, data + size - kSig);
+  const std::string again = Layout(info, info.version, rs, acks, data + size - kSig, deleted);
   FUZZ_CHECK(again.size() == size && std::memcmp(again.data(), data, size) == 0,
              "what ReadOutbox returned does not lay out to the bytes it read");
   if (info.signer == fuzz::TestSigningKey().pk) {
     std::vector<format::OutboxReply> copy = rs;
     std::string written;
-    Status sw = format::WriteOutbox(fuzz::TestSigningKey(), info, &copy, acks, &written);
+    Status sw = format::WriteOutbox(fuzz::TestSigningKey(), info, &copy, acks, &written, deleted);
     FUZZ_CHECK(sw.ok(), "WriteOutbox refuses what ReadOutbox accepted: " + sw.ToString());
-    if (info.version == 2) {
+    if (info.version >= 2) {
       FUZZ_CHECK(written.size() == size && std::memcmp(written.data(), data, size) == 0,
                  "WriteOutbox of an accepted outbox gives other bytes");
     } else {
@@ -261,8 +280,9 @@ void Raw(const uint8_t* data, size_t size) {
   format::OutboxInfo h, info;
   std::vector<format::OutboxReply> rs;
   std::vector<format::OutboxAck> acks;
+  std::vector<storage::Id> deleted;
   Status sh = format::ReadOutboxHeader(data, size, &h);
-  Status s = format::ReadOutbox(data, size, &info, &rs, &acks);
+  Status s = format::ReadOutbox(data, size, &info, &rs, &acks, &deleted);
   FUZZ_CHECK(s.ok() || s.Is(Status::Code::kCorruption) || s.Is(Status::Code::kVersion) ||
                  s.Is(Status::Code::kAuthFailed),
              "ReadOutbox failed with an undocumented code: " + s.ToString());
@@ -271,7 +291,7 @@ void Raw(const uint8_t* data, size_t size) {
   if (!sh.ok())
     FUZZ_CHECK(s.code() == sh.code() && s.message() == sh.message(),
                "the header is refused as " + sh.ToString() + " but the outbox as " + s.ToString());
-  if (s.ok()) CheckAccepted(data, size, info, rs, acks);
+  if (s.ok()) CheckAccepted(data, size, info, rs, acks, deleted);
 }
 
 // Pass 2: the input is an outbox whose signatures are signed again here (the
@@ -293,7 +313,8 @@ void Resigned(const uint8_t* data, size_t size) {
   Status::Code code = Status::Code::kOk;
   std::vector<format::OutboxReply> expect;
   std::vector<format::OutboxAck> expect_acks;
-  if (version != 1 && version != 2) code = Status::Code::kVersion;
+  std::vector<storage::Id> expect_deleted;
+  if (version < 1 || version > 3) code = Status::Code::kVersion;
   else if (want.sequence == 0 || want.count > kDocMaxReplies || size > kDocMaxOutbox)
     code = Status::Code::kCorruption;
   else {
@@ -320,8 +341,8 @@ void Resigned(const uint8_t* data, size_t size) {
       if (!ids.insert(r.id).second) code = Status::Code::kCorruption;
       expect.push_back(std::move(r));
     }
-    // Version 2: a count, then that many (id, record hash) pairs.
-    if (code == Status::Code::kOk && version == 2) {
+    // Versions 2 and 3: a count, then that many (id, record hash) pairs.
+    if (code == Status::Code::kOk && version >= 2) {
       if (body - off < 4) {
         code = Status::Code::kCorruption;
       } else {
@@ -342,6 +363,27 @@ void Resigned(const uint8_t* data, size_t size) {
         }
       }
     }
+    // Version 3: a count (1 to 100,000), then that many reply ids.
+    if (code == Status::Code::kOk && version == 3) {
+      if (body - off < 4) {
+        code = Status::Code::kCorruption;
+      } else {
+        const uint64_t n = Le(buf.data() + off, 4);
+        off += 4;
+        if (n == 0 || n > kDocMaxDeleted || body - off < n * 16) {
+          code = Status::Code::kCorruption;
+        } else {
+          std::set<storage::Id> gone;
+          for (uint64_t i = 0; i < n; i++) {
+            storage::Id id;
+            std::memcpy(id.data(), buf.data() + off, 16);
+            off += 16;
+            if (!gone.insert(id).second) { code = Status::Code::kCorruption; break; }
+            expect_deleted.push_back(id);
+          }
+        }
+      }
+    }
     if (code == Status::Code::kOk && off != body) code = Status::Code::kCorruption;
   }
   crypto::Sign(key, buf.data(), body, buf.data() + body);
@@ -349,7 +391,8 @@ void Resigned(const uint8_t* data, size_t size) {
   format::OutboxInfo info;
   std::vector<format::OutboxReply> rs;
   std::vector<format::OutboxAck> acks;
-  Status s = format::ReadOutbox(buf.data(), buf.size(), &info, &rs, &acks);
+  std::vector<storage::Id> deleted;
+  Status s = format::ReadOutbox(buf.data(), buf.size(), &info, &rs, &acks, &deleted);
   FUZZ_CHECK(s.code() == code, "re-signed outbox (version " + std::to_string(version) +
                                    "): ReadOutbox says " + s.ToString() +
                                    ", the reference walk code " +
@@ -363,7 +406,8 @@ void Resigned(const uint8_t* data, size_t size) {
   FUZZ_CHECK(SameAcks(acks, expect_acks),
              "re-signed outbox: " + std::to_string(acks.size()) + " acknowledgements, the reference walk's " +
                  std::to_string(expect_acks.size()) + " or others");
-  CheckAccepted(buf.data(), buf.size(), info, rs, acks);
+  FUZZ_CHECK(deleted == expect_deleted, "re-signed outbox: other deletions than the reference walk's");
+  CheckAccepted(buf.data(), buf.size(), info, rs, acks, deleted);
 }
 
 bool Refused(const std::string& bytes) {
@@ -474,7 +518,7 @@ void RoundTrip(const uint8_t* data, size_t size) {
   FUZZ_CHECK(SameAcks(back_acks, acks), "the acknowledgements changed on their way (" +
                                             std::to_string(acks.size()) + " written, " +
                                             std::to_string(back_acks.size()) + " read)");
-  CheckAccepted(p, out.size(), got, back, back_acks);
+  CheckAccepted(p, out.size(), got, back, back_acks, {});
 
   // Altered on its way: one changed byte, a cut, an extra byte.
   std::string bad = out;
@@ -500,7 +544,7 @@ void RoundTrip(const uint8_t* data, size_t size) {
              "a version 1 outbox read back otherwise");
   for (size_t i = 0; i < back1.size(); i++)
     FUZZ_CHECK(SameReply(back1[i], back[i]), "version 1: reply " + std::to_string(i) + " changed");
-  CheckAccepted(U8(v1), v1.size(), got1, back1, acks1);
+  CheckAccepted(U8(v1), v1.size(), got1, back1, acks1, {});
   // Version 1 with the acknowledgement section: bytes after the last entry.
   std::string relabelled = out;
   relabelled[8] = char(1);

@@ -26,9 +26,11 @@ bool SameBytes(const std::string& s, const uint8_t* data, size_t size) {
 // A reply record as the server keeps it: 5-byte header, day, signer,
 // signature, length, sealed reply.
 constexpr size_t kReplyFixed = 5 + 4 + 32 + 64 + 4;
-// A queued reply: header, id, submission, source, day, outbox, instance,
-// length, sealed reply.
+// A queued reply, version 1: header, id, submission, source, day, outbox,
+// instance, length, sealed reply. Version 2: header, id, submission,
+// source, day, length, sealed reply, count, then 40 bytes per instance.
 constexpr size_t kQueuedFixed = 5 + 16 + 16 + 32 + 4 + 8 + 32 + 4;
+constexpr size_t kQueuedHead = 5 + 16 + 16 + 32 + 4 + 4;
 
 bool Reply(const uint8_t* data, size_t size) {
   uint8_t key[49];
@@ -51,10 +53,27 @@ bool Reply(const uint8_t* data, size_t size) {
 bool Queued(const uint8_t* data, size_t size) {
   storage::QueuedReply rec;
   if (!storage::DecodeQueuedReply(data, size, &rec).ok()) return false;
+  FUZZ_CHECK(rec.sent.size() <= storage::kMaxQueuedSent);
+  if (data[4] == 1) {
+    // Read as version 2 after a rewrite: the same reply, sent to the same
+    // instance (none, or one).
+    FUZZ_CHECK(size >= kQueuedFixed && rec.sealed.size() == size - kQueuedFixed,
+               "a queued reply's sealed bytes are not the rest of its record");
+    FUZZ_CHECK(rec.sent.size() <= 1, "a version 1 queued reply went to several instances");
+    const std::string v2 = storage::EncodeQueuedReply(rec);
+    storage::QueuedReply back;
+    FUZZ_CHECK(storage::DecodeQueuedReply(reinterpret_cast<const uint8_t*>(v2.data()), v2.size(),
+                                          &back).ok(),
+               "a version 1 queued reply does not read back once rewritten");
+    FUZZ_CHECK(back.sealed == rec.sealed && back.sent.size() == rec.sent.size() &&
+                   back.id == rec.id && back.day == rec.day,
+               "a version 1 queued reply changed when rewritten");
+    return true;
+  }
   FUZZ_CHECK(SameBytes(storage::EncodeQueuedReply(rec), data, size),
              "a decoded queued reply does not re-encode to the same bytes");
-  FUZZ_CHECK(size >= kQueuedFixed && rec.sealed.size() == size - kQueuedFixed,
-             "a queued reply's sealed bytes are not the rest of its record");
+  FUZZ_CHECK(size == kQueuedHead + rec.sealed.size() + 2 + 40 * rec.sent.size(),
+             "a queued reply's parts do not add up to its record");
   return true;
 }
 

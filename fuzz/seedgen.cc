@@ -133,13 +133,15 @@ void Upload(const server::Config& cfg, server::Writer* writer, const Body& b) {
 }
 
 std::string Bundle(const crypto::SigningKey& ik, storage::Store* store,
-                   const std::vector<storage::Id>& ids) {
+                   const std::vector<storage::Id>& ids,
+                   const std::vector<storage::Id>& deleted = {}) {
   std::string out;
   format::BundleWriter w(ik, 20415, [&](const uint8_t* p, size_t n) {
     out.append(reinterpret_cast<const char*>(p), n);
     return Status::OK();
   });
-  Must(w.Begin(), "bundle Begin");
+  Must(w.Begin(!deleted.empty()), "bundle Begin");
+  for (const auto& id : deleted) Must(w.AddDeleted(id), "AddDeleted");
   for (const auto& id : ids) {
     storage::SubmissionRec rec;
     Must(store->Get(id, &rec), "Get");
@@ -291,7 +293,9 @@ void VectorSeeds(const std::string& path) {
                                                        {"submission-record-v2", "record_fuzz"},
                                                        {"submission-record-v3", "record_fuzz"},
                                                        {"bundle", "bundle_fuzz"},
-                                                       {"outbox", "outbox_fuzz"}};
+                                                       {"bundle-deleted", "bundle_fuzz"},
+                                                       {"outbox", "outbox_fuzz"},
+                                                       {"outbox-deletions", "outbox_fuzz"}};
   std::string line, vec;
   std::map<std::string, std::string> request;  // the `signed-request` vector's fields
   while (std::getline(in, line)) {
@@ -421,6 +425,14 @@ void ReplySeeds(const crypto::SigningKey& reviewer) {
   info.sequence = 6;
   Must(format::WriteOutbox(reviewer, info, &none, acks, &out), "WriteOutbox");
   Put("outbox_fuzz", "acks-3", out);
+  // Version 3: forwarding the deletion of two replies, with a reply and an
+  // acknowledgement.
+  info.sequence = 7;
+  std::vector<format::OutboxReply> with = one;
+  Must(format::WriteOutbox(reviewer, info, &with, {acks[2]}, &out,
+                           {replies[0].id, replies[2].id}),
+       "WriteOutbox");
+  Put("outbox_fuzz", "reply-ack-2-deletions", out);
   // The second acknowledgement's id made the first's.
   const size_t second = format::kOutboxHeaderSize + 4 + format::kOutboxAckSize;
   std::memcpy(&out[second], acks[0].id.data(), acks[0].id.size());
@@ -467,9 +479,12 @@ void ReplySeeds(const crypto::SigningKey& reviewer) {
   q.day = 20414;
   q.sealed = sealed[1];
   Put("record_fuzz", "queued-reply-waiting", storage::EncodeQueuedReply(q));
-  q.outbox = 3;
-  q.instance = instance.pk;
+  q.sent = {{instance.pk, 3}};
   Put("record_fuzz", "queued-reply-sent", storage::EncodeQueuedReply(q));
+  storage::Key32 other = instance.pk;
+  other[0] ^= 1;
+  q.sent.push_back({other, 1});
+  Put("record_fuzz", "queued-reply-sent-twice", storage::EncodeQueuedReply(q));
 }
 
 }  // namespace
@@ -612,6 +627,11 @@ int main(int argc, char** argv) {
   Put("bundle_fuzz", "empty", Bundle(ik, store.get(), {}));
   Put("bundle_fuzz", "one-submission", Bundle(ik, store.get(), {ids[0]}));
   Put("bundle_fuzz", "four-submissions", Bundle(ik, store.get(), ids));
+  // Version 2: two replies deleted by their sources there, then a submission.
+  storage::Id gone1{}, gone2{};
+  gone1.fill(0xc0);
+  gone2.fill(0xd0);
+  Put("bundle_fuzz", "deleted-and-one-submission", Bundle(ik, store.get(), {ids[0]}, {gone1, gone2}));
   store.reset();
 
   // config_fuzz.

@@ -51,6 +51,7 @@ bool Header(const httplib::Request& req, const std::string& name, std::string* o
 // in memory only, for an hour at most.
 struct Transfer {
   std::vector<storage::Id> ids;
+  std::vector<storage::Id> deleted;  // replies sources deleted here
   uint32_t day = 0;
   bool resend = false;
   uint64_t made = 0;
@@ -142,9 +143,9 @@ struct Api::Impl {
       t->resend = req.has_param("resend");
       t->day = storage::Today();
       t->made = now;
-      if (!BundleIds(store, t->resend, &t->ids).ok())
+      if (!BundleIds(store, t->resend, &t->ids, &t->deleted).ok())
         return Plain(res, 500, "the store could not be read\n");
-      if (t->ids.empty()) {
+      if (t->ids.empty() && t->deleted.empty()) {
         res.status = 204;
         return;
       }
@@ -170,7 +171,7 @@ struct Api::Impl {
         "application/octet-stream",
         [this, t, from](size_t, httplib::DataSink& sink) {
           uint64_t skip = from, sealed = 0;
-          Status w = WriteBundle(store, instance, t->ids, t->day,
+          Status w = WriteBundle(store, instance, t->ids, t->deleted, t->day,
                                  [&](const uint8_t* p, size_t n) {
                                    // What the courier has already: made again, not sent.
                                    const size_t drop = size_t(std::min<uint64_t>(skip, n));

@@ -32,7 +32,7 @@ struct Site {
   Site(const Config& c, Writer* w, storage::Store* s, bool tls);
   const Config& cfg;
   Writer* writer;
-  storage::Store* store;  // the source directory (GetSource)
+  storage::Store* store;  // replies (Replies, DeleteReply)
   Sessions sessions;
   KeyGate gate;
   const bool tls;
@@ -78,7 +78,7 @@ std::string FormToken(Site& site, const httplib::Request& req, httplib::Response
 // made here. Runs before the body is read, since a new codename costs a
 // derivation (KeyGate: a busy gate refuses the upload at once).
 struct Sender {
-  storage::SourceRec source;
+  SourceRef source;
   std::string session;      // the live session, if logged in
   crypto::SourceKeys keys;  // a new source's
   crypto::Secret codename;  // a new source's

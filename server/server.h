@@ -194,9 +194,8 @@ class Writer {
   // free (fresh allocations cost page faults on every MiB).
   Bytes Buffer();
 
-  // Queue and wait: durable on return when OK. With `source`, its record is
-  // filed in the same transaction unless it exists (WriteBatch::Commit).
-  Status Commit(const storage::SubmissionRec& rec, const storage::SourceRec* source = nullptr);
+  // Queue and wait: durable on return when OK.
+  Status Commit(const storage::SubmissionRec& rec);
   // Gives up an upload: never visible from now on. Returns once its earlier
   // writes are taken; its chunks are then removed in the background, a round
   // at a time with other writes or in pauses (storage::WriteBatch::Drop).
@@ -245,6 +244,13 @@ extern const char kMessageTooLong[];
 // when large uploads have filled the rest.
 constexpr uint64_t kSmallFiles = uint64_t(1) << 20;
 
+// The source a submission comes from: the reply key their codename derives,
+// which the sealed manifest carries. The server files nothing under it
+// (docs/INSTANCES.md, "no per-source state on the server").
+struct SourceRef {
+  format::ReplyKey reply_key{};
+};
+
 // One submission being received. Plaintext goes straight into secretstream;
 // ciphertext goes to the store in small transactions. Destroying an Upload
 // that was not committed removes everything it wrote.
@@ -260,9 +266,8 @@ class Upload {
   Status StartFile(std::string_view name, std::string_view type);
   Status Write(const uint8_t* p, size_t n);
   Status EndFile();
-  // The source sending this: their reply key goes into the sealed manifest,
-  // and their record is filed with the submission if it is their first.
-  void SetSource(const storage::SourceRec& source) {
+  // The source sending this: their reply key goes into the sealed manifest.
+  void SetSource(const SourceRef& source) {
     source_ = source;
     has_source_ = true;
   }
@@ -297,7 +302,7 @@ class Upload {
   bool in_file_ = false;
   uint64_t file_bytes_ = 0;  // of every file so far: small uploads may use the reserve
   bool has_source_ = false;
-  storage::SourceRec source_;
+  SourceRef source_;
   bool begun_ = false;
   bool done_ = false;
   // Ciphertext waiting for the next write transaction, sealed in place.
@@ -330,7 +335,7 @@ class Form {
   // Checks the body ended properly and commits. Nothing is kept otherwise.
   Status Finish(Receipt* receipt);
   // Upload::SetSource.
-  void SetSource(const storage::SourceRec& source) { up_.SetSource(source); }
+  void SetSource(const SourceRef& source) { up_.SetSource(source); }
 
  private:
   enum class Part { kNone, kMessage, kFile, kEmpty };
@@ -758,15 +763,17 @@ void ReportDeleted(const Config& cfg, const Deleted& d);
 // For export, import-outbox and the reviewer API alike.
 
 // The submissions a bundle takes: those never exported, or (resend) every
-// one held that no reviewer has acknowledged.
-Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids);
-// Writes a signed bundle of `ids`, exported on `day`, to `sink`, piece by
-// piece (memory stays flat); *sealed gets the sealed bytes it carries. The
-// same ids and day give the same bytes (Ed25519 signs deterministically),
-// which is what lets a broken download resume.
+// one held that no reviewer has acknowledged; and *deleted, the replies
+// sources deleted here (Store::DeletedReplies), which every bundle carries.
+Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids,
+                 std::vector<storage::Id>* deleted);
+// Writes a signed bundle of `ids` and `deleted`, exported on `day`, to
+// `sink`, piece by piece (memory stays flat); *sealed gets the sealed bytes
+// it carries. The same ids, deletions and day give the same bytes (Ed25519
+// signs deterministically), which is what lets a broken download resume.
 Status WriteBundle(storage::Store* store, const crypto::SigningKey& key,
-                   const std::vector<storage::Id>& ids, uint32_t day, const format::Sink& sink,
-                   uint64_t* sealed);
+                   const std::vector<storage::Id>& ids, const std::vector<storage::Id>& deleted,
+                   uint32_t day, const format::Sink& sink, uint64_t* sealed);
 
 // What an imported outbox brought.
 struct OutboxImport {
@@ -775,6 +782,7 @@ struct OutboxImport {
   size_t replies = 0, acks = 0;
   size_t gone = 0;        // acknowledged, but deleted already
   size_t held = 0;        // acknowledged, now waiting for deletion
+  size_t deleted = 0;     // replies deleted as sources asked on another instance
   uint32_t delete_day = 0;
   std::string Report(uint32_t grace) const;  // the lines import-outbox prints
 };

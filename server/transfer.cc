@@ -7,8 +7,12 @@
 namespace sealdrop {
 namespace server {
 
-Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids) {
+Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* ids,
+                 std::vector<storage::Id>* deleted) {
   ids->clear();
+  // Every bundle carries the replies sources deleted here, until they would
+  // have expired: a lost bundle loses none of them.
+  SD_RETURN_IF_ERROR(store->DeletedReplies(format::kMaxBundleDeleted, deleted));
   if (!resend) return store->Unexported(ids);
   // Every submission held that no reviewer acknowledged: any of them a lost
   // or damaged bundle may have stranded. An acknowledged one is in a vault,
@@ -24,14 +28,15 @@ Status BundleIds(storage::Store* store, bool resend, std::vector<storage::Id>* i
 }
 
 Status WriteBundle(storage::Store* store, const crypto::SigningKey& key,
-                   const std::vector<storage::Id>& ids, uint32_t day, const format::Sink& sink,
-                   uint64_t* sealed) {
+                   const std::vector<storage::Id>& ids, const std::vector<storage::Id>& deleted,
+                   uint32_t day, const format::Sink& sink, uint64_t* sealed) {
   *sealed = 0;
   // OpenSSL's BLAKE2b: hashing was two thirds of a courier fetch's time on
   // the API's one sending thread. libsodium's if this OpenSSL lacks it.
   std::unique_ptr<crypto::Digest> digest = crypto::NewOpensslBlake2b();
   format::BundleWriter w(key, day, sink, digest.get());
-  SD_RETURN_IF_ERROR(w.Begin());
+  SD_RETURN_IF_ERROR(w.Begin(!deleted.empty()));
+  for (const storage::Id& id : deleted) SD_RETURN_IF_ERROR(w.AddDeleted(id));
   // Every page of the store read through its map counts in this process's
   // memory until let go: a 1 GiB bundle took the reviewer API to 1 GiB.
   constexpr uint64_t kLetGo = 16u << 20;
@@ -92,7 +97,8 @@ Status ImportOutboxBytes(const Config& cfg, const crypto::SignPublic& instance,
   }
   std::vector<format::OutboxReply> replies;
   std::vector<format::OutboxAck> acks;
-  Status st = format::ReadOutbox(p, bytes.size(), &info, &replies, &acks);
+  std::vector<storage::Id> deleted;
+  Status st = format::ReadOutbox(p, bytes.size(), &info, &replies, &acks, &deleted);
   if (!st.ok()) {
     *hint = std::string(nothing) + "; the outbox was damaged or altered on its way: write it "
             "again with sealdrop-review outbox --again " + std::to_string(info.sequence);
@@ -117,8 +123,9 @@ Status ImportOutboxBytes(const Config& cfg, const crypto::SignPublic& instance,
     rec.sealed = std::move(r.sealed);
     recs.push_back(std::move(rec));
   }
-  uint64_t expected = 0;
-  st = store->ImportOutbox(info.signer, info.sequence, recs, held, today, &expected);
+  uint64_t expected = 0, removed = 0;
+  st = store->ImportOutbox(info.signer, info.sequence, recs, held, today, &expected, deleted,
+                           &removed);
   const std::string number = std::to_string(info.sequence);
   if (st.Is(Status::Code::kExists)) {
     *hint = std::string(nothing) + "; the next outbox from this reviewer is number " +
@@ -141,6 +148,7 @@ Status ImportOutboxBytes(const Config& cfg, const crypto::SignPublic& instance,
   out->replies = recs.size();
   out->acks = acks.size();
   out->held = held.size();
+  out->deleted = removed;
   out->delete_day = today + cfg.ack_grace_days;
   return Status::OK();
 }
@@ -151,6 +159,9 @@ std::string OutboxImport::Report(uint32_t grace) const {
                   " acknowledgements\n";
   if (gone > 0)
     s += std::to_string(gone) + " of the acknowledged submissions were deleted already\n";
+  if (deleted > 0)
+    s += std::to_string(deleted) + " replies deleted, as their sources asked through another "
+         "instance\n";
   if (held > 0)
     s += std::to_string(held) + " acknowledged submissions will be deleted from " +
          storage::DayName(delete_day) + " (ack_grace_days = " + std::to_string(grace) +

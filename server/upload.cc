@@ -175,7 +175,7 @@ Status Upload::Commit(Receipt* receipt) {
   rec_.items[0].padded = w.padded();
   SD_RETURN_IF_ERROR(Flush());
   wrote_ = true;
-  Status st = writer_->Commit(rec_, has_source_ ? &source_ : nullptr);
+  Status st = writer_->Commit(rec_);
   if (!st.ok()) {
     // A queued chunk write that failed is the cause worth reporting.
     std::lock_guard<std::mutex> l(tracker_->mu);

@@ -149,17 +149,19 @@ void HandleLogin(Site& site, const httplib::Request& req, httplib::Response& res
   if (!ReadSmallBody(reader, &body, &len)) return Refuse(req, res, 400, "malformed_request");
   if (!FormField(body.data(), len, "codename", &typed)) typed = crypto::Secret(0);
   crypto::Secret codename = crypto::NormalizeCodename(typed.data(), typed.size());
-  // The same work, and the same one lookup, whether the codename exists or
-  // not: how long a wrong one takes tells nothing.
+  // The server keeps no record of who holds a codename (docs/INSTANCES.md):
+  // seven words of the list log in, and the replies are those filed under
+  // the reply key they derive, none for a phrase nobody was given. The
+  // check names a mistyped word by its place, never by echoing it.
+  size_t bad = 0;
+  if (!crypto::CheckCodenameWords(codename, &bad).ok()) {
+    if (bad == 0) return Refuse(req, res, 400, "codename_words");
+    return Refuse(req, res, 400, "not_a_word", {{"number", std::to_string(bad)}});
+  }
   crypto::SourceKeys keys;
   Status st = site.gate.Derive(codename, site.cfg.codename, &keys);
   if (st.Is(Status::Code::kFull)) return Refuse(req, res, 503, "busy");
   if (!st.ok()) return Refuse(req, res, 500, "server");
-  storage::SourceRec rec;
-  st = site.store->GetSource(keys.lookup, &rec);
-  const bool known = st.ok() && crypto::Equal(rec.reply_key.data(), keys.pk.data(), keys.pk.size());
-  if (!st.ok() && !st.Is(Status::Code::kNotFound)) return Refuse(req, res, 500, "server");
-  if (!known) return Refuse(req, res, 403, "unknown_codename");
   // A new id at every log-in: an id planted in the browser before (session
   // fixation) never becomes a logged-in one.
   std::string old = SessionCookie(site, req);
@@ -294,22 +296,17 @@ std::string FormToken(Site& site, const httplib::Request& req, httplib::Response
 }
 
 Status IdentifySender(Site& site, const httplib::Request& req, Sender* out) {
-  out->source.day = storage::Today();
   const std::string id = SessionCookie(site, req);
   if (!id.empty()) {
     // One look: a session that ended since Hygiene checked it is refused
     // here too, never taken for a new source.
-    bool found = site.sessions.With(id, [&](Sessions::Session& s) {
-      out->source.lookup = s.keys.lookup;
-      out->source.reply_key = s.keys.pk;
-    });
+    bool found = site.sessions.With(id, [&](Sessions::Session& s) { out->source.reply_key = s.keys.pk; });
     if (!found) return Status::NotFound("session ended");
     out->session = id;
     return Status::OK();
   }
   out->codename = crypto::NewCodename();
   SD_RETURN_IF_ERROR(site.gate.Derive(out->codename, site.cfg.codename, &out->keys));
-  out->source.lookup = out->keys.lookup;
   out->source.reply_key = out->keys.pk;
   out->fresh = true;
   return Status::OK();

@@ -38,8 +38,6 @@ struct Writer::Job {
   std::vector<storage::ChunkWrite> chunks;
   bool small = false;
   storage::SubmissionRec rec;
-  bool has_source = false;
-  storage::SourceRec source;
   std::shared_ptr<Tracker> tracker;
   std::promise<Status> done;
   size_t bytes() const { return data.size(); }
@@ -96,12 +94,11 @@ Status Writer::Wait(std::unique_ptr<Job> job) {
   return f.get();
 }
 
-Status Writer::Commit(const storage::SubmissionRec& rec, const storage::SourceRec* source) {
+Status Writer::Commit(const storage::SubmissionRec& rec) {
   auto job = std::make_unique<Job>();
   job->kind = Job::kCommit;
   job->id = rec.id;
   job->rec = rec;
-  if (source != nullptr) job->has_source = true, job->source = *source;
   return Wait(std::move(job));
 }
 
@@ -195,7 +192,7 @@ void Writer::Run() {
     }
     auto add = [](storage::WriteBatch* b, Job& j) {
       if (j.kind == Job::kChunks) b->PutChunks(j.id, j.chunks, j.small);
-      else b->Commit(j.rec, j.has_source ? &j.source : nullptr);
+      else b->Commit(j.rec);
     };
     const bool drop = !dropping_.empty() && !drop_blocked_;
     storage::WriteBatch batch;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 namespace sealdrop {
 namespace storage {
@@ -30,10 +31,6 @@ constexpr char kSubMagic[4] = {'S', 'D', 'S', 'U'};
 constexpr char kChunkMagic[4] = {'S', 'D', 'C', 'H'};
 constexpr char kPendMagic[4] = {'S', 'D', 'P', 'E'};
 constexpr char kStoreMagic[4] = {'S', 'D', 'S', 'T'};
-constexpr char kSourceMagic[4] = {'S', 'D', 'S', 'O'};
-constexpr uint8_t kSourceVersion = 1;
-constexpr uint8_t kReplyX25519 = 1;
-constexpr size_t kSourceSize = 4 + 1 + 1 + 32 + 4;
 constexpr size_t kRecHdr = 5;
 constexpr char kReplyMagic[4] = {'S', 'D', 'R', 'E'};
 constexpr char kQueuedMagic[4] = {'S', 'D', 'R', 'Q'};
@@ -48,7 +45,16 @@ constexpr size_t kAckQueuedSize = kRecHdr + 32 + 8;
 // crypto::kMaxTriage of padded plaintext, sealed (nonce and tag).
 constexpr size_t kMaxTriageRecord = (4u << 20) + 24 + 16;
 constexpr size_t kReplyFixed = kRecHdr + 4 + 32 + 64 + 4;
-constexpr size_t kQueuedFixed = kRecHdr + 16 + 16 + 32 + 4 + 8 + 32 + 4;
+constexpr size_t kQueuedFixed = kRecHdr + 16 + 16 + 32 + 4 + 8 + 32 + 4;  // version 1
+// Version 2: id, submission, reply key, day, sealed length, then the sealed
+// reply and the instances it was sent to.
+constexpr uint8_t kQueuedVersion = 2;
+constexpr size_t kQueuedHead = kRecHdr + 16 + 16 + 32 + 4 + 4;
+constexpr size_t kQueuedSent = 32 + 8;
+constexpr char kDeletedMagic[4] = {'S', 'D', 'D', 'L'};     // server
+constexpr size_t kDeletedSize = kRecHdr + 4;
+constexpr char kDeletionMagic[4] = {'S', 'D', 'D', 'Q'};    // vault
+constexpr size_t kDeletionHead = kRecHdr + 32 + 2;
 // Above the longest sealed reply (crypto::MaxSealedReply, about 69 KiB).
 constexpr size_t kMaxSealedReply = 1u << 20;
 // Ciphertext bytes per chunk beyond its plaintext: secretstream's tag and MAC
@@ -257,12 +263,13 @@ uint64_t StoredSize(const SubmissionRec& rec) {
 
 struct Store::Dbis {
   MDB_dbi meta, subs, chunks, pending, unexported, byday;
-  MDB_dbi sources, replies, triage, acks, index;
-  bool has_sources = false;  // a store from before codenames, opened read-only, has none
+  MDB_dbi sources, replies, triage, acks, index, deleted;
+  bool has_sources = false;  // only a store written before the server kept none
   bool has_replies = false;  // nor one from before replies
   bool has_triage = false;   // a vault's, nor one from before triage
   bool has_acks = false;     // nor one from before acknowledgements
   bool has_index = false;    // a vault's, nor one from before the index
+  bool has_deleted = false;  // nor one from before deletions travelled
 };
 
 Store::~Store() {
@@ -318,7 +325,9 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
     SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
   }
   if (opt.role == Role::kServer) {
-    rc = mdb_dbi_open(txn.get(), "sources", create, &d.sources);
+    // Never created any more; one an older store holds is opened so that
+    // check can count it and serve delete it (DropSources).
+    rc = mdb_dbi_open(txn.get(), "sources", 0, &d.sources);
     if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
     d.has_sources = rc == MDB_SUCCESS;
   }
@@ -336,6 +345,11 @@ Status Store::Open(const std::string& dir, const Options& opt, std::unique_ptr<S
   rc = mdb_dbi_open(txn.get(), "acks", create, &d.acks);
   if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
   d.has_acks = rc == MDB_SUCCESS;
+  // Server: replies its sources deleted; vault: deletions to forward.
+  rc = mdb_dbi_open(txn.get(), opt.role == Role::kServer ? "deleted" : "deletions", create,
+                    &d.deleted);
+  if (rc != MDB_NOTFOUND) SD_RETURN_IF_ERROR(FromMdb(rc, "open table"));
+  d.has_deleted = rc == MDB_SUCCESS;
   MDB_val k{6, const_cast<char*>("format")}, v;
   rc = mdb_get(txn.get(), d.meta, &k, &v);
   if (rc == MDB_NOTFOUND) {
@@ -674,27 +688,6 @@ void WriteBatch::PutChunks(const Id& id, std::vector<ChunkWrite> chunks, bool sm
   ops_.push_back(std::move(op));
 }
 
-std::string EncodeSource(const SourceRec& rec) {
-  std::string s(kSourceMagic, 4);
-  s.push_back(char(kSourceVersion));
-  s.push_back(char(kReplyX25519));
-  s.append(reinterpret_cast<const char*>(rec.reply_key.data()), rec.reply_key.size());
-  PutU32(&s, rec.day);
-  return s;
-}
-
-Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out) {
-  MDB_val v{n, const_cast<uint8_t*>(p)};
-  SD_RETURN_IF_ERROR(CheckHeader(v, kSourceMagic, "source"));
-  if (n != kSourceSize) return Status::Corruption("source record has the wrong length");
-  if (p[5] != kReplyX25519)
-    return Status::Version("source reply key algorithm " + std::to_string(p[5]) + " is not supported");
-  out->lookup = lookup;
-  std::memcpy(out->reply_key.data(), p + 6, out->reply_key.size());
-  out->day = uint32_t(GetLE(p + 6 + out->reply_key.size(), 4));
-  return Status::OK();
-}
-
 std::string EncodeReply(const ReplyRec& rec) {
   std::string s(kReplyMagic, 4);
   s.push_back(char(kRecordVersion));
@@ -724,44 +717,126 @@ Status DecodeReply(const uint8_t* key, size_t key_len, const uint8_t* p, size_t 
   return Status::OK();
 }
 
+uint64_t QueuedReply::OutboxFor(const Key32& instance) const {
+  for (const Sent& s : sent)
+    if (s.instance == instance) return s.outbox;
+  return 0;
+}
+
+uint64_t QueuedDeletion::OutboxFor(const Key32& instance) const {
+  for (const QueuedReply::Sent& s : sent)
+    if (s.instance == instance) return s.outbox;
+  return 0;
+}
+
+std::string EncodeQueuedDeletion(const QueuedDeletion& rec) {
+  std::string s(kDeletionMagic, 4);
+  s.push_back(char(kRecordVersion));
+  s.append(reinterpret_cast<const char*>(rec.from.data()), 32);
+  PutU16(&s, uint16_t(rec.sent.size()));
+  for (const QueuedReply::Sent& e : rec.sent) {
+    s.append(reinterpret_cast<const char*>(e.instance.data()), 32);
+    PutU64(&s, e.outbox);
+  }
+  return s;
+}
+
+Status DecodeQueuedDeletion(const uint8_t* key, size_t key_len, const uint8_t* p, size_t n,
+                            QueuedDeletion* out) {
+  if (key_len != kIdSize) return Status::Corruption("queued deletion has a malformed key");
+  MDB_val v{n, const_cast<uint8_t*>(p)};
+  SD_RETURN_IF_ERROR(CheckHeader(v, kDeletionMagic, "queued deletion"));
+  if (n < kDeletionHead) return Status::Corruption("queued deletion record is truncated");
+  std::memcpy(out->id.data(), key, kIdSize);
+  const uint8_t* q = p + kRecHdr;
+  std::memcpy(out->from.data(), q, 32), q += 32;
+  const size_t count = size_t(GetLE(q, 2));
+  q += 2;
+  if (count > kMaxQueuedSent || n != kDeletionHead + count * kQueuedSent)
+    return Status::Corruption("queued deletion record has the wrong length");
+  out->sent.clear();
+  for (size_t i = 0; i < count; i++) {
+    QueuedReply::Sent e;
+    std::memcpy(e.instance.data(), q, 32), q += 32;
+    e.outbox = GetLE(q, 8), q += 8;
+    if (e.outbox == 0 || out->OutboxFor(e.instance) != 0)
+      return Status::Corruption("queued deletion names an instance twice or outbox 0");
+    out->sent.push_back(e);
+  }
+  return Status::OK();
+}
+
 std::string EncodeQueuedReply(const QueuedReply& rec) {
   std::string s(kQueuedMagic, 4);
-  s.push_back(char(kRecordVersion));
+  s.push_back(char(kQueuedVersion));
   s.append(reinterpret_cast<const char*>(rec.id.data()), kIdSize);
   s.append(reinterpret_cast<const char*>(rec.submission.data()), kIdSize);
   s.append(reinterpret_cast<const char*>(rec.source.data()), 32);
   PutU32(&s, rec.day);
-  PutU64(&s, rec.outbox);
-  s.append(reinterpret_cast<const char*>(rec.instance.data()), 32);
   PutU32(&s, uint32_t(rec.sealed.size()));
   s.append(reinterpret_cast<const char*>(rec.sealed.data()), rec.sealed.size());
+  PutU16(&s, uint16_t(rec.sent.size()));
+  for (const QueuedReply::Sent& e : rec.sent) {
+    s.append(reinterpret_cast<const char*>(e.instance.data()), 32);
+    PutU64(&s, e.outbox);
+  }
   return s;
 }
 
 Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out) {
   MDB_val v{n, const_cast<uint8_t*>(p)};
-  SD_RETURN_IF_ERROR(CheckHeader(v, kQueuedMagic, "queued reply"));
-  if (n < kQueuedFixed) return Status::Corruption("queued reply record is truncated");
-  const size_t len = size_t(GetLE(p + kQueuedFixed - 4, 4));
-  if (len > kMaxSealedReply || n != kQueuedFixed + len)
-    return Status::Corruption("queued reply record has the wrong length");
+  SD_RETURN_IF_ERROR(CheckHeader(v, kQueuedMagic, "queued reply", 1, kQueuedVersion));
+  out->sent.clear();
   const uint8_t* q = p + kRecHdr;
+  if (p[4] == 1) {
+    if (n < kQueuedFixed) return Status::Corruption("queued reply record is truncated");
+    const size_t len = size_t(GetLE(p + kQueuedFixed - 4, 4));
+    if (len > kMaxSealedReply || n != kQueuedFixed + len)
+      return Status::Corruption("queued reply record has the wrong length");
+    std::memcpy(out->id.data(), q, kIdSize), q += kIdSize;
+    std::memcpy(out->submission.data(), q, kIdSize), q += kIdSize;
+    std::memcpy(out->source.data(), q, 32), q += 32;
+    out->day = uint32_t(GetLE(q, 4)), q += 4;
+    QueuedReply::Sent e;
+    e.outbox = GetLE(q, 8), q += 8;
+    std::memcpy(e.instance.data(), q, 32), q += 32 + 4;
+    // Version 1 went to one instance at most; zeros while queued.
+    if (e.outbox != 0) out->sent.push_back(e);
+    out->sealed.assign(q, q + len);
+    return Status::OK();
+  }
+  if (n < kQueuedHead) return Status::Corruption("queued reply record is truncated");
   std::memcpy(out->id.data(), q, kIdSize), q += kIdSize;
   std::memcpy(out->submission.data(), q, kIdSize), q += kIdSize;
   std::memcpy(out->source.data(), q, 32), q += 32;
   out->day = uint32_t(GetLE(q, 4)), q += 4;
-  out->outbox = GetLE(q, 8), q += 8;
-  std::memcpy(out->instance.data(), q, 32), q += 32 + 4;
-  out->sealed.assign(q, q + len);
+  const size_t len = size_t(GetLE(q, 4));
+  q += 4;
+  if (len > kMaxSealedReply || n - kQueuedHead < len + 2)
+    return Status::Corruption("queued reply record has the wrong length");
+  const uint8_t* sealed = q;
+  q += len;
+  const size_t count = size_t(GetLE(q, 2));
+  q += 2;
+  if (count > kMaxQueuedSent || n != kQueuedHead + len + 2 + count * kQueuedSent)
+    return Status::Corruption("queued reply record has the wrong length");
+  for (size_t i = 0; i < count; i++) {
+    QueuedReply::Sent e;
+    std::memcpy(e.instance.data(), q, 32), q += 32;
+    e.outbox = GetLE(q, 8), q += 8;
+    if (e.outbox == 0 || out->OutboxFor(e.instance) != 0)
+      return Status::Corruption("queued reply record names an instance twice or outbox 0");
+    out->sent.push_back(e);
+  }
+  out->sealed.assign(sealed, sealed + len);
   return Status::OK();
 }
 
-void WriteBatch::Commit(const SubmissionRec& rec, const SourceRec* source) {
+void WriteBatch::Commit(const SubmissionRec& rec) {
   Op op;
   op.kind = Op::kCommit;
   op.id = rec.id;
   op.rec = rec;
-  if (source != nullptr) op.has_source = true, op.source = *source;
   commits_++;
   ops_.push_back(std::move(op));
 }
@@ -828,24 +903,22 @@ Status Store::TxnCommit(MDB_txn* txn, const SubmissionRec& rec) {
   return Status::OK();
 }
 
-Status Store::TxnPutSource(MDB_txn* txn, const SourceRec& rec) {
-  if (!dbi_->has_sources) return Status::InvalidArgument("this store keeps no sources");
-  MDB_val k{rec.lookup.size(), const_cast<uint8_t*>(rec.lookup.data())}, v;
-  if (mdb_get(txn, dbi_->sources, &k, &v) == MDB_SUCCESS) return Status::OK();  // a follow-up
-  std::string bytes = EncodeSource(rec);
-  MDB_val rv{bytes.size(), bytes.data()};
-  return FromMdb(mdb_put(txn, dbi_->sources, &k, &rv, MDB_NOOVERWRITE), "write source");
-}
-
-Status Store::GetSource(const LookupId& lookup, SourceRec* out) {
-  if (!dbi_->has_sources) return Status::NotFound("no such source");
-  Txn txn(env_, false);
+Status Store::DropSources(uint64_t* dropped) {
+  *dropped = 0;
+  if (!dbi_->has_sources) return Status::OK();
+  Txn txn(env_, true);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
-  MDB_val k{lookup.size(), const_cast<uint8_t*>(lookup.data())}, v;
-  int rc = mdb_get(txn.get(), dbi_->sources, &k, &v);
-  if (rc == MDB_NOTFOUND) return Status::NotFound("no such source");
-  SD_RETURN_IF_ERROR(FromMdb(rc, "read source"));
-  return DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, out);
+  MDB_stat st;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->sources, &st), "stat"));
+  // The table itself goes too: its name alone would say the store once
+  // kept sources.
+  SD_RETURN_IF_ERROR(FromMdb(mdb_drop(txn.get(), dbi_->sources, 1), "delete source records"));
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  dbi_->has_sources = false;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_env_sync(env_, 1), "sync"));
+  KeepDayTimes();
+  *dropped = st.ms_entries;
+  return Status::OK();
 }
 
 Status Store::TxnAbort(MDB_txn* txn, const Id& id, int max_chunks, bool* more) {
@@ -894,7 +967,6 @@ Status Store::Write(const WriteBatch& batch) {
         break;
       case WriteBatch::Op::kCommit:
         SD_RETURN_IF_ERROR(TxnCommit(txn.get(), op.rec));
-        if (op.has_source) SD_RETURN_IF_ERROR(TxnPutSource(txn.get(), op.source));
         break;
       case WriteBatch::Op::kDrop: {
         bool more = false;
@@ -1209,7 +1281,9 @@ Status Store::QueuedAcks(std::vector<QueuedAck>* out) {
 
 Status Store::ImportOutbox(const Key32& signer, uint64_t sequence,
                            const std::vector<ReplyRec>& replies, const std::vector<Id>& acked,
-                           uint32_t day, uint64_t* expected) {
+                           uint32_t day, uint64_t* expected, const std::vector<Id>& deleted,
+                           uint64_t* removed) {
+  if (removed != nullptr) *removed = 0;
   if (!dbi_->has_replies || !dbi_->has_acks || opt_.role != Role::kServer)
     return Status::InvalidArgument("this store keeps no replies");
   uint64_t bytes = 0;
@@ -1259,10 +1333,35 @@ Status Store::ImportOutbox(const Key32& signer, uint64_t sequence,
     rc = mdb_del(txn.get(), dbi_->unexported, &k, nullptr);
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "mark exported");
   }
+  // Replies are filed under their source's reply key: those to delete are
+  // found by their ids in one pass over the table.
+  uint64_t gone = 0;
+  if (!deleted.empty()) {
+    std::set<Id> wanted(deleted.begin(), deleted.end());
+    std::vector<std::string> keys;
+    MDB_cursor* c = nullptr;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->replies, &c), "cursor"));
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (k.mv_size != 32 + kIdSize) continue;
+      Id id;
+      std::memcpy(id.data(), static_cast<const uint8_t*>(k.mv_data) + 32, kIdSize);
+      if (wanted.count(id)) keys.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) return FromMdb(rc, "find deleted replies");
+    for (const std::string& key : keys) {
+      MDB_val dk{key.size(), const_cast<char*>(key.data())};
+      SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->replies, &dk, nullptr), "delete reply"));
+    }
+    gone = keys.size();
+  }
   std::string seq;
   PutU64(&seq, sequence);
   MDB_val nv{seq.size(), seq.data()};
   SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &sk, &nv, 0), "write outbox counter"));
+  if (removed != nullptr) *removed = gone;
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
   KeepDayTimes();
   return FromMdb(mdb_env_sync(env_, 1), "sync");
@@ -1296,13 +1395,93 @@ Status Store::DeleteReply(const Key32& source, const Id& id) {
   Txn txn(env_, true);
   SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
   const std::string key = ReplyKeyBytes(source, id);
-  MDB_val k{key.size(), const_cast<char*>(key.data())};
-  int rc = mdb_del(txn.get(), dbi_->replies, &k, nullptr);
+  MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+  int rc = mdb_get(txn.get(), dbi_->replies, &k, &v);
   if (rc == MDB_NOTFOUND) return Status::NotFound("no such reply");
-  SD_RETURN_IF_ERROR(FromMdb(rc, "delete reply"));
+  SD_RETURN_IF_ERROR(FromMdb(rc, "read reply"));
+  if (v.mv_size < kReplyFixed || !HasHeader(v, kReplyMagic))
+    return Status::Corruption("a reply record is damaged: run sealdrop-server check");
+  // The day the reply arrived, not today's: the note says nothing of when
+  // the source came, and goes when the reply would have expired.
+  const uint32_t arrived = uint32_t(GetLE(static_cast<const uint8_t*>(v.mv_data) + kRecHdr, 4));
+  SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->replies, &k, nullptr), "delete reply"));
+  if (dbi_->has_deleted) {
+    std::string note(kDeletedMagic, 4);
+    note.push_back(char(kRecordVersion));
+    PutU32(&note, arrived);
+    MDB_val ik = IdVal(id), nv{note.size(), note.data()};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->deleted, &ik, &nv, 0), "note deletion"));
+  }
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
   KeepDayTimes();
   return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::DeletedReplies(size_t limit, std::vector<Id>* out) {
+  out->clear();
+  if (!dbi_->has_deleted || opt_.role != Role::kServer) return Status::OK();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->deleted, &c), "cursor"));
+  MDB_val k, v;
+  int rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && out->size() < limit;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != kIdSize) continue;
+    Id id;
+    std::memcpy(id.data(), k.mv_data, kIdSize);
+    out->push_back(id);
+  }
+  mdb_cursor_close(c);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return FromMdb(rc, "read deletion notes");
+  return Status::OK();
+}
+
+Status Store::QueueDeletions(const Key32& from, const std::vector<Id>& ids, uint64_t* noted) {
+  *noted = 0;
+  if (!dbi_->has_deleted || !dbi_->has_replies || opt_.role != Role::kVault)
+    return Status::InvalidArgument("this store forwards no deletions");
+  Txn txn(env_, true);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  QueuedDeletion d;
+  d.from = from;
+  const std::string val = EncodeQueuedDeletion(d);
+  for (const Id& id : ids) {
+    MDB_val k = IdVal(id), v;
+    int rc = mdb_get(txn.get(), dbi_->replies, &k, &v);
+    if (rc == MDB_NOTFOUND) continue;  // not a reply this vault sent
+    SD_RETURN_IF_ERROR(FromMdb(rc, "read queued reply"));
+    MDB_val nv{val.size(), const_cast<char*>(val.data())};
+    rc = mdb_put(txn.get(), dbi_->deleted, &k, &nv, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) continue;
+    SD_RETURN_IF_ERROR(FromMdb(rc, "note deletion"));
+    ++*noted;
+  }
+  if (*noted == 0) return Status::OK();
+  SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
+  KeepDayTimes();
+  return FromMdb(mdb_env_sync(env_, 1), "sync");
+}
+
+Status Store::QueuedDeletions(std::vector<QueuedDeletion>* out) {
+  out->clear();
+  if (!dbi_->has_deleted || opt_.role != Role::kVault) return Status::OK();
+  Txn txn(env_, false);
+  SD_RETURN_IF_ERROR(FromMdb(txn.rc(), "begin"));
+  MDB_cursor* c = nullptr;
+  SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->deleted, &c), "cursor"));
+  MDB_val k, v;
+  Status st;
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && st.ok();
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    QueuedDeletion d;
+    st = DecodeQueuedDeletion(static_cast<const uint8_t*>(k.mv_data), k.mv_size,
+                              static_cast<const uint8_t*>(v.mv_data), v.mv_size, &d);
+    if (st.ok()) out->push_back(std::move(d));
+  }
+  mdb_cursor_close(c);
+  return st;
 }
 
 Status Store::ExpireReplies(uint32_t before, uint64_t* removed) {
@@ -1331,7 +1510,23 @@ Status Store::ExpireReplies(uint32_t before, uint64_t* removed) {
     MDB_val dk{key.size(), const_cast<char*>(key.data())};
     SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->replies, &dk, nullptr), "expire reply"));
   }
-  if (old.empty()) return Status::OK();
+  std::vector<std::string> notes;
+  if (dbi_->has_deleted && opt_.role == Role::kServer) {
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->deleted, &c), "cursor"));
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      if (v.mv_size == kDeletedSize && HasHeader(v, kDeletedMagic) &&
+          uint32_t(GetLE(static_cast<const uint8_t*>(v.mv_data) + kRecHdr, 4)) < before)
+        notes.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) return FromMdb(rc, "expire deletion notes");
+    for (const std::string& key : notes) {
+      MDB_val dk{key.size(), const_cast<char*>(key.data())};
+      SD_RETURN_IF_ERROR(FromMdb(mdb_del(txn.get(), dbi_->deleted, &dk, nullptr), "expire note"));
+    }
+  }
+  if (old.empty() && notes.empty()) return Status::OK();
   SD_RETURN_IF_ERROR(FromMdb(txn.Commit(), "commit"));
   *removed = old.size();
   KeepDayTimes();
@@ -1373,7 +1568,7 @@ Status Store::QueuedReplies(std::vector<QueuedReply>* out) {
 
 Status Store::MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks,
                          uint64_t sequence, const Key32& instance, const std::string& key,
-                         const std::string& value) {
+                         const std::string& value, const std::vector<Id>& deletions) {
   if (!dbi_->has_replies || !dbi_->has_acks || opt_.role != Role::kVault)
     return Status::InvalidArgument("this store queues no replies");
   if (key.empty() || key.size() > 256 || key == "format") return Status::InvalidArgument("bad meta key");
@@ -1384,8 +1579,11 @@ Status Store::MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks
     SD_RETURN_IF_ERROR(FromMdb(mdb_get(txn.get(), dbi_->replies, &k, &v), "read queued reply"));
     QueuedReply r;
     SD_RETURN_IF_ERROR(DecodeQueuedReply(static_cast<const uint8_t*>(v.mv_data), v.mv_size, &r));
-    r.outbox = sequence;
-    r.instance = instance;
+    const uint64_t was = r.OutboxFor(instance);
+    if (was == sequence) continue;  // written again (outbox --again)
+    if (was != 0) return Status::InvalidArgument("a reply was carried to that instance before");
+    if (r.sent.size() >= kMaxQueuedSent) return Status::TooLarge("a reply went to too many instances");
+    r.sent.push_back({instance, sequence});
     const std::string val = EncodeQueuedReply(r);
     MDB_val nv{val.size(), const_cast<char*>(val.data())};
     SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->replies, &k, &nv, 0), "mark reply sent"));
@@ -1400,6 +1598,23 @@ Status Store::MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks
     const std::string val = EncodeQueuedAck(a);
     MDB_val nv{val.size(), const_cast<char*>(val.data())};
     SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->acks, &k, &nv, 0), "mark acknowledgement sent"));
+  }
+  if (!deletions.empty() && !dbi_->has_deleted)
+    return Status::InvalidArgument("this vault forwards no deletions");
+  for (const Id& id : deletions) {
+    MDB_val k = IdVal(id), v;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_get(txn.get(), dbi_->deleted, &k, &v), "read deletion"));
+    QueuedDeletion d;
+    SD_RETURN_IF_ERROR(DecodeQueuedDeletion(id.data(), kIdSize,
+                                            static_cast<const uint8_t*>(v.mv_data), v.mv_size, &d));
+    const uint64_t was = d.OutboxFor(instance);
+    if (was == sequence) continue;
+    if (was != 0) return Status::InvalidArgument("a deletion was carried to that instance before");
+    if (d.sent.size() >= kMaxQueuedSent) return Status::TooLarge("a deletion went to too many instances");
+    d.sent.push_back({instance, sequence});
+    const std::string val = EncodeQueuedDeletion(d);
+    MDB_val nv{val.size(), const_cast<char*>(val.data())};
+    SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->deleted, &k, &nv, 0), "mark deletion sent"));
   }
   MDB_val mk{key.size(), const_cast<char*>(key.data())}, mv{value.size(), const_cast<char*>(value.data())};
   SD_RETURN_IF_ERROR(FromMdb(mdb_put(txn.get(), dbi_->meta, &mk, &mv, 0), "write meta"));
@@ -1591,21 +1806,9 @@ Status Store::Check(Report* r) {
   SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->pending, &ps), "stat"));
   r->pending = ps.ms_entries;
   if (dbi_->has_sources) {
-    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->sources, &c), "cursor"));
-    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-      r->sources++;
-      SourceRec src;
-      LookupId lookup{};
-      if (k.mv_size != kLookupSize) {
-        r->problems.push_back("a source has a malformed key");
-        continue;
-      }
-      std::memcpy(lookup.data(), k.mv_data, kLookupSize);
-      Status st = DecodeSource(lookup, static_cast<const uint8_t*>(v.mv_data), v.mv_size, &src);
-      if (!st.ok()) r->problems.push_back("source " + Hex(lookup.data(), 8) + "...: " + st.message());
-    }
-    mdb_cursor_close(c);
+    MDB_stat ss;
+    SD_RETURN_IF_ERROR(FromMdb(mdb_stat(txn.get(), dbi_->sources, &ss), "stat"));
+    r->old_sources = ss.ms_entries;
   }
   if (dbi_->has_acks) {
     SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->acks, &c), "cursor"));
@@ -1616,6 +1819,23 @@ Status Store::Check(Report* r) {
       QueuedAck q;
       Status st = opt_.role == Role::kServer ? DecodeAck(k, v, &a) : DecodeQueuedAck(k, v, &q);
       if (!st.ok()) r->problems.push_back("an acknowledgement: " + st.message());
+    }
+    mdb_cursor_close(c);
+  }
+  if (dbi_->has_deleted) {
+    SD_RETURN_IF_ERROR(FromMdb(mdb_cursor_open(txn.get(), dbi_->deleted, &c), "cursor"));
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      r->deleted++;
+      QueuedDeletion d;
+      const bool ok = opt_.role == Role::kServer
+                          ? k.mv_size == kIdSize && v.mv_size == kDeletedSize &&
+                                HasHeader(v, kDeletedMagic)
+                          : DecodeQueuedDeletion(static_cast<const uint8_t*>(k.mv_data), k.mv_size,
+                                                 static_cast<const uint8_t*>(v.mv_data), v.mv_size,
+                                                 &d)
+                                .ok();
+      if (!ok) r->problems.push_back("a note of a deleted reply is malformed");
     }
     mdb_cursor_close(c);
   }

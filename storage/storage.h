@@ -72,19 +72,6 @@ uint64_t ChunkCipherSize(const SubmissionRec& rec, const ItemRec& item, uint32_t
 // Total ciphertext bytes the submission occupies.
 uint64_t StoredSize(const SubmissionRec& rec);
 
-// A source who has a codename (FORMAT.md "Source record"): what the server
-// knows of them. Filed under the lookup id their codename derives; holds the
-// public key replies are sealed to and the day the record last changed.
-constexpr size_t kLookupSize = 32;
-using LookupId = std::array<uint8_t, kLookupSize>;
-struct SourceRec {
-  LookupId lookup{};
-  std::array<uint8_t, 32> reply_key{};  // X25519
-  uint32_t day = 0;
-};
-std::string EncodeSource(const SourceRec& rec);
-Status DecodeSource(const LookupId& lookup, const uint8_t* p, size_t n, SourceRec* out);
-
 // A reply from the team as the server keeps it (FORMAT.md "Reply record"):
 // filed under the source's reply key and the reply's id, with the signature
 // of the reviewer who sent it and the day it arrived.
@@ -101,19 +88,40 @@ std::string EncodeReply(const ReplyRec& rec);
 // Key: the source's reply key, then the id.
 Status DecodeReply(const uint8_t* key, size_t key_len, const uint8_t* p, size_t n, ReplyRec* out);
 
-// A reply in the vault (FORMAT.md "Queued reply record"), from `reply` until
-// an outbox carries it, and after, so that the outbox can be written again.
+// A reply in the vault (FORMAT.md "Queued reply record"), from `reply` on,
+// so that every instance gets it and an outbox can be written again. It goes
+// to every instance the vault trusts (docs/INSTANCES.md): `sent` says which
+// outbox carried it to each instance it went to.
 struct QueuedReply {
+  struct Sent {
+    Key32 instance{};
+    uint64_t outbox = 0;  // 1, 2, ...
+  };
   Id id{};
   Id submission{};  // the submission it answers
   Key32 source{};
   uint32_t day = 0;
-  uint64_t outbox = 0;  // the outbox that carries it; 0 while queued
-  Key32 instance{};     // the instance that outbox is for
+  std::vector<Sent> sent;  // at most kMaxQueuedSent, one per instance
   std::vector<uint8_t> sealed;
+  // The outbox that carried it to `instance`; 0 if none has yet.
+  uint64_t OutboxFor(const Key32& instance) const;
 };
+constexpr size_t kMaxQueuedSent = 1024;
+// Writes version 2; reads 1 (one instance at most) and 2.
 std::string EncodeQueuedReply(const QueuedReply& rec);
 Status DecodeQueuedReply(const uint8_t* p, size_t n, QueuedReply* out);
+
+// Vault: a reply a source deleted on one instance (FORMAT.md "Queued
+// deletion record"), to be deleted on every other instance that was sent it.
+struct QueuedDeletion {
+  Id id{};              // the reply's
+  Key32 from{};         // the instance whose bundle said the source deleted it
+  std::vector<QueuedReply::Sent> sent;  // per instance, the outbox that carried the deletion
+  uint64_t OutboxFor(const Key32& instance) const;
+};
+std::string EncodeQueuedDeletion(const QueuedDeletion& rec);
+Status DecodeQueuedDeletion(const uint8_t* key, size_t key_len, const uint8_t* p, size_t n,
+                            QueuedDeletion* out);
 
 // Server: a submission the reviewers said their vault holds (FORMAT.md
 // "Acknowledgement record"), deleted ack_grace_days after `day`.
@@ -146,8 +154,6 @@ class WriteBatch {
     Id id{};
     std::vector<ChunkWrite> chunks;  // data must outlive Store::Write
     SubmissionRec rec;
-    bool has_source = false;  // kCommit: the source's record, filed if new
-    SourceRec source;
     int max_chunks = 0;  // kDrop
     Key32 instance{};    // kAck
   };
@@ -155,11 +161,8 @@ class WriteBatch {
   // chunks of a small upload (`small`) may go into the quota's reserve
   // (Options::reserve).
   void PutChunks(const Id& id, std::vector<ChunkWrite> chunks, bool small = false);
-  // Publishes a pending submission (its chunks may be earlier in this batch);
-  // with `source`, files the source's record too unless it is there already,
-  // in the same transaction: a codename exists exactly when its first
-  // submission does.
-  void Commit(const SubmissionRec& rec, const SourceRec* source = nullptr);
+  // Publishes a pending submission (its chunks may be earlier in this batch).
+  void Commit(const SubmissionRec& rec);
   // Removes up to max_chunks chunks of an unfinished upload, and its pending
   // mark with the last of them (Store::Pending tells when it is gone). A
   // large upload is removed a round at a time, each round riding along with
@@ -291,24 +294,35 @@ class Store {
   Status Unexported(std::vector<Id>* out);
   Status MarkExported(const std::vector<Id>& ids);
 
-  // Server: the source filed under `lookup`; NotFound if none.
-  Status GetSource(const LookupId& lookup, SourceRec* out);
+  // Server: deletes the source records that stores written before sealdrop
+  // kept none (FORMAT.md "Source record", docs/INSTANCES.md) still hold, in
+  // one synced transaction; *dropped gets how many there were.
+  Status DropSources(uint64_t* dropped);
 
   // Server: stores the replies of outbox number `sequence` from `signer`,
   // records the acknowledged ids that are held (dated `day`, marked
-  // exported; one acknowledged before keeps its first date), and records
-  // that number, in one synced transaction. Exists if that number was stored
-  // already (a replay), InvalidArgument if it is not the next one (*expected
-  // gets the next); either way nothing changes.
+  // exported; one acknowledged before keeps its first date), deletes the
+  // replies named in `deleted` that are held (a source deleted them on
+  // another instance; *removed gets how many), and records that number, in
+  // one synced transaction. Exists if that number was stored already (a
+  // replay), InvalidArgument if it is not the next one (*expected gets the
+  // next); either way nothing changes.
   Status ImportOutbox(const Key32& signer, uint64_t sequence, const std::vector<ReplyRec>& replies,
-                      const std::vector<Id>& acked, uint32_t day, uint64_t* expected);
+                      const std::vector<Id>& acked, uint32_t day, uint64_t* expected,
+                      const std::vector<Id>& deleted = {}, uint64_t* removed = nullptr);
   // Server: every acknowledgement, in id order.
   Status Acknowledged(std::vector<AckRec>* out);
   // Server: the replies filed for reply key `source`, at most `limit`.
   Status Replies(const Key32& source, size_t limit, std::vector<ReplyRec>* out);
-  // Server: removes one reply; NotFound if there is none.
+  // Server: removes one reply as its source asked, and notes its id, with
+  // the day the reply arrived, for the bundles that carry it to the vault
+  // (DeletedReplies), in one transaction; NotFound if there is none.
   Status DeleteReply(const Key32& source, const Id& id);
-  // Server: removes every reply that arrived before day `before`.
+  // Server: the ids of the replies sources deleted here, in id order, at
+  // most `limit`; each is kept until its reply would have expired.
+  Status DeletedReplies(size_t limit, std::vector<Id>* out);
+  // Server: removes every reply that arrived before day `before`, and the
+  // notes of deleted replies that arrived before it.
   Status ExpireReplies(uint32_t before, uint64_t* removed);
 
   // Vault: a new reply, queued.
@@ -317,11 +331,21 @@ class Store {
   Status QueuedReplies(std::vector<QueuedReply>* out);
   // Vault: every acknowledgement, queued or sent, in id order.
   Status QueuedAcks(std::vector<QueuedAck>* out);
+  // Vault: notes that the source deleted these replies on instance `from`
+  // (a bundle from it said so), for those of `ids` that are queued replies
+  // not noted before; *noted gets how many were new. One synced
+  // transaction. Ids of no reply in this vault are passed over.
+  Status QueueDeletions(const Key32& from, const std::vector<Id>& ids, uint64_t* noted);
+  // Vault: every noted deletion, in id order.
+  Status QueuedDeletions(std::vector<QueuedDeletion>* out);
   // Vault: marks the replies and the acknowledgements as carried by outbox
-  // `sequence` for `instance` and sets meta `key` to `value` (the outbox
-  // counter), in one transaction.
+  // `sequence` to `instance` (a reply keeps what other instances were sent)
+  // and sets meta `key` to `value` (the outbox counter), in one transaction.
+  // InvalidArgument if a reply was carried to `instance` by another outbox.
+  // `deletions`: the noted deletions it carries, marked likewise.
   Status MarkOutbox(const std::vector<Id>& ids, const std::vector<Id>& acks, uint64_t sequence,
-                    const Key32& instance, const std::string& key, const std::string& value);
+                    const Key32& instance, const std::string& key, const std::string& value,
+                    const std::vector<Id>& deletions = {});
 
   // Vault: the team's notes on a submission, as crypto::SealTriage sealed
   // them (the store sees only bytes), replacing what was there, synced.
@@ -353,9 +377,10 @@ class Store {
     uint64_t chunks = 0;
     uint64_t pending = 0;
     uint64_t bytes = 0;
-    uint64_t sources = 0;
+    uint64_t old_sources = 0;  // server: source records DropSources deletes
     uint64_t replies = 0;
     uint64_t acks = 0;  // server: acknowledged; vault: queued or sent
+    uint64_t deleted = 0;  // server: reply deletions kept for bundles; vault: noted
     std::vector<std::string> problems;
   };
   // Verifies every record and chunk. Problems are listed, not repaired.
@@ -380,7 +405,6 @@ class Store {
   Store() = default;
   Status TxnPutChunks(struct MDB_txn* txn, const Id& id, const std::vector<ChunkWrite>& chunks);
   Status TxnCommit(struct MDB_txn* txn, const SubmissionRec& rec);
-  Status TxnPutSource(struct MDB_txn* txn, const SourceRec& rec);
   Status TxnQueueAck(struct MDB_txn* txn, const Id& id, const Key32& instance);
   // Deletes up to max_chunks chunks of an unfinished upload; *more says
   // whether any remain, and the pending mark goes with the last of them.

@@ -314,6 +314,13 @@ int Run(const Args& a) {
     held += n;
     return held >= (4u << 20) ? flush() : Status::OK();
   };
+  // Replies a source deleted on that instance: the other instances delete
+  // them when their next outbox says so (outbox.cc).
+  std::vector<storage::Id> deleted;
+  h.deleted = [&](const storage::Id& id) -> Status {
+    deleted.push_back(id);
+    return Status::OK();
+  };
   st = format::ReadBundle(source, h, &info);
   if (st.ok() && crypto::ToHex(info.instance.data(), info.instance.size()) != signer)
     st = Status::Corruption("bundle signer differs from the one its header named");
@@ -342,6 +349,11 @@ int Run(const Args& a) {
     for (auto& kv : staged) (void)vault->Abort(kv.first);
     return ImportFailed(st);
   }
+  // After the commit: a crash in between loses nothing, since every bundle
+  // from that instance carries its deletions again.
+  uint64_t noted = 0;
+  st = vault->QueueDeletions(from, deleted, &noted);
+  if (!st.ok()) return Fail(st, "the submissions were imported; import the bundle again");
   size_t readable = 0;
   for (const auto& r : recs) {
     crypto::Secret ck;
@@ -372,6 +384,7 @@ int Run(const Args& a) {
                {"already_in_vault", skipped.size()},
                {"open_with_key", readable},
                {"acknowledged", mine.size()},
+               {"replies_deleted", noted},
                {"key", key_id},
                {"instance", signer},
                {"newly_trusted", pin},
@@ -384,6 +397,9 @@ int Run(const Args& a) {
   std::printf("imported %zu submissions (%zu already in the vault); %zu of them open with key %s\n",
               recs.size(), skipped.size(), readable, key_id.c_str());
   if (first && !fresh.empty()) std::printf("sealed to recipient keys %s\n", fresh_list.c_str());
+  if (noted > 0)
+    std::printf("%llu replies were deleted by their sources there: the next outboxes delete "
+                "them on the other instances\n", static_cast<unsigned long long>(noted));
   if (mine.size() < recs.size() + skipped.size())
     std::printf("%zu are sealed to none of your keys: kept, but not acknowledged to the server, "
                 "which keeps them for the reviewers who can read them\n",

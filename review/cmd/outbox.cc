@@ -1,9 +1,13 @@
-// sealdrop-review outbox: writes the queued replies, and acknowledgements of
-// the submissions imported from the instance, into one outbox for it,
-// numbered and signed with the reviewer's signing key, for `sealdrop-server
-// import-outbox` (FORMAT.md "Outbox").
+// sealdrop-review outbox: writes the replies the instance has not been sent,
+// and acknowledgements of the submissions imported from it, into one outbox
+// for it, numbered and signed with the reviewer's signing key, for
+// `sealdrop-server import-outbox` (FORMAT.md "Outbox"). Every reply goes to
+// every instance the vault trusts: a source may log in through any of the
+// instances behind one address (docs/INSTANCES.md).
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <set>
 
 #include "review/cmd/cmd.h"
 
@@ -56,10 +60,33 @@ int Run(const Args& a) {
   std::vector<storage::QueuedReply> all;
   st = vault->QueuedReplies(&all);
   if (!st.ok()) return Fail(st);
+  // Replies a source deleted on some instance: deleted on every other one
+  // that was sent them, and sent to none that was not.
+  std::vector<storage::QueuedDeletion> noted;
+  st = vault->QueuedDeletions(&noted);
+  if (!st.ok()) return Fail(st);
+  std::set<storage::Id> gone;
+  for (const auto& d : noted) gone.insert(d.id);
+  std::map<storage::Id, uint64_t> sent_here;  // reply id: the outbox that carried it here
+  for (const auto& r : all) sent_here[r.id] = r.OutboxFor(instance);
   std::vector<storage::QueuedReply> picked;
-  size_t left = 0;
+  std::vector<storage::Id> deletions;
+  size_t left = 0, deletions_left = 0;
+  for (const auto& d : noted) {
+    const uint64_t carried = d.OutboxFor(instance);
+    bool want = a.again == 0 ? carried == 0 : carried == a.again;
+    if (a.again == 0) {
+      // Only to an instance that got the reply, and not back to the one
+      // where the source deleted it.
+      want = want && sent_here[d.id] != 0 && d.from != instance;
+    }
+    if (!want) continue;
+    if (deletions.size() < format::kMaxOutboxDeleted) deletions.push_back(d.id);
+    else deletions_left++;
+  }
   for (auto& r : all) {
-    const bool want = a.again == 0 ? r.outbox == 0 : r.outbox == a.again && r.instance == instance;
+    const uint64_t carried = r.OutboxFor(instance);
+    const bool want = a.again == 0 ? carried == 0 && !gone.count(r.id) : carried == a.again;
     if (!want) continue;
     if (picked.size() < format::kMaxOutboxReplies) picked.push_back(std::move(r));
     else left++;
@@ -82,12 +109,13 @@ int Run(const Args& a) {
     acks.push_back({q.id, format::RecordHash(rec)});
     ack_ids.push_back(q.id);
   }
-  if (picked.empty() && acks.empty()) {
+  if (picked.empty() && acks.empty() && deletions.empty()) {
     if (a.again != 0)
       return Fail(Status::NotFound("no outbox " + std::to_string(a.again) + " was written for "
                                    "instance " + inst_hex));
-    return Fail(Status::NotFound("nothing waits for an outbox: no reply, and no submission "
-                                 "imported since the last outbox"),
+    return Fail(Status::NotFound("nothing waits for an outbox to instance " + inst_hex +
+                                 ": no reply it was not sent, and no submission imported from "
+                                 "it since its last outbox"),
                 "write a reply first with sealdrop-review reply <id> --message-file F");
   }
 
@@ -125,7 +153,7 @@ int Run(const Args& a) {
     ids.push_back(r.id);
   }
   std::string bytes;
-  st = format::WriteOutbox(key, info, &replies, acks, &bytes);
+  st = format::WriteOutbox(key, info, &replies, acks, &bytes, deletions);
   if (!st.ok()) return Fail(st);
   st = cli::WriteNewFile(a.out, bytes, 0600);
   if (!st.ok()) return Fail(st, "outbox never replaces a file; choose another --out");
@@ -133,16 +161,20 @@ int Run(const Args& a) {
   // queued, and the next outbox reuses the number, which the server takes
   // only once.
   if (a.again == 0) {
-    st = vault->MarkOutbox(ids, ack_ids, sequence, instance, counter, std::to_string(sequence));
+    st = vault->MarkOutbox(ids, ack_ids, sequence, instance, counter, std::to_string(sequence),
+                           deletions);
     if (!st.ok()) return Fail(st, a.out + " was written; import it, then write the next outbox");
   }
   std::printf("outbox %llu for instance %s: %zu replies and %zu acknowledgements in %s "
               "(%zu bytes)\n",
               static_cast<unsigned long long>(sequence), inst_hex.c_str(), replies.size(),
               acks.size(), a.out.c_str(), bytes.size());
-  if (left > 0 || acks_left > 0)
-    std::printf("%zu more replies and %zu more acknowledgements wait for the next outbox\n", left,
-                acks_left);
+  if (!deletions.empty())
+    std::printf("it deletes %zu replies their sources deleted on another instance\n",
+                deletions.size());
+  if (left > 0 || acks_left > 0 || deletions_left > 0)
+    std::printf("%zu more replies, %zu more acknowledgements and %zu more deletions wait for the "
+                "next outbox\n", left, acks_left, deletions_left);
   return 0;
 }
 

@@ -59,16 +59,22 @@ int Run(const std::string& dir) {
   st = store->Check(&r);
   if (!st.ok()) return Fail(st);
   problems.insert(problems.end(), r.problems.begin(), r.problems.end());
-  std::printf("submissions: %llu\nsources with a codename: %llu\nreplies: %llu\nchunks: %llu\n"
+  std::printf("submissions: %llu\nreplies: %llu\nchunks: %llu\n"
               "sealed bytes: %llu\n"
               "unfinished uploads: %llu%s\n",
               static_cast<unsigned long long>(r.submissions),
-              static_cast<unsigned long long>(r.sources),
               static_cast<unsigned long long>(r.replies),
               static_cast<unsigned long long>(r.chunks),
               static_cast<unsigned long long>(r.bytes),
               static_cast<unsigned long long>(r.pending),
               r.pending ? " (in progress, or removed at the next start)" : "");
+  if (r.deleted > 0)
+    std::printf("replies their sources deleted, named in every bundle until they would have "
+                "expired: %llu\n",
+                static_cast<unsigned long long>(r.deleted));
+  if (r.old_sources > 0)
+    std::printf("source records kept by an older version: %llu (deleted at the next start)\n",
+                static_cast<unsigned long long>(r.old_sources));
   std::printf("%s\n", StoreFill(store.get(), cfg).c_str());
   // Without expire_days nothing leaves the server: every submission waits.
   if (cfg.expire_days > 0)

@@ -38,8 +38,8 @@ int Run(const Args& a) {
   opt.read_ahead = true;
   st = storage::Store::Open(cfg.store_dir(), opt, &store);
   if (!st.ok()) return Fail(st);
-  std::vector<storage::Id> ids;
-  st = BundleIds(store.get(), a.resend, &ids);
+  std::vector<storage::Id> ids, deleted;
+  st = BundleIds(store.get(), a.resend, &ids, &deleted);
   if (!st.ok()) return Fail(st);
 
   struct stat sb;
@@ -58,7 +58,7 @@ int Run(const Args& a) {
     return Status::OK();
   };
   uint64_t bytes = 0;
-  st = WriteBundle(store.get(), key, ids, storage::Today(),
+  st = WriteBundle(store.get(), key, ids, deleted, storage::Today(),
                    [&](const uint8_t* p, size_t n) -> Status {
                      wbuf.insert(wbuf.end(), p, p + n);
                      return wbuf.size() >= (1 << 20) ? flush() : Status::OK();
@@ -78,6 +78,9 @@ int Run(const Args& a) {
   if (!st.ok()) return Fail(st, "the bundle is complete; the next export will repeat these");
   std::printf("exported %zu submissions (%llu bytes sealed) to %s\n", ids.size(),
               static_cast<unsigned long long>(bytes), out.c_str());
+  if (!deleted.empty())
+    std::printf("with %zu replies sources deleted here, for the other instances\n",
+                deleted.size());
   return 0;
 }
 

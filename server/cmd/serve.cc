@@ -66,6 +66,12 @@ int Run(const std::string& dir) {
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
   if (swept) std::fprintf(stderr, "%s: removed %llu unfinished uploads\n", kTool,
                           static_cast<unsigned long long>(swept));
+  // Stores written before the server kept no record of sources still hold
+  // them (docs/INSTANCES.md): they go at the first start.
+  uint64_t old_sources = 0;
+  st = store->DropSources(&old_sources);
+  if (!st.ok()) return Fail(st, "run sealdrop-server check");
+  if (old_sources) std::fprintf(stderr, "%s: deleted the source records an older version kept\n", kTool);
   st = ExpireOldReplies(cfg, store.get());
   if (!st.ok()) return Fail(st, "run sealdrop-server check");
   Deleted deleted;

@@ -97,6 +97,34 @@ TEST_CASE("CodenameTypedWithCapitalsSpacesOrLineBreaksIsRefused") {
   CHECK(Typed(std::string(5000, 'a')).size() == kMaxCodenameInput);
 }
 
+TEST_CASE("CodenameWithAWordNotInTheListOrAWordMissingIsRefusedNamingTheWord") {
+  size_t bad = 99;
+  CHECK(CheckCodenameWords(Typed("Abacus zoom t-shirt yo-yo lunar cider frisbee"), &bad).ok());
+  CHECK(bad == 0);
+  for (int i = 0; i < 20; i++) CHECK(CheckCodenameWords(NewCodename(), &bad).ok());
+  // A misspelt word is named by its place.
+  CHECK(CheckCodenameWords(Typed("abacus zoom t-shirt yo-yoo lunar cider frisbee"), &bad)
+            .Is(Status::Code::kInvalidArgument));
+  CHECK(bad == 4);
+  CHECK(!CheckCodenameWords(Typed("abacuss zoom t-shirt yo-yo lunar cider frisbe"), &bad).ok());
+  CHECK(bad == 1);
+  CHECK(!CheckCodenameWords(Typed("abacus zoom t-shirt yo-yo lunar cider frisbee."), &bad).ok());
+  CHECK(bad == 7);
+  // A word longer than any in the list, and one that a list word begins.
+  CHECK(!CheckCodenameWords(Typed("abacus zoom t-shirt yo-yo lunar cider " + std::string(40, 'z')),
+                            &bad).ok());
+  CHECK(bad == 7);
+  CHECK(!CheckCodenameWords(Typed("abac zoom t-shirt yo-yo lunar cider frisbee"), &bad).ok());
+  CHECK(bad == 1);
+  // Six or eight words, or none: the count is wrong, no word is named.
+  for (const char* typed : {"abacus zoom t-shirt yo-yo lunar cider",
+                            "abacus zoom t-shirt yo-yo lunar cider frisbee zoom", "", "   "}) {
+    INFO(typed);
+    CHECK(!CheckCodenameWords(Typed(typed), &bad).ok());
+    CHECK(bad == 0);
+  }
+}
+
 TEST_CASE("CodenameParamsTamperedOrOutOfRangeRefused") {
   CodenameParams p;
   p.opslimit = 2;

@@ -275,9 +275,12 @@ storage::QueuedReply Queued(uint8_t tag, uint32_t day = 20100) {
 }
 
 bool Same(const storage::QueuedReply& a, const storage::QueuedReply& b) {
+  if (a.sent.size() != b.sent.size()) return false;
+  for (size_t i = 0; i < a.sent.size(); i++)
+    if (a.sent[i].instance != b.sent[i].instance || a.sent[i].outbox != b.sent[i].outbox)
+      return false;
   return a.id == b.id && a.submission == b.submission && a.source == b.source &&
-         a.day == b.day && a.outbox == b.outbox && a.instance == b.instance &&
-         a.sealed == b.sealed;
+         a.day == b.day && a.sealed == b.sealed;
 }
 
 std::vector<storage::QueuedReply> AllQueued(storage::Store* s) {
@@ -707,11 +710,11 @@ TEST_CASE("OutboxOfNewerVersionIsRefused", "[replies][format]") {
   REQUIRE(crypto::Init().ok());
   Fixture f;
   std::string bad = f.Outbox();
-  bad[kVersionAt] = 3;
+  bad[kVersionAt] = 4;
   Resign(&bad, f.reviewer);  // signed as it is: the version alone refuses it
   Status st = Read(bad);
   CHECK(st.Is(Code::kVersion));
-  CHECK(st.message().find("version 3") != std::string::npos);
+  CHECK(st.message().find("version 4") != std::string::npos);
   CHECK(ReadHeader(bad).Is(Code::kVersion));
 }
 
@@ -766,9 +769,10 @@ TEST_CASE("OutboxWithAlteredByteIsRefused", "[replies][format]") {
       auth_failed++;
     }
   }
-  // Only the magic, the version and the count's two high bytes are refused
-  // by the header alone.
-  CHECK(auth_failed == good.size() - 8 - 1 - 2);
+  // Only the magic and the count's two high bytes are refused by the header
+  // alone: the version byte flipped (2 to 3) is a version that exists, and
+  // breaks the signature.
+  CHECK(auth_failed == good.size() - 8 - 2);
   // Nor may anything be added.
   CHECK(Read(good + '\0').Is(Code::kAuthFailed));
 }
@@ -949,8 +953,8 @@ TEST_CASE("OutboxLongerThanAnyOutboxIsRefused", "[replies][format]") {
         format::kOutboxHeaderSize +
             format::kMaxOutboxReplies *
                 (format::kOutboxEntryHead + crypto::MaxSealedReply() + crypto::kSignatureSize) +
-            4 + format::kMaxOutboxAcks * format::kOutboxAckSize +
-            crypto::kSignatureSize);
+            4 + format::kMaxOutboxAcks * format::kOutboxAckSize + 4 +
+            format::kMaxOutboxDeleted * storage::kIdSize + crypto::kSignatureSize);
 }
 
 // =====================================================================================
@@ -1000,8 +1004,7 @@ TEST_CASE("TruncatedOrOverlongReplyRecordIsRefused", "[replies][storage]") {
 
 TEST_CASE("QueuedReplyRecordRoundTrips", "[replies][storage]") {
   storage::QueuedReply q = Queued(5);
-  q.outbox = 0x0102030405060708ull;
-  q.instance = Key(0x77);
+  q.sent = {{Key(0x77), 0x0102030405060708ull}, {Key(0x78), 1}};
   for (size_t n : {size_t(0), size_t(304), crypto::MaxSealedReply()}) {
     q.sealed = Bytes(n, 3);
     const std::string v = storage::EncodeQueuedReply(q);
@@ -1013,8 +1016,56 @@ TEST_CASE("QueuedReplyRecordRoundTrips", "[replies][storage]") {
   }
 }
 
+// A vault written before replies went to every instance: version 1 names
+// the one instance an outbox carried it to, or none while queued.
+std::string QueuedV1(const storage::QueuedReply& q, uint64_t outbox, const storage::Key32& inst) {
+  std::string s = "SDRQ";
+  s.push_back(1);
+  s.append(reinterpret_cast<const char*>(q.id.data()), 16);
+  s.append(reinterpret_cast<const char*>(q.submission.data()), 16);
+  s.append(reinterpret_cast<const char*>(q.source.data()), 32);
+  for (int i = 0; i < 4; i++) s.push_back(char(q.day >> (8 * i)));
+  for (int i = 0; i < 8; i++) s.push_back(char(outbox >> (8 * i)));
+  s.append(reinterpret_cast<const char*>(inst.data()), 32);
+  for (int i = 0; i < 4; i++) s.push_back(char(q.sealed.size() >> (8 * i)));
+  s.append(reinterpret_cast<const char*>(q.sealed.data()), q.sealed.size());
+  return s;
+}
+
+TEST_CASE("AQueuedReplyRecordOfVersion1IsStillReadAsSentToAtMostOneInstance",
+          "[replies][storage]") {
+  storage::QueuedReply q = Queued(5);
+  storage::QueuedReply back;
+  std::string v = QueuedV1(q, 0, storage::Key32{});
+  REQUIRE(storage::DecodeQueuedReply(U8(v), v.size(), &back).ok());
+  CHECK(Same(back, q));
+  v = QueuedV1(q, 3, Key(0x77));
+  REQUIRE(storage::DecodeQueuedReply(U8(v), v.size(), &back).ok());
+  q.sent = {{Key(0x77), 3}};
+  CHECK(Same(back, q));
+  CHECK(back.OutboxFor(Key(0x77)) == 3);
+  CHECK(back.OutboxFor(Key(0x78)) == 0);
+  for (size_t n = 0; n < v.size(); n++) {
+    INFO(n);
+    CHECK(storage::DecodeQueuedReply(U8(v), n, &back).Is(Code::kCorruption));
+  }
+}
+
+TEST_CASE("AQueuedReplyNamingAnInstanceTwiceOrOutboxZeroIsRefused", "[replies][storage]") {
+  storage::QueuedReply q = Queued(5);
+  storage::QueuedReply back;
+  q.sent = {{Key(0x77), 3}, {Key(0x77), 4}};
+  std::string v = storage::EncodeQueuedReply(q);
+  CHECK(storage::DecodeQueuedReply(U8(v), v.size(), &back).Is(Code::kCorruption));
+  q.sent = {{Key(0x77), 0}};
+  v = storage::EncodeQueuedReply(q);
+  CHECK(storage::DecodeQueuedReply(U8(v), v.size(), &back).Is(Code::kCorruption));
+}
+
 TEST_CASE("TruncatedOrOverlongQueuedReplyRecordIsRefused", "[replies][storage]") {
-  const std::string v = storage::EncodeQueuedReply(Queued(5));
+  storage::QueuedReply sent = Queued(5);
+  sent.sent = {{Key(0x77), 2}};
+  const std::string v = storage::EncodeQueuedReply(sent);
   storage::QueuedReply back;
   for (size_t n = 0; n < v.size(); n++) {
     INFO(n);
@@ -1023,7 +1074,7 @@ TEST_CASE("TruncatedOrOverlongQueuedReplyRecordIsRefused", "[replies][storage]")
   const std::string longer = v + '\0';
   CHECK(storage::DecodeQueuedReply(U8(longer), longer.size(), &back).Is(Code::kCorruption));
   std::string newer = v;
-  newer[4] = 2;
+  newer[4] = 3;
   CHECK(storage::DecodeQueuedReply(U8(newer), newer.size(), &back).Is(Code::kVersion));
   const std::string server = storage::EncodeReply(Rec(Key(1), 1));
   CHECK(storage::DecodeQueuedReply(U8(server), server.size(), &back).Is(Code::kCorruption));
@@ -1263,7 +1314,7 @@ TEST_CASE("QueuedRepliesRoundTripInIdOrder", "[replies][storage]") {
   CHECK(Same(got[0], qs[1]));
   CHECK(Same(got[1], qs[0]));
   CHECK(Same(got[2], qs[2]));
-  CHECK(got[0].outbox == 0);
+  CHECK(got[0].sent.empty());
 }
 
 TEST_CASE("QueueingAReplyIdTwiceIsRefusedAndKeepsTheFirst", "[replies][storage]") {
@@ -1297,21 +1348,40 @@ TEST_CASE("MarkOutboxMarksOnlyTheGivenRepliesAndSetsTheCounter", "[replies][stor
   auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
   const auto got = AllQueued(v.get());
   REQUIRE(got.size() == 3);
-  CHECK(got[0].outbox == 4);
-  CHECK(got[0].instance == inst);
-  CHECK(got[1].outbox == 0);
-  CHECK(got[1].instance == storage::Key32{});
-  CHECK(got[2].outbox == 4);
-  CHECK(got[2].instance == inst);
+  CHECK(got[0].OutboxFor(inst) == 4);
+  CHECK(got[1].sent.empty());
+  CHECK(got[2].OutboxFor(inst) == 4);
   // The rest of each record is untouched.
   storage::QueuedReply want = Queued(2);
-  want.outbox = 4;
-  want.instance = inst;
+  want.sent = {{inst, 4}};
   CHECK(Same(got[0], want));
   CHECK(Same(got[1], Queued(5)));
   std::string value;
   REQUIRE(v->GetMeta("outbox:x:y", &value).ok());
   CHECK(value == "4");
+}
+
+// Each instance behind one address gets every reply (docs/INSTANCES.md):
+// marking a reply for a second instance keeps what the first was sent, and
+// one instance is never sent it twice.
+TEST_CASE("AReplySentToOneInstanceIsStillSentToAnotherButNeverTwiceToOne",
+          "[replies][storage]") {
+  TempDir dir;
+  const storage::Key32 a = Key(0x77), b = Key(0x78);
+  auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
+  REQUIRE(v->QueueReply(Queued(2)).ok());
+  REQUIRE(v->MarkOutbox({Tagged(2)}, {}, 4, a, "outbox:a:k", "4").ok());
+  REQUIRE(v->MarkOutbox({Tagged(2)}, {}, 1, b, "outbox:b:k", "1").ok());
+  auto got = AllQueued(v.get());
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].OutboxFor(a) == 4);
+  CHECK(got[0].OutboxFor(b) == 1);
+  CHECK(v->MarkOutbox({Tagged(2)}, {}, 5, a, "outbox:a:k", "5").Is(Code::kInvalidArgument));
+  std::string value;
+  REQUIRE(v->GetMeta("outbox:a:k", &value).ok());
+  CHECK(value == "4");
+  got = AllQueued(v.get());
+  CHECK(got[0].OutboxFor(a) == 4);
 }
 
 TEST_CASE("MarkOutboxWithAnUnknownReplyChangesNothing", "[replies][storage]") {
@@ -1338,4 +1408,174 @@ TEST_CASE("MarkOutboxCannotOverwriteTheStoreFormat", "[replies][storage]") {
   }
   // Still a vault: the format record is intact.
   OpenOk(dir.path(), Opt(storage::Role::kVault));
+}
+
+// =====================================================================================
+// Deletions that travel between instances (docs/INSTANCES.md)
+
+TEST_CASE("AnOutboxForwardingDeletionsIsVersion3AndReadsThemBack", "[replies][format]") {
+  REQUIRE(crypto::Init().ok());
+  Fixture f;
+  std::vector<format::OutboxReply> written = f.Replies();
+  std::string bytes;
+  const std::vector<storage::Id> gone = {Tagged(40), Tagged(41)};
+  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &written, {}, &bytes, gone).ok());
+  CHECK(bytes[8] == 3);
+  format::OutboxInfo info;
+  std::vector<format::OutboxReply> back;
+  std::vector<format::OutboxAck> acks;
+  std::vector<storage::Id> deleted;
+  REQUIRE(format::ReadOutbox(U8(bytes), bytes.size(), &info, &back, &acks, &deleted).ok());
+  CHECK(info.version == 3);
+  CHECK(back.size() == 3);
+  CHECK(deleted == gone);
+  // Without deletions it stays version 2, as before.
+  written = f.Replies();
+  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 7), &written, {}, &bytes).ok());
+  CHECK(bytes[8] == 2);
+  REQUIRE(format::ReadOutbox(U8(bytes), bytes.size(), &info, &back, &acks, &deleted).ok());
+  CHECK(deleted.empty());
+}
+
+TEST_CASE("AnOutboxDeletingOneReplyTwiceOrCutInsideItsDeletionsIsRefused", "[replies][format]") {
+  REQUIRE(crypto::Init().ok());
+  Fixture f;
+  std::vector<format::OutboxReply> none;
+  std::string bytes;
+  CHECK(format::WriteOutbox(f.reviewer, Info(f.instance, 1), &none, {}, &bytes,
+                            {Tagged(40), Tagged(40)})
+            .Is(Code::kInvalidArgument));
+  REQUIRE(format::WriteOutbox(f.reviewer, Info(f.instance, 1), &none, {}, &bytes,
+                              {Tagged(40), Tagged(41)})
+              .ok());
+  // The second id made the first, signed again: refused as malformed.
+  std::string twice = bytes;
+  const size_t second = twice.size() - crypto::kSignatureSize - 16;
+  twice.replace(second, 16, twice.substr(second - 16, 16));
+  Resign(&twice, f.reviewer);
+  CHECK(Read(twice).Is(Code::kCorruption));
+  // A count larger than what follows, signed again.
+  std::string more = bytes;
+  PutLe(&more, more.size() - crypto::kSignatureSize - 36, 3, 4);
+  Resign(&more, f.reviewer);
+  CHECK(Read(more).Is(Code::kCorruption));
+  // Version 3 with no deletions is not what a writer makes.
+  std::string zero = bytes.substr(0, bytes.size() - crypto::kSignatureSize - 36);
+  zero += std::string("\0\0\0\0", 4) + std::string(64, '\0');
+  Resign(&zero, f.reviewer);
+  CHECK(Read(zero).Is(Code::kCorruption));
+}
+
+TEST_CASE("AReplyASourceDeletesIsNotedForBundlesUntilItWouldHaveExpired", "[replies][storage]") {
+  TempDir dir;
+  auto s = OpenOk(dir.path());
+  const storage::Key32 src = Key(0x11);
+  uint64_t expected = 0;
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1, {Rec(src, 1, 20000), Rec(src, 2, 20003)}, {}, 0,
+                          &expected)
+              .ok());
+  std::vector<storage::Id> ids;
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids.empty());
+  REQUIRE(s->DeleteReply(src, Tagged(1)).ok());
+  REQUIRE(s->DeleteReply(src, Tagged(2)).ok());
+  CHECK(s->DeleteReply(src, Tagged(2)).Is(Code::kNotFound));
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids == std::vector<storage::Id>{Tagged(1), Tagged(2)});
+  REQUIRE(s->DeletedReplies(1, &ids).ok());
+  CHECK(ids.size() == 1);
+  storage::Store::Report r;
+  REQUIRE(s->Check(&r).ok());
+  CHECK(r.deleted == 2);
+  CHECK(r.problems.empty());
+  // Kept as long as the reply itself would have been: by the day it arrived.
+  uint64_t removed = 0;
+  REQUIRE(s->ExpireReplies(20001, &removed).ok());
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids == std::vector<storage::Id>{Tagged(2)});
+  REQUIRE(s->ExpireReplies(20004, &removed).ok());
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids.empty());
+}
+
+TEST_CASE("AnOutboxDeletesTheForwardedRepliesItHoldsAndNotesNoneOfThem", "[replies][storage]") {
+  TempDir dir;
+  auto s = OpenOk(dir.path());
+  const storage::Key32 a = Key(0x11), b = Key(0x12);
+  uint64_t expected = 0, removed = 0;
+  REQUIRE(s->ImportOutbox(Key(0x5A), 1, {Rec(a, 1), Rec(b, 2), Rec(a, 3)}, {}, 0, &expected)
+              .ok());
+  // Ids 1 and 2 are held; 9 is not (passed over).
+  REQUIRE(s->ImportOutbox(Key(0x5A), 2, {Rec(b, 4)}, {}, 0, &expected,
+                          {Tagged(1), Tagged(2), Tagged(9)}, &removed)
+              .ok());
+  CHECK(removed == 2);
+  std::vector<storage::ReplyRec> left;
+  REQUIRE(s->Replies(a, 10, &left).ok());
+  CHECK(Ids(left) == std::vector<storage::Id>{Tagged(3)});
+  REQUIRE(s->Replies(b, 10, &left).ok());
+  CHECK(Ids(left) == std::vector<storage::Id>{Tagged(4)});
+  // Deleted because another instance said so: not sent on again.
+  std::vector<storage::Id> ids;
+  REQUIRE(s->DeletedReplies(10, &ids).ok());
+  CHECK(ids.empty());
+  // A replay changes nothing, deletions included.
+  CHECK(s->ImportOutbox(Key(0x5A), 2, {}, {}, 0, &expected, {Tagged(3)}, &removed)
+            .Is(Code::kExists));
+  REQUIRE(s->Replies(a, 10, &left).ok());
+  CHECK(left.size() == 1);
+}
+
+TEST_CASE("AVaultNotesADeletionOnceAndOnlyForItsOwnReplies", "[replies][storage]") {
+  TempDir dir;
+  const storage::Key32 from = Key(0x77), other = Key(0x78);
+  auto v = OpenOk(dir.path(), Opt(storage::Role::kVault));
+  REQUIRE(v->QueueReply(Queued(2)).ok());
+  REQUIRE(v->QueueReply(Queued(3)).ok());
+  uint64_t noted = 0;
+  REQUIRE(v->QueueDeletions(from, {Tagged(2), Tagged(50)}, &noted).ok());
+  CHECK(noted == 1);
+  REQUIRE(v->QueueDeletions(other, {Tagged(2)}, &noted).ok());
+  CHECK(noted == 0);
+  std::vector<storage::QueuedDeletion> d;
+  REQUIRE(v->QueuedDeletions(&d).ok());
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].id == Tagged(2));
+  CHECK(d[0].from == from);
+  CHECK(d[0].sent.empty());
+  // Carried to the other instance by its outbox 4, once.
+  REQUIRE(v->MarkOutbox({}, {}, 4, other, "outbox:o:k", "4", {Tagged(2)}).ok());
+  REQUIRE(v->QueuedDeletions(&d).ok());
+  CHECK(d[0].OutboxFor(other) == 4);
+  CHECK(d[0].OutboxFor(from) == 0);
+  CHECK(v->MarkOutbox({}, {}, 5, other, "outbox:o:k", "5", {Tagged(2)}).Is(Code::kInvalidArgument));
+  storage::Store::Report r;
+  REQUIRE(v->Check(&r).ok());
+  CHECK(r.deleted == 1);
+  CHECK(r.problems.empty());
+  // A server store forwards nothing.
+  TempDir sdir;
+  auto s = OpenOk(sdir.path());
+  CHECK(s->QueueDeletions(from, {Tagged(2)}, &noted).Is(Code::kInvalidArgument));
+}
+
+TEST_CASE("TruncatedOrDoubledQueuedDeletionRecordIsRefused", "[replies][storage]") {
+  storage::QueuedDeletion d;
+  d.id = Tagged(2);
+  d.from = Key(0x77);
+  d.sent = {{Key(0x78), 3}};
+  const std::string v = storage::EncodeQueuedDeletion(d);
+  storage::QueuedDeletion back;
+  const storage::Id id = Tagged(2);
+  REQUIRE(storage::DecodeQueuedDeletion(id.data(), id.size(), U8(v), v.size(), &back).ok());
+  CHECK(back.from == d.from);
+  CHECK(back.OutboxFor(Key(0x78)) == 3);
+  for (size_t n = 0; n < v.size(); n++) {
+    INFO(n);
+    CHECK(!storage::DecodeQueuedDeletion(id.data(), id.size(), U8(v), n, &back).ok());
+  }
+  d.sent.push_back({Key(0x78), 4});
+  const std::string twice = storage::EncodeQueuedDeletion(d);
+  CHECK(storage::DecodeQueuedDeletion(id.data(), id.size(), U8(twice), twice.size(), &back)
+            .Is(Code::kCorruption));
 }

@@ -203,7 +203,7 @@ TEST_CASE("WritingABundleGrowsMemoryWithItsSize", "[server]") {
   fx.store->DropMappedPages();
   const uint64_t before = RssFileBytes();
   uint64_t bytes = 0, since = 0, peak = before, sealed = 0;
-  Status st = WriteBundle(fx.store.get(), key, ids, storage::Today(),
+  Status st = WriteBundle(fx.store.get(), key, ids, {}, storage::Today(),
                           [&](const uint8_t*, size_t n) {
                             bytes += n;
                             since += n;

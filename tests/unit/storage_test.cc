@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include <lmdb.h>
+
 #include "storage/storage.h"
 
 using namespace sealdrop;
@@ -1094,4 +1096,69 @@ TEST_CASE("MetaRoundTrip", "[storage]") {
   REQUIRE(s->GetMeta(std::string(256, 'k'), &v).ok());
   REQUIRE(v == "x");
   REQUIRE(s->GetMeta("instanc", &v).Is(Status::Code::kNotFound));
+}
+
+// A store from before the server kept no record of sources: `check` counts
+// the records, serve's DropSources deletes them with their table, and a
+// store without them is left as it is.
+TEST_CASE("SourceRecordsOfAnOlderStoreAreCountedThenDeletedWithTheirTable") {
+  TempDir d;
+  { auto s = OpenOk(d.path()); }
+  // Written as the older version filed them: a table named "sources".
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 12);
+  REQUIRE(mdb_env_set_mapsize(env, (uint64_t(64) << 20) + (uint64_t(64) << 20)) == 0);
+  REQUIRE(mdb_env_open(env, d.path().c_str(), MDB_NOTLS, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  REQUIRE(mdb_dbi_open(txn, "sources", MDB_CREATE, &dbi) == 0);
+  for (uint8_t i = 0; i < 3; i++) {
+    uint8_t key[32] = {i}, val[42] = {'S', 'D', 'S', 'O', 1, 1};
+    MDB_val k{sizeof key, key}, v{sizeof val, val};
+    REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  }
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+
+  auto s = OpenOk(d.path());
+  Store::Report r;
+  REQUIRE(s->Check(&r).ok());
+  CHECK(r.old_sources == 3);
+  CHECK(r.problems.empty());
+  uint64_t dropped = 0;
+  REQUIRE(s->DropSources(&dropped).ok());
+  CHECK(dropped == 3);
+  REQUIRE(s->DropSources(&dropped).ok());
+  CHECK(dropped == 0);
+  s.reset();
+  s = OpenOk(d.path());
+  r = Store::Report();
+  REQUIRE(s->Check(&r).ok());
+  CHECK(r.old_sources == 0);
+  s.reset();
+  // The table's name is gone from the file, not only its records.
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 12);
+  REQUIRE(mdb_env_open(env, d.path().c_str(), MDB_NOTLS | MDB_RDONLY, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+  CHECK(mdb_dbi_open(txn, "sources", 0, &dbi) == MDB_NOTFOUND);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+}
+
+TEST_CASE("ANewServerStoreHasNoSourceTable") {
+  TempDir d;
+  { auto s = OpenOk(d.path()); }
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 12);
+  REQUIRE(mdb_env_open(env, d.path().c_str(), MDB_NOTLS | MDB_RDONLY, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi;
+  REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+  CHECK(mdb_dbi_open(txn, "sources", 0, &dbi) == MDB_NOTFOUND);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
 }

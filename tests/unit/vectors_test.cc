@@ -739,3 +739,96 @@ TEST_CASE("IndexVectorOpensWithTheDerivedKeyAndEncodesAlike", "[vectors]") {
   REQUIRE(format::EncodeIndex(e, &again).ok());
   REQUIRE(crypto::ToHex(again.data(), again.size()) == v["plain"]);
 }
+
+namespace {
+
+std::vector<storage::Id> VectorIds(const std::string& list) {
+  std::vector<storage::Id> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t end = list.find(',', pos);
+    if (end == std::string::npos) end = list.size();
+    auto raw = Hex(list.substr(pos, end - pos));
+    REQUIRE(raw.size() == 16);
+    storage::Id id;
+    std::memcpy(id.data(), raw.data(), id.size());
+    out.push_back(id);
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+// Made outside this code base from FORMAT.md's layout: the bundle vector in
+// version 2 with two DELETED records before its submission.
+TEST_CASE("BundleWithDeletedRepliesMatchesVectorAndVerifies", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto v = LoadVectors().at("bundle-deleted");
+  const std::vector<storage::Id> ids = VectorIds(v["deleted"]);
+  auto seed = Hex(kSignSeed);
+  crypto::SigningKey key;
+  REQUIRE(crypto::SigningKeyFromSeed(seed.data(), &key).ok());
+  std::string b;
+  format::BundleWriter w(key, 20415, [&](const uint8_t* p, size_t n) {
+    b.append(reinterpret_cast<const char*>(p), n);
+    return Status::OK();
+  });
+  storage::SubmissionRec r = FixedRecord();
+  r.items.resize(1);
+  REQUIRE(w.Begin(true).ok());
+  for (const auto& id : ids) REQUIRE(w.AddDeleted(id).ok());
+  REQUIRE(w.AddSubmission(r).ok());
+  std::vector<uint8_t> chunk(256 + 17, 0x5a);
+  REQUIRE(w.AddChunk(r.id, 0, 0, chunk.data(), chunk.size()).ok());
+  REQUIRE(w.Finish().ok());
+  REQUIRE(HexOf(b) == v["expect"]);
+  size_t pos = 0;
+  std::vector<storage::Id> got;
+  format::BundleHandler h;
+  h.deleted = [&](const storage::Id& id) {
+    got.push_back(id);
+    return Status::OK();
+  };
+  format::BundleInfo info;
+  REQUIRE(format::ReadBundle(
+              [&](uint8_t* p, size_t n, size_t* g) {
+                *g = std::min(n, b.size() - pos);
+                std::memcpy(p, b.data() + pos, *g);
+                pos += *g;
+                return Status::OK();
+              },
+              h, &info)
+              .ok());
+  REQUIRE(info.version == 2);
+  REQUIRE(info.submissions == 1);
+  REQUIRE(got == ids);
+}
+
+// Made outside this code base: outbox-acks in version 3, forwarding two
+// deletions.
+TEST_CASE("OutboxWithDeletionsMatchesVectorAndVerifies", "[vectors]") {
+  REQUIRE(crypto::Init().ok());
+  auto all = LoadVectors();
+  auto v = all.at("outbox-deletions");
+  const std::vector<storage::Id> ids = VectorIds(v["deleted"]);
+  auto sealed = Hex(all.at("reply")["sealed"]);
+  auto replies = FixedOutboxReplies(sealed);
+  storage::SubmissionRec rec = FixedRecord(2);
+  const format::RecordDigest hash = format::RecordHash(rec);
+  std::string out;
+  REQUIRE(format::WriteOutbox(FixedSigner(), FixedOutboxInfo(), &replies, {{rec.id, hash}}, &out,
+                              ids)
+              .ok());
+  REQUIRE(HexOf(out) == v["expect"]);
+  format::OutboxInfo info;
+  std::vector<format::OutboxReply> back;
+  std::vector<format::OutboxAck> acks;
+  std::vector<storage::Id> deleted;
+  auto bytes = Hex(v["expect"]);
+  REQUIRE(format::ReadOutbox(bytes.data(), bytes.size(), &info, &back, &acks, &deleted).ok());
+  REQUIRE(info.version == 3);
+  REQUIRE(back.size() == 1);
+  REQUIRE(acks.size() == 1);
+  REQUIRE(deleted == ids);
+}
