@@ -168,9 +168,12 @@ std::string CodenameBlock(const Catalog& c, const std::string& csrf, const Coden
 
 }  // namespace
 
-std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf) {
+std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf,
+                      const std::string& step) {
   Vars vars = FormVars(cfg, c, csrf, 10);
   AddAbout(cfg, c, &vars);
+  vars.emplace_back("message_form", step.empty() ? "1" : "");
+  vars.emplace_back("step", step);
   return Page(c, c.Text("index.title"), Fill(SiteText("templates/index.html"), c, vars));
 }
 
@@ -197,6 +200,7 @@ std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& cs
   vars.emplace_back("deleted", deleted ? "1" : "");
   vars.emplace_back("reply_days", std::to_string(cfg.reply_days));
   vars.emplace_back("idle_minutes", std::to_string(cfg.session_idle / 60));
+  vars.emplace_back("questionnaire", cfg.questionnaire ? "1" : "");
   return Page(c, c.Text("inbox.title"), Fill(SiteText("templates/inbox.html"), c, vars));
 }
 
@@ -214,6 +218,7 @@ std::string ReceiptPage(const Receipt& r, const Catalog& c, const std::string& c
              "</li>\n";
   Vars vars = {{"lang", c.code()},
                {"message_chars", std::to_string(r.message_chars)},
+               {"answers", r.answers ? c.Number(r.answers) : ""},
                {"file_count", std::to_string(r.file_sizes.size())},
                {"file_list", files},
                {"codename_block", ask != nullptr ? CodenameBlock(c, csrf, *ask) : ""},

@@ -64,7 +64,7 @@ void RequireWhole(const std::string& page, const Catalog& c, const std::string& 
   INFO(c.code() << " " << what);
   CHECK(page.find("{{") == std::string::npos);
   CHECK(!std::regex_search(page, std::regex(R"(\{[a-z_]+\})")));
-  CHECK(!std::regex_search(page, std::regex(R"(\b(page|index|receipt|error|size|codename|inbox|logout)\.[a-z_]+\b)")));
+  CHECK(!std::regex_search(page, std::regex(R"(\b(page|index|receipt|error|size|codename|inbox|logout|step|answer)\.[a-z_]+\b)")));
   CHECK(page.find("<html lang=\"" + c.code() + "\" dir=\"" + (c.rtl() ? "rtl" : "ltr") + "\">") !=
         std::string::npos);
 }

@@ -1,0 +1,145 @@
+// A questionnaire step as a page: its fields filled with what the source
+// typed, each mistake beside its field. Markup in templates/step.html,
+// field.html and option.html; text from the questionnaire and the catalogs.
+#include <algorithm>
+#include <mutex>
+
+#include "server/server.h"
+
+namespace sealdrop {
+namespace server {
+namespace {
+
+const std::vector<std::string>& ValuesOf(const intake::Values* values, const std::string& id) {
+  static const std::vector<std::string> kNone;
+  if (values == nullptr) return kNone;
+  auto it = values->find(id);
+  return it == values->end() ? kNone : it->second;
+}
+
+bool Has(const std::vector<std::string>& vs, const std::string& v) {
+  return std::find(vs.begin(), vs.end(), v) != vs.end();
+}
+
+// The country list as <option>s, both ways (chosen or not), filled once:
+// 249 fills of the template at every page would be most of its time.
+struct CountryOptions {
+  std::vector<std::string> code, plain, chosen;
+};
+const CountryOptions& Countries(const Config& cfg, const Catalog& c) {
+  static std::once_flag once;
+  static CountryOptions opts;
+  std::call_once(once, [&] {
+    const std::string_view t = SiteText("templates/option.html");
+    for (const intake::Country& k : cfg.countries) {
+      Vars vars = {{"select", "1"}, {"value", k.code}, {"label", k.name}};
+      opts.code.push_back(k.code);
+      opts.plain.push_back(Fill(t, c, vars));
+      vars.emplace_back("checked", "1");
+      opts.chosen.push_back(Fill(t, c, vars));
+    }
+  });
+  return opts;
+}
+
+std::string Options(const Config& cfg, const Catalog& c, const intake::Field& f,
+                    const std::vector<std::string>& chosen) {
+  std::string out;
+  const std::string_view t = SiteText("templates/option.html");
+  auto box = [&](const char* type, const std::string& value, const std::string& label) {
+    out += Fill(t, c,
+                {{"box", "1"},
+                 {"type", type},
+                 {"name", f.id},
+                 {"value", value},
+                 {"label", label},
+                 {"checked", Has(chosen, value) ? "1" : ""}});
+  };
+  switch (f.kind) {
+    case intake::Kind::kCountry: {
+      const CountryOptions& all = Countries(cfg, c);
+      for (size_t i = 0; i < all.code.size(); i++)
+        out += Has(chosen, all.code[i]) ? all.chosen[i] : all.plain[i];
+      break;
+    }
+    case intake::Kind::kYesNo:
+      box("radio", "yes", c.Text("step.yes"));
+      box("radio", "no", c.Text("step.no"));
+      break;
+    case intake::Kind::kChoice:
+    case intake::Kind::kChoices:
+      for (const intake::Choice& ch : f.choices)
+        box(f.kind == intake::Kind::kChoice ? "radio" : "checkbox", ch.id,
+            intake::Text(ch.label, c.code()));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+std::string FieldHtml(const Config& cfg, const Catalog& c, const intake::Field& f,
+                      const StepView& v) {
+  using K = intake::Kind;
+  const std::vector<std::string>& vals = ValuesOf(v.values, f.id);
+  std::string error;
+  for (const intake::FieldError& e : v.errors)
+    if (e.field == f.id) {
+      error = c.Text(std::string("answer.") + intake::MistakeName(e.mistake));
+      break;
+    }
+  const bool group = f.kind == K::kChoice || f.kind == K::kChoices || f.kind == K::kYesNo;
+  const uint32_t max = f.max_bytes ? f.max_bytes : (f.kind == K::kLine ? 512 : 16384);
+  Vars vars = {{"id", f.id},
+               {"label", intake::Text(f.label, c.code())},
+               {"help", f.help.empty() ? "" : intake::Text(f.help, c.code())},
+               {"required", f.required ? "1" : ""},
+               {"error", error},
+               {"is_group", group ? "1" : ""},
+               {"is_single", group ? "" : "1"},
+               {"is_line", f.kind == K::kLine ? "1" : ""},
+               {"is_text", f.kind == K::kText ? "1" : ""},
+               {"is_date", f.kind == K::kDate ? "1" : ""},
+               {"is_country", f.kind == K::kCountry ? "1" : ""},
+               {"is_file", f.kind == K::kFile ? "1" : ""},
+               {"maxlength", std::to_string(max)}};
+  if (f.kind == K::kLine || f.kind == K::kText || f.kind == K::kDate)
+    vars.emplace_back("value", vals.empty() ? "" : vals.front());
+  if (group || f.kind == K::kCountry) vars.emplace_back("options", Options(cfg, c, f, vals));
+  if (f.kind == K::kFile && !vals.empty()) {
+    vars.emplace_back("held", "1");
+    vars.emplace_back("count", c.Number(vals.size()));
+  }
+  std::string html = Fill(SiteText("templates/field.html"), c, vars);
+  // The typed text was copied into vars: wipe it with them.
+  for (auto& kv : vars) crypto::WipeString(&kv.second);
+  return html;
+}
+
+}  // namespace
+
+std::string StepBlock(const Config& cfg, const Catalog& c, const std::string& csrf,
+                      const StepView& v) {
+  const intake::Questionnaire& q = *cfg.questionnaire;
+  const intake::Step& s = q.steps[v.step];
+  const intake::Values eff = v.values ? intake::Effective(q, *v.values) : intake::Values();
+  std::string fields;
+  for (const intake::Field& f : s.fields)
+    if (intake::Holds(f.when, eff)) fields += FieldHtml(cfg, c, f, v);
+  return Fill(SiteText("templates/step.html"), c,
+              {{"lang", c.code()},
+               {"csrf", csrf},
+               {"questionnaire", intake::Text(q.title, c.code())},
+               {"number", std::to_string(v.number)},
+               {"title", intake::Text(s.title, c.code())},
+               {"help", s.help.empty() ? "" : intake::Text(s.help, c.code())},
+               {"errors", v.errors.empty() ? "" : "1"},
+               {"step_id", s.id},
+               {"fields", fields},
+               {"more", v.last ? "" : "1"},
+               {"last", v.last ? "1" : ""},
+               {"back", v.first ? "" : "1"}});
+}
+
+}  // namespace server
+}  // namespace sealdrop
