@@ -35,13 +35,23 @@ nlohmann::json Json(const Opened& o) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : m.files)
     files.push_back({{"name", review::SafeName(f.name)}, {"type", f.type}, {"size", f.size}});
+  // The questionnaire's answers as sealed, field by field (null: none asked).
+  nlohmann::json answers;
+  if (!m.answers.questionnaire.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : m.answers.list) list.push_back({{"field", a.field}, {"values", a.values}});
+    answers = {{"questionnaire", m.answers.questionnaire},
+               {"hash", crypto::ToHex(m.answers.hash.data(), m.answers.hash.size())},
+               {"list", list}};
+  }
   return {{"id", IdHex(o.rec.id)},
           {"received", storage::DayName(o.rec.day)},
           {"reply_key", m.has_reply_key ? nlohmann::json(ReplyKeyHex(m)) : nlohmann::json()},
           {"keys", KeyIds(o.rec)},
           {"opened_with", crypto::ToHex(o.key_id.data(), o.key_id.size())},
           {"message", m.message},
-          {"files", files}};
+          {"files", files},
+          {"answers", answers}};
 }
 
 void PrintText(const Opened& o, const std::vector<std::string>& mine) {
