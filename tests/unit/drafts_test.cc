@@ -199,3 +199,44 @@ TEST_CASE("AStepFormKeepsValuesAndSealsFilesOfItsFileFieldsOnly", "[server][draf
   up.reset();
   CHECK(s.Pending() == 0);
 }
+
+// Freed guarded blocks stay mapped in Secret's cache (crypto_test.cc says
+// so): what a draft's answers held must be zero once they are replaced, or
+// once the draft ends by expiry or removal.
+TEST_CASE("ADraftsAnswersAreWipedWhenReplacedOrWhenItEnds", "[server][drafts]") {
+  REQUIRE(crypto::Init().ok());
+  auto zero = [](const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+      if (p[i] != 0) return false;
+    return true;
+  };
+  constexpr size_t kA = 1543, kB = 1549, kC = 1553;  // sizes no other test uses
+  Drafts d(10, 1 << 20, std::chrono::seconds(0));
+  const uint8_t* replaced;
+  const uint8_t* expired;
+  {
+    Drafts::Hold h;
+    REQUIRE(d.Get("a", true, &h).ok());
+    crypto::Secret first = Filled(kA);
+    replaced = first.data();
+    REQUIRE(h.SetAnswers(std::move(first)).ok());
+    crypto::Secret second = Filled(kB);
+    expired = second.data();
+    REQUIRE(h.SetAnswers(std::move(second)).ok());
+    CHECK(zero(replaced, kA));
+    CHECK(!zero(expired, kB));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  d.Expire();
+  CHECK(zero(expired, kB));
+  const uint8_t* removed;
+  {
+    Drafts::Hold h;
+    REQUIRE(d.Get("b", true, &h).ok());
+    crypto::Secret s = Filled(kC);
+    removed = s.data();
+    REQUIRE(h.SetAnswers(std::move(s)).ok());
+    h.Remove();
+  }
+  CHECK(zero(removed, kC));
+}
