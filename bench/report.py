@@ -137,6 +137,15 @@ def summarise(rows):
             k: {"label": label, "runs_mb_s": [r[k] for r in speed],
                 "median_mb_s": round(statistics.median(r[k] for r in speed), 1)}
             for k, label in CEILINGS}
+    steps = sorted(by.get("step_render", []), key=lambda r: r["run"])
+    if steps:
+        res["step_render"] = {
+            "renders": sum(r["renders"] for r in steps),
+            "median_us": statistics.median(r["median_us"] for r in steps),
+            "p99_us": max(r["p99_us"] for r in steps),
+            "max_us": max(r["max_us"] for r in steps),
+            "slowest": max(steps, key=lambda r: r["max_us"])["slowest"],
+        }
     starts = sorted(by.get("run_start", []), key=lambda r: r["run"])
     if starts:
         res["loadavg_at_run_start"] = [r["loadavg"] for r in starts]
@@ -368,6 +377,13 @@ def tables(meta, res, ratios):
             c = res["ceilings"][k]
             lines.append("| %s | %.0f | %.2f |" % (c["label"], c["median_mb_s"],
                                                   1073.741824 / c["median_mb_s"]))
+    if "step_render" in res:
+        e = res["step_render"]
+        lines.append("")
+        lines.append("| Questionnaire step page (step_render, %d renders) | median | p99 | slowest |" % e["renders"])
+        lines.append("|---|---:|---:|---:|")
+        lines.append("| IndexPage + StepBlock, no HTTP | %.0f µs | %.0f µs | %.0f µs (%s) |" % (
+            e["median_us"], e["p99_us"], e["max_us"], e["slowest"]))
     lines.extend(courier_table(meta, res.get("courier", {})))
     cpu = []
     for name in ("sealdrop_upload", "sink_multipart", "sink_raw"):

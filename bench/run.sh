@@ -25,6 +25,9 @@
 #     `extract --all-new` of all of them after one unlock; plus the Argon2id
 #     key unlock, timed as `extract` of one 2 KiB submission;
 #   - single-core ceilings of secretstream, AES-256-GCM and memcpy (crypto_speed);
+#   - a questionnaire step page rendered (step_render): every step of the
+#     shipped questionnaire in every site language, empty and fully answered
+#     with every field marked wrong, 200 times each; no HTTP;
 #   - the courier's round trip, on a fresh instance whose reviewer API
 #     (`sealdrop-server api`, api_listen on loopback TLS, ack_grace_days = 0)
 #     lists a bench courier: after an untimed upload of the same bytes, timed
@@ -49,7 +52,7 @@
 # BENCH_SCALE_REPS=5,
 # BENCH_ONLY= (all; else a comma-separated list of the sections to run:
 #   upload (1 GiB, concurrent, tls_sink uploads), gpg, files (export, import,
-#   extract, cp, dd), crypto, small, scale, courier; BENCH_ONLY=courier runs
+#   extract, cp, dd), crypto, step, small, scale, courier; BENCH_ONLY=courier runs
 #   just the courier's round trip and its baseline),
 # BENCH_KEEP_DATA=0 (1 keeps bench/out/data.bin for the next run),
 # SEALDROP_HTTPLIB_DIR=<root>/.deps/cpp-httplib.
@@ -81,7 +84,7 @@ say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # want SECTION: whether BENCH_ONLY lets SECTION run.
-SECTIONS=",upload,gpg,files,crypto,small,scale,courier,"
+SECTIONS=",upload,gpg,files,crypto,step,small,scale,courier,"
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for sec in ${ONLY//,/ }; do
   [[ $SECTIONS == *",$sec,"* ]] || die "BENCH_ONLY: no section '$sec' (sections:${SECTIONS//,/ })"
@@ -156,7 +159,8 @@ COURIER=$root/build-bench/courier/sealdrop-courier
 SINK=$out/build/tls_sink
 CRYPTO_SPEED=$out/build/crypto_speed
 POPULATE=$out/build/populate
-for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE"; do [ -x "$b" ] || die "$b was not built"; done
+STEP_RENDER=$out/build/step_render
+for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE" "$STEP_RENDER"; do [ -x "$b" ] || die "$b was not built"; done
 
 # --- helpers -------------------------------------------------------------------------
 diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
@@ -736,6 +740,13 @@ for run in $(seq 1 "$RUNS"); do
     # 5. single-core ceilings: secretstream, AES-GCM (TLS), memcpy; no I/O.
     speed=$("$CRYPTO_SPEED" "$SIZE_MIB") || die "crypto_speed failed"
     printf '%s\n' "$speed" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="crypto_speed", run=int(sys.argv[1])); print(json.dumps(r))' "$run" >> "$raw"
+  fi
+
+  if want step; then
+    # 5b. a questionnaire step page, rendered as the server renders it.
+    steps=$("$STEP_RENDER" "$root/intake/questionnaires/red-notice.toml" 200) || die "step_render failed"
+    printf '%s\n' "$steps" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="step_render", run=int(sys.argv[1])); print(json.dumps(r))' "$run" >> "$raw"
+    say "  step page: $steps"
   fi
 
   if want small; then
