@@ -196,6 +196,29 @@ def test(h):
     filed = {"papers": ["1"], "source": ["the archive"], "kind": ["letters"],
              "dated": ["2024-01-05"]}
 
+    h.step("a draft holding a file at a stop or a crash leaves nothing after the next start")
+    z = Visitor(h, srv)
+    z.post([])
+    z.step([], files=[("papers", doc, "stopped.txt")])
+    z.on("about")
+    srv.stop()
+    _, _, pending = inst.check()
+    # Its removal may wait for the next start's sweep.
+    check(pending <= 1, "a stop left %d pending uploads" % pending)
+    srv = inst.server().start()
+    _, _, pending = inst.check()
+    check(pending == 0, "a draft's file outlived a stop and a start: %d pending" % pending)
+    z = Visitor(h, srv)
+    z.post([])
+    z.step([], files=[("papers", doc, "crashed.txt")])
+    z.on("about")
+    srv.kill()
+    _, _, pending = inst.check()
+    check(pending == 1, "a crash mid-draft shows %d pending uploads, not 1" % pending)
+    srv = inst.server().start()
+    check("removed 1 unfinished uploads" in srv.log(),
+          "the start-up sweep did not remove the crashed draft's file:\n" + srv.log())
+
     h.step("a draft abandoned mid-way ends with its file")
     srv.stop()
     inst.set_config("session_idle", "60")
