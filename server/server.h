@@ -508,6 +508,9 @@ class Counters {
   // After every answer: `status` is the response's, `submit` whether it was
   // the upload route.
   void Answered(int status, bool submit);
+  // A submission sealed by the questionnaire's last step, whose answer
+  // Answered cannot tell from a step page.
+  void Sealed() { sealed_.fetch_add(1, std::memory_order_relaxed); }
   // Body bytes received on the upload route.
   void Received(uint64_t n) { bytes_.fetch_add(n, std::memory_order_relaxed); }
   // A fault that is not a request's answer: an exception that ended a

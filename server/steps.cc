@@ -265,6 +265,7 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
   // Sent or failed, the draft ends: a failed commit removed what it wrote.
   hold.Remove();
   if (!st.ok()) return RefuseFor(req, res, st, cfg);
+  Stats().Sealed();
   res.status = 200;
   AnswerUpload(site, req, res, &sender, receipt);
 }
