@@ -4,10 +4,17 @@
 // anything at all may arrive; the site must refuse what is wrong by name and
 // never crash.
 //
-// Input: the first byte chooses the step (mod the step count); the rest is
-// records separated by '\n', each "<field id>=<value>" (a record without '='
-// is an id with an empty value). Records whose id starts with '^' are
-// answers of earlier steps (`earlier`) instead of this step's values.
+// Input: the first byte chooses the step (its low 7 bits, mod the step
+// count) and the mode (its high bit):
+// - 0: the rest is records separated by '\n', each "<field id>=<value>" (a
+//   record without '=' is an id with an empty value). Records whose id
+//   starts with '^' are answers of earlier steps (`earlier`) instead of this
+//   step's values.
+// - 1: the rest is a multipart/form-data body (boundary "XyZ"), as a browser
+//   posts a step to /answer: it goes through server::StepForm (the server's
+//   own parsing of a step, server/stepform.cc), fed in two pieces split where
+//   the second byte says, with an upload that refuses files; what it keeps
+//   is then checked as the values of the step, with nothing answered before.
 //
 // Oracles besides the sanitizers:
 // - every FieldError names a field submitted or a field of the step, at most
@@ -17,15 +24,19 @@
 //   date checked by timegm's round trip) and every required field shown has
 //   a value that is not blank;
 // - IsDate agrees with the reference on every 10-byte value;
+// - StepForm keeps no empty value, keeps a value at most one byte past the
+//   longest answer, and takes a file only for a file field of the step;
 // - Effective is idempotent and decides ShownSteps alone; a step MoreAfter
 //   calls the last has no shown step after it.
 #include <time.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
 #include "fuzz/fuzz_util.h"
 #include "intake/intake.h"
+#include "server/server.h"
 
 using namespace sealdrop;
 using namespace sealdrop::intake;
@@ -189,24 +200,62 @@ bool ReferenceOk(const Field& f, const std::string& v) {
   return false;
 }
 
+
+// The values a step's form gives, parsed by the server's StepForm; false if
+// it refuses the body.
+bool ParseForm(const Questionnaire& q, size_t step, const uint8_t* data, size_t size, Values* out) {
+  std::vector<std::string> file_fields;
+  for (const Field& f : q.steps[step].fields)
+    if (f.kind == Kind::kFile) file_fields.push_back(f.id);
+  bool asked_upload = false;
+  server::StepForm form(
+      file_fields,
+      [&](server::Upload**) {
+        asked_upload = true;
+        return Status::Full("no uploads here");
+      },
+      5, 1 << 20);
+  if (!form.Begin("multipart/form-data; boundary=XyZ").ok()) return false;
+  const char* body = reinterpret_cast<const char*>(data + 1);
+  const size_t len = size - 1, cut = size > 1 ? std::min<size_t>(data[0], len) : 0;
+  bool ok = form.Feed(body, cut) && form.Feed(body + cut, len - cut) && form.Finish().ok();
+  if (asked_upload) FUZZ_CHECK(!ok, "a form whose file was refused was taken");
+  if (!ok) return false;
+  for (const auto& kv : form.values()) {
+    const bool file_field =
+        std::find(file_fields.begin(), file_fields.end(), kv.first) != file_fields.end();
+    FUZZ_CHECK(!file_field, "a file field holds a value without an upload");
+    for (const std::string& v : kv.second) {
+      FUZZ_CHECK(!v.empty(), "StepForm kept an empty value");
+      FUZZ_CHECK(v.size() <= kMaxAnswerBytes + 1, "StepForm kept a value past the longest answer");
+    }
+  }
+  *out = form.values();
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Questionnaire& q = Definition();
   if (size == 0) return 0;
-  const size_t step = data[0] % q.steps.size();
+  const size_t step = (data[0] & 0x7F) % q.steps.size();
   Values earlier, sent;
-  std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
-  size_t pos = 0, records = 0;
-  while (pos <= rest.size() && records++ < 256) {
-    size_t end = rest.find('\n', pos);
-    if (end == std::string::npos) end = rest.size();
-    std::string rec = rest.substr(pos, end - pos);
-    pos = end + 1;
-    size_t eq = rec.find('=');
-    std::string id = rec.substr(0, eq), value = eq == std::string::npos ? "" : rec.substr(eq + 1);
-    if (!id.empty() && id[0] == '^') earlier[id.substr(1)].push_back(value);
-    else sent[id].push_back(value);
+  if (data[0] & 0x80) {
+    if (size < 2 || !ParseForm(q, step, data + 1, size - 1, &sent)) return 0;
+  } else {
+    std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
+    size_t pos = 0, records = 0;
+    while (pos <= rest.size() && records++ < 256) {
+      size_t end = rest.find('\n', pos);
+      if (end == std::string::npos) end = rest.size();
+      std::string rec = rest.substr(pos, end - pos);
+      pos = end + 1;
+      size_t eq = rec.find('=');
+      std::string id = rec.substr(0, eq), value = eq == std::string::npos ? "" : rec.substr(eq + 1);
+      if (!id.empty() && id[0] == '^') earlier[id.substr(1)].push_back(value);
+      else sent[id].push_back(value);
+    }
   }
 
   // IsDate against the reference, on whatever 10 bytes came.
