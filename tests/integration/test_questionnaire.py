@@ -27,6 +27,17 @@ class Visitor:
         self.h, self.srv = h, srv
         self.cookie, self.token = srv.fetch_form_auth()
         self.page = ""
+        self.session = None
+
+    def log_in_as(self, other):
+        """Comes back with the session `other`'s first submission opened."""
+        check(other.session, "the receipt set no session cookie")
+        self.cookie = other.session
+        status, _, body, _, _ = self.h.curl(self.srv.url + "/answer?lang=en",
+                                            ["-H", "Cookie: " + self.cookie], auth=False)
+        check(status == 200, "GET /answer with a session: HTTP %s" % status)
+        self.page = body.decode("utf-8")
+        self.token = harness.token_from_page(self.page, "GET /answer")
 
     def post(self, fields, files=(), expect=200):
         args = []
@@ -38,6 +49,9 @@ class Visitor:
         status, headers, body, rc, err = self.h.curl(
             self.srv.url + "/answer?lang=en", args, auth=(self.cookie, self.token))
         self.page = body.decode("utf-8", "replace")
+        m = re.search(r"(__Host-sd-session=[0-9a-f]{64})", headers.get("set-cookie", ""))
+        if m:
+            self.session = m.group(1)
         check(status == expect, "POST /answer: HTTP %s, expected %s (curl %d %s)\n%s" %
               (status, expect, rc, err.strip(), self.page[:3000]))
         harness.check_security_headers(headers, "a step page")
@@ -152,6 +166,17 @@ def test(h):
         "message": ["Please help."], "contact": ["this_site", "lawyer"],
     }
 
+    h.step("a source who is logged in answers again, and it joins their case")
+    again = Visitor(h, srv)
+    again.log_in_as(v)
+    again.on("start")
+    again.step([("role", "other")])
+    again.on("last")
+    again.step([("contact", "lawyer")])
+    check("Received" in again.page, "the logged-in source's answers were not received:\n" +
+          again.page)
+    other = {"role": ["other"], "contact": ["lawyer"]}
+
     h.step("the insider path, after turning away from the targeted one")
     w = Visitor(h, srv)
     w.post([])  # no step named: the first step is shown
@@ -246,7 +271,7 @@ def test(h):
 
     h.step("the reviewer sees exactly the answers given")
     bundle = h.path("out.bundle")
-    check(inst.export(bundle) == 3, "export did not take three submissions")
+    check(inst.export(bundle) == 4, "export did not take four submissions")
     vault = h.path("vault")
     rv.import_(bundle, vault, extra=["--instance-fingerprint", inst.fingerprint], expect=0)
     seen = []
@@ -260,11 +285,16 @@ def test(h):
     by_q = {}
     for q, got, shown in seen:
         by_q.setdefault(q, []).append((got, shown))
-    check(len(by_q.get("red-notice", [])) == 2, "two red-notice submissions expected")
+    check(len(by_q.get("red-notice", [])) == 3, "three red-notice submissions expected")
     got_detained = [g for g, _ in by_q["red-notice"] if g.get("role") == ["targeted"]]
     got_insider = [g for g, _ in by_q["red-notice"] if g.get("role") == ["insider"]]
     check(got_detained == [detained], "detained answers differ:\n%r\n%r" % (got_detained, detained))
     check(got_insider == [insider], "insider answers differ:\n%r\n%r" % (got_insider, insider))
+    keys = {g.get("role")[0]: sh["reply_key"] for g, sh in by_q["red-notice"]}
+    check(keys["other"] and keys["other"] == keys["targeted"] and keys["insider"] != keys["other"],
+          "the logged-in source's answers do not join their case: %r" % keys)
+    got_other = [g for g, _ in by_q["red-notice"] if g.get("role") == ["other"]]
+    check(got_other == [other], "the logged-in source's answers differ: %r" % got_other)
     ff = by_q.get("file-first", [])
     check(len(ff) == 1 and ff[0][0] == filed, "file-first answers differ: %r" % ff)
     check([f["name"] for f in ff[0][1]["files"]] == ["doc.txt"],
