@@ -33,12 +33,15 @@ Status StepForm::Begin(const std::string& content_type) {
 
 // A value is kept only if it is not empty: a field left blank is no answer.
 void StepForm::EndValue() {
-  if (part_ == Part::kValue && !value_.empty())
-    values_[name_].emplace_back(value_.data(), value_.size());
-  else if (part_ == Part::kStep)
+  if (part_ == Part::kValue && !value_.empty()) {
+    auto& mine = values_[name_];
+    // One past the most a field takes is enough to be refused as too many.
+    if (mine.size() <= format::kMaxAnswerValues) mine.emplace_back(value_.data(), value_.size());
+  } else if (part_ == Part::kStep) {
     step_.assign(value_.data(), value_.size());
-  else if (part_ == Part::kAction)
+  } else if (part_ == Part::kAction) {
     action_.assign(value_.data(), value_.size());
+  }
   crypto::WipeString(&value_);
   value_.clear();
   part_ = Part::kNone;

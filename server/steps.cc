@@ -168,9 +168,14 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
   });
   if (ok) st = form.Finish();
   if (!ok || !st.ok()) {
-    // A file cut short cannot be told from a whole one: the draft, files
-    // and all, ends here, and the source starts again.
-    hold.Remove();
+    // A file cut short cannot be told from a whole one: every file the
+    // draft holds goes (its upload aborts), and the answers stay, so that
+    // the source chooses the files again rather than typing everything.
+    d.upload.reset();
+    for (const intake::Step& each : q.steps)
+      for (const intake::Field& f : each.fields)
+        if (f.kind == intake::Kind::kFile) all.v.erase(f.id);
+    if (!Save(&hold, q, all.v).ok()) hold.Remove();
     if (too_slow) return Refuse(req, res, 408, "too_slow");
     const Status& err = ok ? st : form.error();
     if (!err.ok() && !err.Is(Status::Code::kInvalidArgument)) return RefuseFor(req, res, err, cfg);

@@ -57,10 +57,11 @@ class Visitor:
         harness.check_security_headers(headers, "a step page")
         return self.page
 
-    def step(self, fields, action="next", files=()):
+    def step(self, fields, action="next", files=(), expect=200):
         m = re.search(r'name="sd:step" value="([a-z0-9_-]+)"', self.page)
         check(m, "the page shows no step:\n" + self.page[:3000])
-        return self.post([("sd:step", m.group(1)), ("sd:action", action)] + list(fields), files)
+        return self.post([("sd:step", m.group(1)), ("sd:action", action)] + list(fields), files,
+                         expect)
 
     def on(self, step_id):
         check('name="sd:step" value="%s"' % step_id in self.page,
@@ -244,16 +245,40 @@ def test(h):
     check("removed 1 unfinished uploads" in srv.log(),
           "the start-up sweep did not remove the crashed draft's file:\n" + srv.log())
 
-    h.step("a draft abandoned mid-way ends with its file")
+    h.step("a file over the limit drops the draft's files and keeps its answers")
     srv.stop()
     inst.set_config("session_idle", "60")
+    inst.set_config("max_upload", '"64KiB"')
     srv = inst.server().start()
+    big = h.path("big.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(200 * 1024))
+    u = Visitor(h, srv)
+    u.post([])
+    u.step([("source", "the archive")], files=[("papers", doc, "small.txt")])
+    u.on("about")
+    u.step([("kind", "letters")], action="back")
+    u.on("evidence")
+    u.step([("source", "the archive")], files=[("papers", big, "big.bin")], expect=413)
+    check("Not sent" in u.page,
+          "a file over max_upload was not refused:\n" + u.page[:2000])
+    status, _, body, _, _ = h.curl(srv.url + "/answer?lang=en", ["-H", "Cookie: " + u.cookie],
+                                   auth=False)
+    u.page = body.decode("utf-8")
+    u.on("evidence")
+    check(field_value(u.page, "source") == "the archive" and "attached so far" not in u.page,
+          "after the refusal the answers are lost or the files kept:\n" + u.page)
+    u.step([("source", "the archive")], files=[("papers", doc, "again.txt")])
+    u.on("about")
+    check(checked(u.page, "kind", "letters"), "the answer of a later step was lost")
+
+    h.step("drafts abandoned mid-way end with their files")
     y = Visitor(h, srv)
     y.post([])
     y.step([], files=[("papers", doc, "left.txt")])
     y.on("about")
     _, _, pending = inst.check()
-    check(pending == 1, "the abandoned draft's file is not pending: %d" % pending)
+    check(pending == 2, "the abandoned drafts' files are not pending: %d" % pending)
     t0 = time.monotonic()
     while True:
         _, _, pending = inst.check()
