@@ -2,6 +2,8 @@
 // typed, each mistake beside its field. Markup in templates/step.html,
 // field.html and option.html; text from the questionnaire and the catalogs.
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <mutex>
 
 #include "server/server.h"
@@ -21,25 +23,28 @@ bool Has(const std::vector<std::string>& vs, const std::string& v) {
   return std::find(vs.begin(), vs.end(), v) != vs.end();
 }
 
-// The country list as <option>s, both ways (chosen or not), filled once:
-// 249 fills of the template at every page would be most of its time.
+// The country list as <option>s, both ways (chosen or not), filled once per
+// list: 249 fills of the template at every page would be most of its time.
 struct CountryOptions {
+  const std::vector<intake::Country>* from = nullptr;
   std::vector<std::string> code, plain, chosen;
 };
 const CountryOptions& Countries(const Config& cfg, const Catalog& c) {
-  static std::once_flag once;
-  static CountryOptions opts;
-  std::call_once(once, [&] {
-    const std::string_view t = SiteText("templates/option.html");
-    for (const intake::Country& k : cfg.countries) {
-      Vars vars = {{"select", "1"}, {"value", k.code}, {"label", k.name}};
-      opts.code.push_back(k.code);
-      opts.plain.push_back(Fill(t, c, vars));
-      vars.emplace_back("checked", "1");
-      opts.chosen.push_back(Fill(t, c, vars));
-    }
-  });
-  return opts;
+  static std::mutex mu;
+  static std::map<const std::vector<intake::Country>*, std::unique_ptr<CountryOptions>> made;
+  std::lock_guard<std::mutex> l(mu);
+  auto& opts = made[&cfg.countries];
+  if (opts && opts->code.size() == cfg.countries.size()) return *opts;
+  opts = std::make_unique<CountryOptions>();
+  const std::string_view t = SiteText("templates/option.html");
+  for (const intake::Country& k : cfg.countries) {
+    Vars vars = {{"select", "1"}, {"value", k.code}, {"label", k.name}};
+    opts->code.push_back(k.code);
+    opts->plain.push_back(Fill(t, c, vars));
+    vars.emplace_back("checked", "1");
+    opts->chosen.push_back(Fill(t, c, vars));
+  }
+  return *opts;
 }
 
 std::string Options(const Config& cfg, const Catalog& c, const intake::Field& f,
