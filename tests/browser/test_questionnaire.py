@@ -104,12 +104,22 @@ class Source:
         Select(self.d.find_element(self.By.ID, "f-" + field)).select_by_value(value)
 
     def press(self, action):
-        from selenium.webdriver.support import expected_conditions as EC
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
         old = self.d.find_element(self.By.TAG_NAME, "html")
         self.d.find_element(self.By.CSS_SELECTOR,
                             "button[name='sd:action'][value='%s']" % action).click()
-        WebDriverWait(self.d, 60).until(EC.staleness_of(old))
+
+        # The page before is gone once its <html> is. Chromium reports a node
+        # of a replaced document either as stale or as "does not belong to
+        # the document", a plain WebDriverException: both mean gone.
+        def replaced(_):
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+        WebDriverWait(self.d, 60).until(replaced)
 
     def check_language(self, text, what):
         check(text, "%s: no text for %s" % (self.lang, what))
