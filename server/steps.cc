@@ -69,6 +69,16 @@ Status Save(Drafts::Hold* hold, const intake::Questionnaire& q, const intake::Va
   return hold->SetAnswers(std::move(enc));
 }
 
+// Gives up the draft's files (its upload aborts) and keeps its answers; ends
+// the draft if even they cannot be kept.
+void DropFiles(Drafts::Hold* hold, const intake::Questionnaire& q, intake::Values* values) {
+  hold->draft().upload.reset();
+  for (const intake::Step& s : q.steps)
+    for (const intake::Field& f : s.fields)
+      if (f.kind == intake::Kind::kFile) values->erase(f.id);
+  if (!Save(hold, q, *values).ok()) hold->Remove();
+}
+
 void SendStep(Site& site, const httplib::Request& req, httplib::Response& res,
               const std::string& token, size_t step, const intake::Values& values,
               std::vector<intake::FieldError> errors = {}) {
@@ -171,11 +181,7 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
     // A file cut short cannot be told from a whole one: every file the
     // draft holds goes (its upload aborts), and the answers stay, so that
     // the source chooses the files again rather than typing everything.
-    d.upload.reset();
-    for (const intake::Step& each : q.steps)
-      for (const intake::Field& f : each.fields)
-        if (f.kind == intake::Kind::kFile) all.v.erase(f.id);
-    if (!Save(&hold, q, all.v).ok()) hold.Remove();
+    DropFiles(&hold, q, &all.v);
     if (too_slow) return Refuse(req, res, 408, "too_slow");
     const Status& err = ok ? st : form.error();
     if (!err.ok() && !err.Is(Status::Code::kInvalidArgument)) return RefuseFor(req, res, err, cfg);
@@ -267,9 +273,13 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
   receipt.answers = answers.list.size();
   WipeAnswers(&answers);
   st = d.upload->Commit(&receipt);
-  // Sent or failed, the draft ends: a failed commit removed what it wrote.
+  if (!st.ok()) {
+    // The store refused (full, say): what the upload wrote goes, and the
+    // answers stay for another try.
+    DropFiles(&hold, q, &all.v);
+    return RefuseFor(req, res, st, cfg);
+  }
   hold.Remove();
-  if (!st.ok()) return RefuseFor(req, res, st, cfg);
   Stats().Sealed();
   res.status = 200;
   AnswerUpload(site, req, res, &sender, receipt);
