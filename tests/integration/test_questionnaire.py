@@ -40,6 +40,7 @@ class Visitor:
         self.token = harness.token_from_page(self.page, "GET /answer")
 
     def post(self, fields, files=(), expect=200):
+        """POST /answer with these fields and files; none at all is a GET."""
         args = []
         for k, v in fields:
             args += ["--form-string", "%s=%s" % (k, v)]
@@ -180,7 +181,7 @@ def test(h):
 
     h.step("the insider path, after turning away from the targeted one")
     w = Visitor(h, srv)
-    w.post([])  # no step named: the first step is shown
+    w.post([])  # a GET: the first step is shown
     w.step([("role", "targeted")])
     w.on("notice")
     w.step([("requesting_country", "IR")])
@@ -249,6 +250,7 @@ def test(h):
     srv.stop()
     inst.set_config("session_idle", "60")
     inst.set_config("max_upload", '"64KiB"')
+    inst.set_config("sessions", "2")  # and so two drafts at most
     srv = inst.server().start()
     big = h.path("big.bin")
     with open(big, "wb") as f:
@@ -279,6 +281,9 @@ def test(h):
     y.on("about")
     _, _, pending = inst.check()
     check(pending == 2, "the abandoned drafts' files are not pending: %d" % pending)
+    full = Visitor(h, srv)
+    full.post([("sd:step", "evidence")], expect=503)
+    check("busy" in full.page.lower(), "a third draft is not refused as busy:\n" + full.page)
     t0 = time.monotonic()
     while True:
         _, _, pending = inst.check()
