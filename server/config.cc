@@ -118,6 +118,8 @@ Status LoadQuestionnaire(const std::string& value, const std::string& path, Conf
                                    " (Debian's iso-codes package gives the country list)");
   for (const auto& country : c->countries) c->country_codes.push_back(country.code);
   std::sort(c->country_codes.begin(), c->country_codes.end());
+  LoadCountryNames(c);
+  c->country_options = std::make_shared<Config::CountryOptions>();
   auto q = std::make_shared<intake::Questionnaire>();
   SD_RETURN_IF_ERROR(intake::Parse(text, file, c->country_codes, q.get()));
   c->questionnaire_path = file;

@@ -101,6 +101,21 @@ struct Config {
   // and their codes sorted.
   std::vector<intake::Country> countries;
   std::vector<std::string> country_codes;
+  // Their names by site language, where iso-codes translates them
+  // (LoadCountryNames): language -> code -> name.
+  std::map<std::string, std::map<std::string, std::string>> country_names;
+  // The country list as the step pages show it, as <option>s chosen or not,
+  // filled once per language (steppage.cc): 249 fills of a template at every
+  // page would be most of its time. Made with the questionnaire; null: the
+  // list is filled at every page.
+  struct CountryOptions {
+    struct List {
+      std::vector<std::string> code, plain, chosen;
+    };
+    std::mutex mu;
+    std::map<std::string, List> by_language;  // entries never change once made
+  };
+  std::shared_ptr<CountryOptions> country_options;
 
   // The site text for a language, else English's; null if neither is set.
   const About* AboutFor(const std::string& code) const {
@@ -726,6 +741,16 @@ class StepForm {
 };
 // The values of a form wiped, before their strings are freed.
 void WipeValues(intake::Values* values);
+
+// --- Country names (countries.cc) ------------------------------------------------
+// Where iso-codes keeps a language's names (%s: the language's code).
+constexpr const char* kCountryNamesPath = "/usr/share/locale/%s/LC_MESSAGES/iso_3166-1.mo";
+// The messages of a gettext catalog (.mo): English text -> translation.
+// Corruption if it is not one or a table runs past its end.
+Status ReadMo(const std::string& bytes, std::map<std::string, std::string>* out);
+// Fills cfg->country_names for every site language but English from
+// kCountryNamesPath; a language without its file keeps the English names.
+void LoadCountryNames(Config* cfg);
 
 // --- The step pages (steppage.cc) ------------------------------------------------
 struct StepView {

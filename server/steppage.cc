@@ -23,28 +23,44 @@ bool Has(const std::vector<std::string>& vs, const std::string& v) {
   return std::find(vs.begin(), vs.end(), v) != vs.end();
 }
 
-// The country list as <option>s, both ways (chosen or not), filled once per
-// list: 249 fills of the template at every page would be most of its time.
-struct CountryOptions {
-  const std::vector<intake::Country>* from = nullptr;
-  std::vector<std::string> code, plain, chosen;
-};
-const CountryOptions& Countries(const Config& cfg, const Catalog& c) {
-  static std::mutex mu;
-  static std::map<const std::vector<intake::Country>*, std::unique_ptr<CountryOptions>> made;
-  std::lock_guard<std::mutex> l(mu);
-  auto& opts = made[&cfg.countries];
-  if (opts && opts->code.size() == cfg.countries.size()) return *opts;
-  opts = std::make_unique<CountryOptions>();
-  const std::string_view t = SiteText("templates/option.html");
+void FillCountries(const Config& cfg, const Catalog& c, Config::CountryOptions::List* out) {
+  const auto names = cfg.country_names.find(c.code());
+  std::vector<std::pair<std::string, std::string>> list;  // name, code
   for (const intake::Country& k : cfg.countries) {
-    Vars vars = {{"select", "1"}, {"value", k.code}, {"label", k.name}};
-    opts->code.push_back(k.code);
-    opts->plain.push_back(Fill(t, c, vars));
-    vars.emplace_back("checked", "1");
-    opts->chosen.push_back(Fill(t, c, vars));
+    std::string name = k.name;
+    if (names != cfg.country_names.end()) {
+      auto it = names->second.find(k.code);
+      if (it != names->second.end()) name = it->second;
+    }
+    list.emplace_back(std::move(name), k.code);
   }
-  return *opts;
+  std::sort(list.begin(), list.end());
+  const std::string_view t = SiteText("templates/option.html");
+  for (const auto& [name, code] : list) {
+    Vars vars = {{"select", "1"}, {"value", code}, {"label", name}};
+    out->code.push_back(code);
+    out->plain.push_back(Fill(t, c, vars));
+    vars.emplace_back("checked", "1");
+    out->chosen.push_back(Fill(t, c, vars));
+  }
+}
+
+// The list for c's language: from the config's cache, filled on first use.
+const Config::CountryOptions::List& Countries(const Config& cfg, const Catalog& c,
+                                              Config::CountryOptions::List* scratch) {
+  if (!cfg.country_options) {
+    FillCountries(cfg, c, scratch);
+    return *scratch;
+  }
+  Config::CountryOptions& cache = *cfg.country_options;
+  std::lock_guard<std::mutex> l(cache.mu);
+  auto it = cache.by_language.find(c.code());
+  if (it == cache.by_language.end()) {
+    it = cache.by_language.emplace(c.code(), Config::CountryOptions::List()).first;
+    FillCountries(cfg, c, &it->second);
+  }
+  // Never changed or removed once made: safe to read unlocked.
+  return it->second;
 }
 
 std::string Options(const Config& cfg, const Catalog& c, const intake::Field& f,
@@ -62,7 +78,8 @@ std::string Options(const Config& cfg, const Catalog& c, const intake::Field& f,
   };
   switch (f.kind) {
     case intake::Kind::kCountry: {
-      const CountryOptions& all = Countries(cfg, c);
+      Config::CountryOptions::List scratch;
+      const Config::CountryOptions::List& all = Countries(cfg, c, &scratch);
       for (size_t i = 0; i < all.code.size(); i++)
         out += Has(chosen, all.code[i]) ? all.chosen[i] : all.plain[i];
       break;

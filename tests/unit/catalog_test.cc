@@ -324,3 +324,50 @@ TEST_CASE("EveryQuestionnaireStepRendersWholeInEveryLanguage") {
   CHECK(last.find("Files attached so far: 2") != std::string::npos);
   CHECK(last.find("value=\"lawyer\" checked") != std::string::npos);
 }
+
+// A source chooses a country by its name in their own language, from the
+// translations iso-codes ships; a language without them shows English.
+TEST_CASE("CountriesAreNamedInThePagesLanguage") {
+  Config cfg = SiteConfig();
+  REQUIRE(intake::LoadCountries(intake::kCountriesPath, &cfg.countries).ok());
+  LoadCountryNames(&cfg);
+  REQUIRE(cfg.country_names.count("ru"));
+  CHECK(cfg.country_names.at("ru").at("RU") == "Российская Федерация");
+  CHECK(cfg.country_names.at("ar").at("DE") == "ألمانيا");
+  CHECK(cfg.country_names.count("en") == 0);
+  auto q = std::make_shared<intake::Questionnaire>();
+  REQUIRE(intake::Parse(std::string(FindEmbedded(kQuestionnaireFiles, kQuestionnaireFilesCount,
+                                                 "red-notice.toml")),
+                        "red-notice.toml", {}, q.get())
+              .ok());
+  cfg.questionnaire = q;
+  const intake::Values values = {{"role", {"targeted"}}, {"requesting_country", {"RU"}}};
+  StepView v;
+  v.step = 1;
+  v.values = &values;
+  CHECK(StepBlock(cfg, *FindCatalog("ru"), "tok", v)
+            .find("<option value=\"RU\" selected>Российская Федерация</option>") != std::string::npos);
+  CHECK(StepBlock(cfg, *FindCatalog("en"), "tok", v)
+            .find("<option value=\"RU\" selected>Russian Federation</option>") != std::string::npos);
+  // Ordered by the name the source reads: Germany before Russia in Russian too.
+  const std::string ru = StepBlock(cfg, *FindCatalog("ru"), "tok", v);
+  CHECK(ru.find("Германия") < ru.find("Российская Федерация"));
+}
+
+TEST_CASE("AGettextCatalogThatIsNoneOrRunsPastItsEndIsRefused") {
+  std::map<std::string, std::string> out;
+  CHECK(ReadMo("", &out).Is(Status::Code::kCorruption));
+  CHECK(ReadMo(std::string(64, 'x'), &out).Is(Status::Code::kCorruption));
+  // Magic, revision, one message, tables at 28 and 36; the message's text
+  // lies past the end.
+  std::string mo;
+  auto put = [&](uint32_t v) { mo.append(reinterpret_cast<const char*>(&v), 4); };
+  for (uint32_t v : {0x950412deu, 0u, 1u, 28u, 36u, 0u, 0u, 5u, 100u, 5u, 44u}) put(v);
+  CHECK(ReadMo(mo, &out).Is(Status::Code::kCorruption));
+  mo.resize(44);
+  mo += "Spain";
+  mo.replace(28, 8, std::string("\x05\0\0\0\x2c\0\0\0", 8));
+  out.clear();
+  REQUIRE(ReadMo(mo, &out).ok());
+  CHECK(out.at("Spain") == "Spain");
+}
