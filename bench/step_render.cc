@@ -75,6 +75,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   cfg.questionnaire = q;
+  // As LoadConfig does: country names in each language, and the cache of
+  // the filled <option> lists that every country field shares.
+  LoadCountryNames(&cfg);
+  cfg.country_options = std::make_shared<Config::CountryOptions>();
   cfg.site["en"] = {"Bench", "Who reads what you send.", "How we keep it."};
   const intake::Values all = Everything(*q);
   const std::string csrf(64, 'a');
