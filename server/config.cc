@@ -95,7 +95,8 @@ Status LoadQuestionnaire(const std::string& value, const std::string& path, Conf
   std::string text, file;
   if (value.find('/') == std::string::npos && value.find('.') == std::string::npos) {
     file = "intake/questionnaires/" + value + ".toml (built in)";
-    std::string_view shipped = FindEmbedded(kQuestionnaireFiles, kQuestionnaireFilesCount, value + ".toml");
+    std::string_view shipped =
+        FindEmbedded(kQuestionnaireFiles, kQuestionnaireFilesCount, value + ".toml");
     if (shipped.empty()) {
       std::string names;
       for (size_t i = 0; i < kQuestionnaireFilesCount; i++) {

@@ -24,7 +24,8 @@ Status ReadMo(const std::string& b, std::map<std::string, std::string>* out) {
   if (magic != 0x950412de && magic != 0xde120495)
     return Status::Corruption("not a gettext catalog: bad magic");
   const bool swap = magic == 0xde120495;
-  const uint32_t n = Word(b, 8, swap), originals = Word(b, 12, swap), translations = Word(b, 16, swap);
+  const uint32_t n = Word(b, 8, swap), originals = Word(b, 12, swap);
+  const uint32_t translations = Word(b, 16, swap);
   if (n > b.size() / 16 || originals > b.size() - 8 * size_t(n) ||
       translations > b.size() - 8 * size_t(n))
     return Status::Corruption("gettext catalog: tables past the end");

@@ -104,7 +104,8 @@ bool StepForm::Feed(const char* p, size_t n) {
           return false;
         }
         // One byte past the longest answer is enough to say it is too long.
-        const size_t room = intake::kMaxAnswerBytes + 1 - std::min<size_t>(value_.size(), intake::kMaxAnswerBytes + 1);
+        const size_t cap = intake::kMaxAnswerBytes + 1;
+        const size_t room = cap - std::min<size_t>(value_.size(), cap);
         value_.append(data, std::min(len, room));
         return true;
       }
