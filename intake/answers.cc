@@ -94,33 +94,56 @@ bool Holds(const Condition& when, const Values& values) {
   return false;
 }
 
-Values Effective(const Questionnaire& q, const Values& values) {
-  Values seen;
+namespace {
+
+// The answers that count, as pointers into the values given: deciding what
+// is shown copies none of the source's text.
+using Seen = std::map<std::string, const std::vector<std::string>*>;
+
+bool HoldsSeen(const Condition& when, const Seen& seen) {
+  if (when.always()) return true;
+  auto it = seen.find(when.field);
+  if (it == seen.end()) return false;
+  for (const std::string& v : *it->second)
+    if (std::find(when.any_of.begin(), when.any_of.end(), v) != when.any_of.end()) return true;
+  return false;
+}
+
+Seen Walk(const Questionnaire& q, const Values& values) {
+  Seen seen;
   for (const Step& step : q.steps) {
-    if (!Holds(step.when, seen)) continue;
+    if (!HoldsSeen(step.when, seen)) continue;
     for (const Field& field : step.fields) {
-      if (!Holds(field.when, seen)) continue;
+      if (!HoldsSeen(field.when, seen)) continue;
       auto it = values.find(field.id);
-      if (it != values.end() && !it->second.empty()) seen[field.id] = it->second;
+      if (it != values.end() && !it->second.empty()) seen[field.id] = &it->second;
     }
   }
   return seen;
 }
 
+}  // namespace
+
+Values Effective(const Questionnaire& q, const Values& values) {
+  Values out;
+  for (const auto& kv : Walk(q, values)) out[kv.first] = *kv.second;
+  return out;
+}
+
 std::vector<size_t> ShownSteps(const Questionnaire& q, const Values& values) {
-  const Values seen = Effective(q, values);
+  const Seen seen = Walk(q, values);
   std::vector<size_t> out;
   for (size_t s = 0; s < q.steps.size(); s++)
-    if (Holds(q.steps[s].when, seen)) out.push_back(s);
+    if (HoldsSeen(q.steps[s].when, seen)) out.push_back(s);
   return out;
 }
 
 bool MoreAfter(const Questionnaire& q, size_t step, const Values& values) {
   if (step >= q.steps.size()) return false;
-  const Values seen = Effective(q, values);
+  const Seen seen = Walk(q, values);
   for (size_t s = step + 1; s < q.steps.size(); s++) {
     const Condition& w = q.steps[s].when;
-    if (Holds(w, seen)) return true;
+    if (HoldsSeen(w, seen)) return true;
     for (const Field& f : q.steps[step].fields)
       if (f.id == w.field && !seen.count(f.id)) return true;
   }
@@ -151,9 +174,11 @@ std::vector<FieldError> CheckStep(const Questionnaire& q, size_t step, const Val
     return out;
   }
   const Step& s = q.steps[step];
+  // Only the answers that count decide: not one left on a path turned away from.
+  const Seen seen = Walk(q, earlier);
   std::vector<const Field*> shown;
   for (const Field& f : s.fields)
-    if (Holds(f.when, earlier)) shown.push_back(&f);
+    if (HoldsSeen(f.when, seen)) shown.push_back(&f);
   for (const auto& kv : submitted) {
     bool known = false;
     for (const Field* f : shown) known = known || f->id == kv.first;

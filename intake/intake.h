@@ -148,8 +148,9 @@ struct FieldError {
 };
 
 // Checks `submitted`, the values sent for step `step`, against the
-// definition: each field of the step that `earlier` (the answers of the
-// steps before) shows, and nothing else. `countries`: the alpha-2 codes,
+// definition: each field of the step that `earlier` (every answer so far;
+// only those that count, as Effective says, decide) shows, and nothing
+// else. `countries`: the alpha-2 codes,
 // sorted. File fields hold item numbers the site made, and are only checked
 // for `required`. Empty: nothing wrong.
 std::vector<FieldError> CheckStep(const Questionnaire& q, size_t step, const Values& earlier,

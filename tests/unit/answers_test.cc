@@ -280,3 +280,50 @@ TEST_CASE("ShippedQuestionnaireDetainedPathShowsTheExtraditionStep", "[answers]"
   for (size_t s : ShownSteps(q, v)) ids.push_back(q.steps[s].id);
   CHECK(ids == std::vector<std::string>{"start", "documents", "last"});
 }
+
+// A field whose condition reads an answer left on a path the source turned
+// away from is not on the page: it must not be asked for either.
+TEST_CASE("AnAnswerLeftBehindShowsNoFieldToCheck", "[answers]") {
+  const char def[] = R"(id = "t"
+title.en = "T"
+[[step]]
+id = "a"
+title.en = "A"
+[[step.field]]
+id = "role"
+type = "choice"
+label.en = "Role"
+[[step.field.choice]]
+id = "targeted"
+label.en = "T"
+[[step.field.choice]]
+id = "insider"
+label.en = "I"
+[[step]]
+id = "b"
+title.en = "B"
+when = { field = "role", is = ["targeted"] }
+[[step.field]]
+id = "detained"
+type = "yesno"
+label.en = "D"
+[[step]]
+id = "c"
+title.en = "C"
+[[step.field]]
+id = "hearing"
+type = "date"
+required = true
+label.en = "H"
+when = { field = "detained", is = ["yes"] }
+)";
+  Questionnaire q;
+  REQUIRE(Parse(def, "t.toml", {}, &q).ok());
+  const Values raw = {{"role", {"insider"}}, {"detained", {"yes"}}};
+  CHECK(CheckStep(q, 2, raw, {}, {}).empty());
+  const Values kept = {{"role", {"targeted"}}, {"detained", {"yes"}}};
+  auto errors = CheckStep(q, 2, kept, {}, {});
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].field == "hearing");
+  CHECK(errors[0].mistake == Mistake::kRequired);
+}
