@@ -64,13 +64,16 @@ std::string Paragraphs(const std::string& text) {
 }
 
 std::string Page(const Catalog& c, const std::string& title, const std::string& body) {
-  return Fill(SiteText("templates/layout.html"), c,
-              {{"lang", c.code()},
+  Vars vars = {{"lang", c.code()},
                {"dir", c.rtl() ? "rtl" : "ltr"},
                {"title", title},
                {"noscript_style", NoScriptStyle()},
                {"languages", Languages(c)},
-               {"body", body}});
+               {"body", body}};
+  std::string page = Fill(SiteText("templates/layout.html"), c, vars);
+  // The body may show what a source typed (a questionnaire's step).
+  crypto::WipeString(&vars.back().second);
+  return page;
 }
 
 }  // namespace
@@ -174,7 +177,15 @@ std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& cs
   AddAbout(cfg, c, &vars);
   vars.emplace_back("message_form", step.empty() ? "1" : "");
   vars.emplace_back("step", step);
-  return Page(c, c.Text("index.title"), Fill(SiteText("templates/index.html"), c, vars));
+  std::string body = Fill(SiteText("templates/index.html"), c, vars);
+  std::string page = Page(c, c.Text("index.title"), body);
+  // A questionnaire's step shows what the source typed: no copy of it stays
+  // behind in freed memory.
+  if (!step.empty()) {
+    crypto::WipeString(&body);
+    crypto::WipeString(&vars.back().second);
+  }
+  return page;
 }
 
 std::string CodenamePage(const Catalog& c, const std::string& csrf, const CodenameAsk& ask) {

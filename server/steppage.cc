@@ -144,11 +144,17 @@ std::string StepBlock(const Config& cfg, const Catalog& c, const std::string& cs
                       const StepView& v) {
   const intake::Questionnaire& q = *cfg.questionnaire;
   const intake::Step& s = q.steps[v.step];
-  const intake::Values eff = v.values ? intake::Effective(q, *v.values) : intake::Values();
+  intake::Values eff = v.values ? intake::Effective(q, *v.values) : intake::Values();
   std::string fields;
-  for (const intake::Field& f : s.fields)
-    if (intake::Holds(f.when, eff)) fields += FieldHtml(cfg, c, f, v);
-  return Fill(SiteText("templates/step.html"), c,
+  fields.reserve(64 * 1024);  // growing would leave copies of typed text behind
+  for (const intake::Field& f : s.fields) {
+    if (!intake::Holds(f.when, eff)) continue;
+    std::string one = FieldHtml(cfg, c, f, v);
+    fields += one;
+    crypto::WipeString(&one);
+  }
+  WipeValues(&eff);
+  std::string html = Fill(SiteText("templates/step.html"), c,
               {{"lang", c.code()},
                {"csrf", csrf},
                {"questionnaire", intake::Text(q.title, c.code())},
@@ -161,6 +167,8 @@ std::string StepBlock(const Config& cfg, const Catalog& c, const std::string& cs
                {"more", v.last ? "" : "1"},
                {"last", v.last ? "1" : ""},
                {"back", v.first ? "" : "1"}});
+  crypto::WipeString(&fields);
+  return html;
 }
 
 }  // namespace server

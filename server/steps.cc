@@ -94,7 +94,12 @@ void SendStep(Site& site, const httplib::Request& req, httplib::Response& res,
   v.values = &values;
   v.errors = std::move(errors);
   const Catalog& c = Language(req);
-  res.set_content(IndexPage(site.cfg, c, token, StepBlock(site.cfg, c, token, v)), kHtml);
+  // What was typed is in the page: the copies on the way are wiped, and the
+  // page itself once it is sent (routes.cc).
+  std::string block = StepBlock(site.cfg, c, token, v);
+  std::string page = IndexPage(site.cfg, c, token, block);
+  crypto::WipeString(&block);
+  res.set_content(std::move(page), kHtml);
 }
 
 // The first shown step of `shown` after (next) or before `step`; `step` if none.
@@ -204,9 +209,10 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
     return SendStep(site, req, res, who, d.step, all.v);
   }
   // Whatever was typed is kept, right or wrong, so that it is shown again.
-  const intake::Values earlier = intake::Effective(q, all.v);
+  WipedValues earlier;
+  earlier.v = intake::Effective(q, all.v);
   for (const intake::Field& f : s.fields) {
-    if (f.kind == intake::Kind::kFile || !intake::Holds(f.when, earlier)) continue;
+    if (f.kind == intake::Kind::kFile || !intake::Holds(f.when, earlier.v)) continue;
     auto it = sub.find(f.id);
     if (it == sub.end()) {
       all.v.erase(f.id);
@@ -216,8 +222,10 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
       mine = it->second;
     }
   }
+  WipedValues checked;
+  checked.v = Checked(s, sub, all.v);
   std::vector<intake::FieldError> errors =
-      intake::CheckStep(q, d.step, all.v, Checked(s, sub, all.v), cfg.country_codes);
+      intake::CheckStep(q, d.step, all.v, checked.v, cfg.country_codes);
   const bool back = form.action() == "back";
   size_t to = d.step;
   if (back) {
@@ -234,20 +242,15 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
 
   // The last step: every step shown is checked again, since going back may
   // have changed which fields an earlier one shows.
+  WipedValues sealed;
+  sealed.v = intake::Effective(q, all.v);
   for (size_t i : intake::ShownSteps(q, all.v)) {
-    intake::Values mine;
+    WipedValues mine;
     for (const intake::Field& f : q.steps[i].fields) {
-      auto it = all.v.find(f.id);
-      if (it != all.v.end()) mine[f.id] = it->second;
+      auto it = sealed.v.find(f.id);
+      if (it != sealed.v.end()) mine.v[f.id] = it->second;
     }
-    const intake::Values eff = intake::Effective(q, all.v);
-    for (auto it = mine.begin(); it != mine.end();) {
-      const intake::Field* f = q.FindField(it->first);
-      if (f == nullptr || !intake::Holds(f->when, eff)) it = mine.erase(it);
-      else ++it;
-    }
-    std::vector<intake::FieldError> e = intake::CheckStep(q, i, all.v, mine, cfg.country_codes);
-    WipeValues(&mine);
+    std::vector<intake::FieldError> e = intake::CheckStep(q, i, all.v, mine.v, cfg.country_codes);
     if (!e.empty()) {
       if (!Save(&hold, q, all.v).ok()) return Refuse(req, res, 503, "busy");
       d.step = uint32_t(i);
@@ -266,7 +269,7 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
     d.upload = std::move(u);
   }
   format::Answers answers;
-  ToAnswers(q, intake::Effective(q, all.v), &answers);
+  ToAnswers(q, sealed.v, &answers);
   d.upload->SetSource(sender.source);
   d.upload->SetAnswers(answers);
   Receipt receipt;
