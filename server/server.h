@@ -492,6 +492,9 @@ const std::string& StyleSheet();
 const std::string& NoScriptStyle();
 const std::string& NoScriptStyleHash();
 std::string HtmlEscape(const std::string& s);
+// Appends s to *out; when *out must grow, its old buffer is wiped before it
+// is freed, so that a page showing what a source typed leaves no copy.
+void AppendWiping(std::string* out, std::string_view s);
 // Appends p[0..n) to *out with &, <, >, " and ' escaped for HTML: into any
 // string type, so that a reply's text can be escaped into locked memory.
 template <class S>

@@ -67,21 +67,26 @@ std::string Options(const Config& cfg, const Catalog& c, const intake::Field& f,
                     const std::vector<std::string>& chosen) {
   std::string out;
   const std::string_view t = SiteText("templates/option.html");
+  // Which option is checked is the source's answer: nothing of it is left
+  // in freed memory.
   auto box = [&](const char* type, const std::string& value, const std::string& label) {
-    out += Fill(t, c,
-                {{"box", "1"},
+    Vars vars = {{"box", "1"},
                  {"type", type},
                  {"name", f.id},
                  {"value", value},
                  {"label", label},
-                 {"checked", Has(chosen, value) ? "1" : ""}});
+                 {"checked", Has(chosen, value) ? "1" : ""}};
+    std::string one = Fill(t, c, vars);
+    AppendWiping(&out, one);
+    crypto::WipeString(&one);
+    crypto::WipeString(&vars.back().second);
   };
   switch (f.kind) {
     case intake::Kind::kCountry: {
       Config::CountryOptions::List scratch;
       const Config::CountryOptions::List& all = Countries(cfg, c, &scratch);
       for (size_t i = 0; i < all.code.size(); i++)
-        out += Has(chosen, all.code[i]) ? all.chosen[i] : all.plain[i];
+        AppendWiping(&out, Has(chosen, all.code[i]) ? all.chosen[i] : all.plain[i]);
       break;
     }
     case intake::Kind::kYesNo:
@@ -146,11 +151,10 @@ std::string StepBlock(const Config& cfg, const Catalog& c, const std::string& cs
   const intake::Step& s = q.steps[v.step];
   intake::Values eff = v.values ? intake::Effective(q, *v.values) : intake::Values();
   std::string fields;
-  fields.reserve(64 * 1024);  // growing would leave copies of typed text behind
   for (const intake::Field& f : s.fields) {
     if (!intake::Holds(f.when, eff)) continue;
     std::string one = FieldHtml(cfg, c, f, v);
-    fields += one;
+    AppendWiping(&fields, one);
     crypto::WipeString(&one);
   }
   WipeValues(&eff);
