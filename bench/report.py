@@ -149,6 +149,15 @@ def summarise(rows):
             "numbers": st[0]["numbers"], "suppressed": st[0]["suppressed"]}
     if by.get("answers"):
         res["answers"] = by["answers"][0]
+    steps = sorted(by.get("step_render", []), key=lambda r: r["run"])
+    if steps:
+        res["step_render"] = {
+            "renders": sum(r["renders"] for r in steps),
+            "median_us": statistics.median(r["median_us"] for r in steps),
+            "p99_us": max(r["p99_us"] for r in steps),
+            "max_us": max(r["max_us"] for r in steps),
+            "slowest": max(steps, key=lambda r: r["max_us"])["slowest"],
+        }
     starts = sorted(by.get("run_start", []), key=lambda r: r["run"])
     if starts:
         res["loadavg_at_run_start"] = [r["loadavg"] for r in starts]
@@ -401,6 +410,13 @@ def tables(meta, res, ratios):
                            ("list_key_after_unlock", "list --key after the unlock"),
                            ("stats_after_unlock", "stats after the unlock (target 2 s)")):
             lines.append("| %s | %.3f |" % (label, an[key]))
+    if "step_render" in res:
+        e = res["step_render"]
+        lines.append("")
+        lines.append("| Questionnaire step page (step_render, %d renders) | median | p99 | slowest |" % e["renders"])
+        lines.append("|---|---:|---:|---:|")
+        lines.append("| IndexPage + StepBlock, no HTTP | %.0f µs | %.0f µs | %.0f µs (%s) |" % (
+            e["median_us"], e["p99_us"], e["max_us"], e["slowest"]))
     lines.extend(courier_table(meta, res.get("courier", {})))
     cpu = []
     for name in ("sealdrop_upload", "sink_multipart", "sink_raw"):

@@ -31,6 +31,9 @@
 #     with questionnaire answers (fill_vault), then `sealdrop-review list --key`
 #     once (building the sealed index) and BENCH_SCALE_REPS times each `list
 #     --key`, `stats` and the unlock alone (bench/answers.py);
+#   - a questionnaire step page rendered (step_render): every step of the
+#     shipped questionnaire in every site language, empty and fully answered
+#     with every field marked wrong, 200 times each; no HTTP;
 #   - the courier's round trip, on a fresh instance whose reviewer API
 #     (`sealdrop-server api`, api_listen on loopback TLS, ack_grace_days = 0)
 #     lists a bench courier: after an untimed upload of the same bytes, timed
@@ -55,7 +58,7 @@
 # BENCH_SCALE_REPS=5, BENCH_STATS_CASES=100000,
 # BENCH_ONLY= (all; else a comma-separated list of the sections to run:
 #   upload (1 GiB, concurrent, tls_sink uploads), gpg, files (export, import,
-#   extract, cp, dd), crypto, small, scale, courier, stats, answers; BENCH_ONLY=courier runs
+#   extract, cp, dd), crypto, step, small, scale, courier, stats, answers; BENCH_ONLY=courier runs
 #   just the courier's round trip and its baseline),
 # BENCH_KEEP_DATA=0 (1 keeps bench/out/data.bin for the next run),
 # SEALDROP_HTTPLIB_DIR=<root>/.deps/cpp-httplib.
@@ -88,7 +91,7 @@ say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # want SECTION: whether BENCH_ONLY lets SECTION run.
-SECTIONS=",upload,gpg,files,crypto,small,scale,courier,stats,answers,"
+SECTIONS=",upload,gpg,files,crypto,step,small,scale,courier,stats,answers,"
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for sec in ${ONLY//,/ }; do
   [[ $SECTIONS == *",$sec,"* ]] || die "BENCH_ONLY: no section '$sec' (sections:${SECTIONS//,/ })"
@@ -165,7 +168,8 @@ CRYPTO_SPEED=$out/build/crypto_speed
 POPULATE=$out/build/populate
 STATS_SPEED=$out/build/stats_speed
 FILL_VAULT=$out/build/fill_vault
-for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE" "$STATS_SPEED" "$FILL_VAULT"; do [ -x "$b" ] || die "$b was not built"; done
+STEP_RENDER=$out/build/step_render
+for b in "$SERVER" "$REVIEW" "$COURIER" "$SINK" "$CRYPTO_SPEED" "$POPULATE" "$STATS_SPEED" "$FILL_VAULT" "$STEP_RENDER"; do [ -x "$b" ] || die "$b was not built"; done
 
 # --- helpers -------------------------------------------------------------------------
 diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
@@ -752,6 +756,13 @@ for run in $(seq 1 "$RUNS"); do
     speed=$("$STATS_SPEED" "$STATS_CASES" 5) || die "stats_speed failed"
     printf '%s\n' "$speed" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="stats_speed", run=int(sys.argv[1])); print(json.dumps(r))' "$run" >> "$raw"
     say "  stats over $STATS_CASES cases: $("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["build_s_median"])' "$speed") s"
+  fi
+
+  if want step; then
+    # 5c. a questionnaire step page, rendered as the server renders it.
+    steps=$("$STEP_RENDER" "$root/intake/questionnaires/red-notice.toml" 200) || die "step_render failed"
+    printf '%s\n' "$steps" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); r.update(name="step_render", run=int(sys.argv[1])); print(json.dumps(r))' "$run" >> "$raw"
+    say "  step page: $steps"
   fi
 
   if want small; then

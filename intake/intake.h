@@ -176,5 +176,56 @@ bool Offered(const Field& f, const std::string& v, const std::vector<std::string
 // Days since 1970-01-01 of "YYYY-MM-DD"; false for anything else.
 bool ParseDate(const std::string& text, uint32_t* day);
 
+// --- Answers (answers.cc) --------------------------------------------------------
+// What a source typed, by field id: one value for most kinds, several for
+// `choices`, and for a `file` field the item numbers of its files (decimal).
+// A field left empty has no entry. Pure functions of the definition: the
+// site holds the values between steps, these say what to show and what is
+// wrong.
+using Values = std::map<std::string, std::vector<std::string>>;
+
+// Whether `when` holds for `values`.
+bool Holds(const Condition& when, const Values& values);
+// The answers that count: those to fields shown, walking the steps in order,
+// so that an answer left on a path the source turned away from (they went
+// back and chose otherwise) neither shows a step nor is sealed.
+Values Effective(const Questionnaire& q, const Values& values);
+// The steps shown for `values` (indexes into q.steps, in order).
+std::vector<size_t> ShownSteps(const Questionnaire& q, const Values& values);
+// Whether a step after `step` could still be shown: one without a
+// condition, one whose condition holds now, or one whose condition reads a
+// field of `step` itself, not answered yet. False: `step` is the last.
+bool MoreAfter(const Questionnaire& q, size_t step, const Values& values);
+
+// What is wrong with one answer. MistakeName gives the catalogs' key.
+enum class Mistake {
+  kRequired,   // a required field left empty
+  kChoice,     // not one of the field's choices
+  kCountry,    // not an ISO 3166-1 alpha-2 code of the list
+  kDate,       // not a real calendar date YYYY-MM-DD
+  kYesNo,      // neither "yes" nor "no"
+  kTooLong,    // longer than max_bytes
+  kTooMany,    // several values for a field that takes one, or a value twice
+  kText,       // not UTF-8, or a line break in a one-line field
+  kUnknown,    // no field of that id on this step
+};
+const char* MistakeName(Mistake m);
+struct FieldError {
+  std::string field;
+  Mistake mistake;
+};
+
+// Checks `submitted`, the values sent for step `step`, against the
+// definition: each field of the step that `earlier` (every answer so far;
+// only those that count, as Effective says, decide) shows, and nothing
+// else. `countries`: the alpha-2 codes,
+// sorted. File fields hold item numbers the site made, and are only checked
+// for `required`. Empty: nothing wrong.
+std::vector<FieldError> CheckStep(const Questionnaire& q, size_t step, const Values& earlier,
+                                  const Values& submitted,
+                                  const std::vector<std::string>& countries);
+// Whether `date` is YYYY-MM-DD and a day of the calendar (years 1 to 9999).
+bool IsDate(const std::string& date);
+
 }  // namespace intake
 }  // namespace sealdrop

@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <set>
@@ -87,6 +88,46 @@ Status LoadSite(const toml::table& t, const std::string& path, Config* c) {
   return Status::OK();
 }
 
+// `questionnaire`: a path (absolute, or relative to the instance) or the
+// name of one sealdrop ships ("red-notice"), read and checked now, so that a
+// mistake stops start-up with its file, line and field.
+Status LoadQuestionnaire(const std::string& value, const std::string& path, Config* c) {
+  std::string text, file;
+  if (value.find('/') == std::string::npos && value.find('.') == std::string::npos) {
+    file = "intake/questionnaires/" + value + ".toml (built in)";
+    std::string_view shipped =
+        FindEmbedded(kQuestionnaireFiles, kQuestionnaireFilesCount, value + ".toml");
+    if (shipped.empty()) {
+      std::string names;
+      for (size_t i = 0; i < kQuestionnaireFilesCount; i++) {
+        std::string n = kQuestionnaireFiles[i].name;
+        names += (names.empty() ? "" : ", ") + n.substr(0, n.size() - 5);
+      }
+      return Status::InvalidArgument(path + ": questionnaire '" + value + "': sealdrop ships no "
+                                     "questionnaire of that name (it ships " + names +
+                                     "); give the path of a .toml file instead");
+    }
+    text = std::string(shipped);
+  } else {
+    file = Resolve(c->dir, value);
+    Status st = cli::ReadFile(file, &text, intake::kMaxTextBytes * 1024);
+    if (!st.ok()) return Status::InvalidArgument(path + ": questionnaire: " + st.message());
+  }
+  Status st = intake::LoadCountries(intake::kCountriesPath, &c->countries);
+  if (!st.ok())
+    return Status::InvalidArgument(path + ": questionnaire: " + st.message() +
+                                   " (Debian's iso-codes package gives the country list)");
+  for (const auto& country : c->countries) c->country_codes.push_back(country.code);
+  std::sort(c->country_codes.begin(), c->country_codes.end());
+  LoadCountryNames(c);
+  c->country_options = std::make_shared<Config::CountryOptions>();
+  auto q = std::make_shared<intake::Questionnaire>();
+  SD_RETURN_IF_ERROR(intake::Parse(text, file, c->country_codes, q.get()));
+  c->questionnaire_path = file;
+  c->questionnaire = std::move(q);
+  return Status::OK();
+}
+
 }  // namespace
 
 Status LoadConfig(const std::string& dir_in, Config* out) {
@@ -115,7 +156,7 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
       "connections", "header_timeout", "read_timeout", "write_timeout", "min_rate", "recipient",
       "site", "sessions", "session_idle", "session_lifetime", "login_workers", "login_queue",
       "reply_days", "store_reserve", "expire_days", "ack_grace_days", "api_listen", "courier",
-      "user", "group"};
+      "user", "group", "questionnaire"};
   for (const auto& kv : t) {
     std::string k(kv.first.str());
     if (!kKnown.count(k)) return Status::InvalidArgument(path + ": unknown setting '" + k + "'");
@@ -274,6 +315,9 @@ Status ParseConfig(const std::string& dir, const std::string& text, Config* out)
     return Status::InvalidArgument(path + ": courier must be an array of tables ([[courier]])");
   }
   SD_RETURN_IF_ERROR(LoadSite(t, path, &c));
+  std::string questionnaire;
+  SD_RETURN_IF_ERROR(str("questionnaire", &questionnaire));
+  if (!questionnaire.empty()) SD_RETURN_IF_ERROR(LoadQuestionnaire(questionnaire, path, &c));
   // The reserve takes no large upload, so one must fit in the rest.
   if (c.max_upload > c.store_quota - c.store_quota / 100 * c.store_reserve)
     return Status::InvalidArgument(path + ": max_upload is larger than store_quota leaves beside "

@@ -34,6 +34,7 @@ struct Site {
   Writer* writer;
   storage::Store* store;  // replies (Replies, DeleteReply)
   Sessions sessions;
+  Drafts drafts;  // questionnaires part-way through
   KeyGate gate;
   const bool tls;
 };
@@ -51,6 +52,15 @@ const Catalog& Language(const httplib::Request& req);
 // connection closes after it: an unread body must never pass for a request.
 void Refuse(const httplib::Request& req, httplib::Response& res, int status,
             std::string_view message, const Vars& vars = {});
+// The refusal for a failed upload: too large, store full, malformed, ...
+void RefuseFor(const httplib::Request& req, httplib::Response& res, const Status& st,
+               const Config& cfg);
+
+// --- The questionnaire (steps.cc) --------------------------------------------------
+// GET and POST /answer: a step at a time, with the visitor's draft.
+void AddSteps(Router& svr, Site& site);
+// The index page with the step the visitor is on (the first for a new one).
+void SendQuestionnaire(Site& site, const httplib::Request& req, httplib::Response& res);
 
 // --- Sessions over HTTP (visits.cc) ----------------------------------------------
 // The live session the request's cookie names, or "".

@@ -434,6 +434,7 @@ Status Serve(const Config& cfg, Writer* writer, storage::Store* store,
       timespec wait{std::min<time_t>(30, time_t(86400 - ::time(nullptr) % 86400)), 0};
       int sig = sigtimedwait(&set, nullptr, &wait);
       site.sessions.Expire();
+      site.drafts.Expire();
       if (sig < 0 && storage::Today() == day) continue;
       if (sig == SIGINT || sig == SIGTERM) break;
       if (sig == SIGUSR1) {

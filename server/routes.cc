@@ -50,7 +50,8 @@ int HttpStatusFor(const Status& st) {
   }
 }
 
-// The refusal's page for a failed Status.
+}  // namespace
+
 void RefuseFor(const httplib::Request& req, httplib::Response& res, const Status& st,
                const Config& cfg) {
   const Catalog& c = Language(req);
@@ -73,6 +74,8 @@ void RefuseFor(const httplib::Request& req, httplib::Response& res, const Status
       return Refuse(req, res, HttpStatusFor(st), "server");
   }
 }
+
+namespace {
 
 bool ParseLength(const std::string& v, uint64_t* out) {
   if (v.empty() || v.size() > 19) return false;
@@ -106,7 +109,8 @@ bool Hygiene(Site& site, const httplib::Request& req, httplib::Response& res) {
     return true;
   }
   if (req.method == "POST") {
-    const bool upload = req.path == "/submit";
+    // A questionnaire's step may carry files: it has the upload's limits.
+    const bool upload = req.path == "/submit" || req.path == "/answer";
     if (!upload && req.path != "/login" && req.path != "/confirm" && req.path != "/logout" &&
         req.path != "/reply/delete") {
       Refuse(req, res, 405, "not_allowed");
@@ -206,6 +210,9 @@ Site::Site(const Config& c, Writer* w, storage::Store* s, bool tls_on)
       writer(w),
       store(s),
       sessions(c.sessions, std::chrono::seconds(c.session_idle), std::chrono::seconds(c.session_lifetime)),
+      // As many drafts as sessions, idle as long; 64 MiB of answers in all
+      // (at most 1 MiB each, format::kMaxAnswers).
+      drafts(c.sessions, size_t(64) << 20, std::chrono::seconds(c.session_idle)),
       gate(c.login_workers, c.login_queue, std::chrono::seconds(20)),
       tls(tls_on) {}
 
@@ -248,6 +255,7 @@ void Configure(Router& svr, Site& site) {
         return res.set_redirect("/codename?lang=" + Language(req).code(), 303);
       return SendConversation(site, req, res, session);
     }
+    if (site.cfg.questionnaire) return SendQuestionnaire(site, req, res);
     res.set_content(IndexPage(site.cfg, Language(req), FormToken(site, req, res)), kHtml);
   });
   svr.Get("/style.css", [](const httplib::Request&, httplib::Response& res) {
@@ -260,6 +268,7 @@ void Configure(Router& svr, Site& site) {
     HandleSubmit(site, req, res, reader);
   });
   AddVisits(svr, site);
+  AddSteps(svr, site);
 
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;

@@ -22,6 +22,7 @@
 #include "format/format.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "intake/intake.h"
 #include "storage/storage.h"
 
 namespace sealdrop {
@@ -92,6 +93,29 @@ struct Config {
     std::string name, description, policy;
   };
   std::map<std::string, About> site;
+  // The questionnaire the site asks (`questionnaire`; docs/QUESTIONNAIRE.md),
+  // read and checked at start-up; null: the site shows its message form.
+  std::string questionnaire_path;
+  std::shared_ptr<const intake::Questionnaire> questionnaire;
+  // With a questionnaire: ISO 3166-1 (iso-codes), for its country fields,
+  // and their codes sorted.
+  std::vector<intake::Country> countries;
+  std::vector<std::string> country_codes;
+  // Their names by site language, where iso-codes translates them
+  // (LoadCountryNames): language -> code -> name.
+  std::map<std::string, std::map<std::string, std::string>> country_names;
+  // The country list as the step pages show it, as <option>s chosen or not,
+  // filled once per language (steppage.cc): 249 fills of a template at every
+  // page would be most of its time. Made with the questionnaire; null: the
+  // list is filled at every page.
+  struct CountryOptions {
+    struct List {
+      std::vector<std::string> code, plain, chosen;
+    };
+    std::mutex mu;
+    std::map<std::string, List> by_language;  // entries never change once made
+  };
+  std::shared_ptr<CountryOptions> country_options;
 
   // The site text for a language, else English's; null if neither is set.
   const About* AboutFor(const std::string& code) const {
@@ -232,6 +256,7 @@ class Writer {
 // --- Sealing an upload ----------------------------------------------------------
 struct Receipt {
   size_t message_chars = 0;   // UTF-8 code points
+  size_t answers = 0;         // questionnaire answers sealed with it
   std::vector<uint64_t> file_sizes;
 };
 
@@ -271,10 +296,20 @@ class Upload {
     source_ = source;
     has_source_ = true;
   }
+  // The questionnaire's answers, sealed in the manifest (version 3).
+  void SetAnswers(const format::Answers& answers);
   // Seals the manifest, writes the rest and commits. Nothing is visible
   // before this returns OK.
   Status Commit(Receipt* receipt);
   void Abort();
+  // Between two requests of a questionnaire (Drafts): queues what is sealed
+  // and gives back the batch's buffer, so that an upload waiting for its
+  // source's next step holds no megabyte of memory. The next write takes a
+  // new one.
+  Status Park();
+  // The item number of the file StartFile began last.
+  uint32_t last_item() const { return files_.empty() ? 0 : files_.back().item; }
+  uint64_t file_bytes() const { return file_bytes_; }
 
   size_t files() const { return files_.size(); }
   bool message_empty() const { return message_len_ == 0; }
@@ -303,6 +338,7 @@ class Upload {
   uint64_t file_bytes_ = 0;  // of every file so far: small uploads may use the reserve
   bool has_source_ = false;
   SourceRef source_;
+  std::unique_ptr<format::Answers> answers_;
   bool begun_ = false;
   bool done_ = false;
   // Ciphertext waiting for the next write transaction, sealed in place.
@@ -355,6 +391,10 @@ extern const size_t kSiteFilesCount;
 inline std::string_view SiteText(std::string_view name) {
   return FindEmbedded(kSiteFiles, kSiteFilesCount, name);
 }
+// The shipped questionnaires (intake/questionnaires/), compiled in:
+// "red-notice.toml".
+extern const EmbeddedFile kQuestionnaireFiles[];
+extern const size_t kQuestionnaireFilesCount;
 
 // Placeholder values for a message or a template: {name} -> value.
 using Vars = std::vector<std::pair<std::string, std::string>>;
@@ -433,8 +473,10 @@ struct CodenameAsk {
   uint8_t ask[2] = {0, 0};
   bool wrong = false;
 };
-// `csrf` is the token the page's forms carry (Sessions::Token).
-std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf);
+// `csrf` is the token the page's forms carry (Sessions::Token). `step`: with
+// a questionnaire, the step to show (StepBlock) in place of the message form.
+std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf,
+                      const std::string& step = "");
 // `ask`: the receipt of a first submission, which shows the new codename;
 // `logged_in`: links back to the conversation rather than to a fresh form.
 std::string ReceiptPage(const Receipt& r, const Catalog& c, const std::string& csrf = "",
@@ -455,6 +497,9 @@ const std::string& StyleSheet();
 const std::string& NoScriptStyle();
 const std::string& NoScriptStyleHash();
 std::string HtmlEscape(const std::string& s);
+// Appends s to *out; when *out must grow, its old buffer is wiped before it
+// is freed, so that a page showing what a source typed leaves no copy.
+void AppendWiping(std::string* out, std::string_view s);
 // Appends p[0..n) to *out with &, <, >, " and ' escaped for HTML: into any
 // string type, so that a reply's text can be escaped into locked memory.
 template <class S>
@@ -486,6 +531,9 @@ class Counters {
   // After every answer: `status` is the response's, `submit` whether it was
   // the upload route.
   void Answered(int status, bool submit);
+  // A submission sealed by the questionnaire's last step, whose answer
+  // Answered cannot tell from a step page.
+  void Sealed() { sealed_.fetch_add(1, std::memory_order_relaxed); }
   // Body bytes received on the upload route.
   void Received(uint64_t n) { bytes_.fetch_add(n, std::memory_order_relaxed); }
   // A fault that is not a request's answer: an exception that ended a
@@ -588,6 +636,140 @@ class Sessions {
   std::mutex mu_;
   std::map<Key, std::unique_ptr<Session>> live_;
 };
+
+// --- A questionnaire part-way through (drafts.cc) --------------------------------
+// What a source has answered so far, between the steps of the questionnaire,
+// in memory only: never written, never logged. A draft belongs to a visitor
+// (the form cookie of a new source, or the session of a logged-in one) and
+// holds their answers encoded (format::EncodeAnswers) in guarded memory, the
+// step they are on, and the files of earlier steps sealed into an Upload that
+// is not committed: the chunks are on disk as ciphertext, invisible like an
+// upload under way, removed when the draft ends unsent (expiry, eviction,
+// shutdown) and by the start-up sweep after a crash.
+class Drafts {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Draft {
+    crypto::Secret answers;  // empty: nothing answered yet
+    uint32_t step = 0;       // index into the questionnaire's steps
+    std::unique_ptr<Upload> upload;
+  };
+  // At most `max_count` drafts holding at most `max_bytes` of answers in
+  // all; a draft not used for `idle` ends.
+  Drafts(size_t max_count, size_t max_bytes, std::chrono::seconds idle);
+  ~Drafts();
+  Drafts(const Drafts&) = delete;
+  Drafts& operator=(const Drafts&) = delete;
+
+  struct Entry;
+  // One request's hold on a draft: no other request of the same visitor
+  // reaches it until the hold ends.
+  class Hold {
+   public:
+    Hold() = default;
+    ~Hold();
+    Hold(Hold&&) = delete;
+    Draft& draft();
+    // Replaces the answers (the old ones are wiped). Full, keeping the old
+    // ones, if the table would hold more than max_bytes.
+    Status SetAnswers(crypto::Secret answers);
+    // Ends the draft now: sent, or given up.
+    void Remove();
+
+   private:
+    friend class Drafts;
+    Drafts* owner_ = nullptr;
+    std::shared_ptr<Entry> entry_;
+    std::string key_;
+  };
+  // Holds the draft of `who` (any string that names the visitor), made
+  // empty if there is none and `create`. NotFound: none and not `create`.
+  // Full: the table is full, or another request holds this draft now.
+  Status Get(const std::string& who, bool create, Hold* out);
+  // Ends the drafts idle too long; the server calls it now and then.
+  void Expire();
+  size_t live();
+  size_t bytes();  // of answers, in all
+
+ private:
+  void Release(Hold* h);
+  const size_t max_count_, max_bytes_;
+  const std::chrono::seconds idle_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> live_;
+  size_t bytes_ = 0;
+};
+
+// --- One step's form (stepform.cc) -----------------------------------------------
+// The multipart/form-data body of a questionnaire step, parsed: its values
+// by field, into memory, and its files streamed and sealed at once into the
+// draft's upload, made by `upload` on the first file. Apart from the HTTP
+// library so that it can be fuzzed (fuzz/answers_fuzz.cc feeds CheckStep).
+// The form's own fields: which step it showed (kStepField) and which button
+// was pressed (kActionField: "next" or "back").
+constexpr const char* kStepField = "sd:step";
+constexpr const char* kActionField = "sd:action";
+class StepForm {
+ public:
+  // `files`: the ids of the step's file fields; a file part for any other
+  // name is refused. `max_files` and `max_bytes` bound the files of the
+  // whole upload, with those the draft holds already.
+  StepForm(std::vector<std::string> file_fields, std::function<Status(Upload**)> upload,
+           uint32_t max_files, uint64_t max_bytes);
+  ~StepForm();
+  Status Begin(const std::string& content_type);
+  bool Feed(const char* p, size_t n);
+  const Status& error() const { return err_; }
+  // Checks the body ended properly and closes the last file.
+  Status Finish();
+  // What was typed (a value over kMaxAnswerBytes is cut one byte past it,
+  // so that it still reads as too long), and the files: by field, their
+  // item numbers. Empty values are left out.
+  intake::Values& values() { return values_; }
+  const std::string& step() const { return step_; }
+  const std::string& action() const { return action_; }
+
+ private:
+  enum class Part { kNone, kValue, kFile, kEmpty, kStep, kAction };
+  std::vector<std::string> file_fields_;
+  std::function<Status(Upload**)> get_upload_;
+  Upload* up_ = nullptr;
+  const uint32_t max_files_;
+  const uint64_t max_bytes_;
+  std::unique_ptr<MultipartParser> parser_;
+  Part part_ = Part::kNone;
+  std::string name_;
+  crypto::WipedString value_;
+  uint64_t text_bytes_ = 0, file_bytes_ = 0;
+  uint32_t files_ = 0;
+  intake::Values values_;
+  std::string step_, action_;
+  Status err_;
+  void EndValue();
+};
+// The values of a form wiped, before their strings are freed.
+void WipeValues(intake::Values* values);
+
+// --- Country names (countries.cc) ------------------------------------------------
+// Where iso-codes keeps a language's names (%s: the language's code).
+constexpr const char* kCountryNamesPath = "/usr/share/locale/%s/LC_MESSAGES/iso_3166-1.mo";
+// The messages of a gettext catalog (.mo): English text -> translation.
+// Corruption if it is not one or a table runs past its end.
+Status ReadMo(const std::string& bytes, std::map<std::string, std::string>* out);
+// Fills cfg->country_names for every site language but English from
+// kCountryNamesPath; a language without its file keeps the English names.
+void LoadCountryNames(Config* cfg);
+
+// --- The step pages (steppage.cc) ------------------------------------------------
+struct StepView {
+  size_t step = 0;                        // index into the questionnaire's steps
+  size_t number = 1;                      // among the steps shown so far
+  const intake::Values* values = nullptr; // every answer typed, this step's included
+  std::vector<intake::FieldError> errors;
+  bool first = true, last = false;
+};
+// The form of one step, which the index page shows (IndexPage's `step`).
+std::string StepBlock(const Config& cfg, const Catalog& c, const std::string& csrf, const StepView& v);
 
 // --- Connections -----------------------------------------------------------------
 // Every connection runs as a fiber: its own stack, run by one of a few worker

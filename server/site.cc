@@ -64,55 +64,88 @@ std::string Paragraphs(const std::string& text) {
 }
 
 std::string Page(const Catalog& c, const std::string& title, const std::string& body) {
-  return Fill(SiteText("templates/layout.html"), c,
-              {{"lang", c.code()},
+  Vars vars = {{"lang", c.code()},
                {"dir", c.rtl() ? "rtl" : "ltr"},
                {"title", title},
                {"noscript_style", NoScriptStyle()},
                {"languages", Languages(c)},
-               {"body", body}});
+               {"body", body}};
+  std::string page = Fill(SiteText("templates/layout.html"), c, vars);
+  // The body may show what a source typed (a questionnaire's step).
+  crypto::WipeString(&vars.back().second);
+  return page;
 }
 
 }  // namespace
 
+namespace {
+
+// Room for `more` bytes in *out, its old buffer wiped if it must move.
+void Room(std::string* out, size_t more) {
+  if (out->size() + more <= out->capacity()) return;
+  std::string bigger;
+  bigger.reserve(std::max(out->capacity() * 2, out->size() + more));
+  bigger.append(*out);
+  crypto::WipeString(out);
+  out->swap(bigger);
+}
+
+}  // namespace
+
+void AppendWiping(std::string* out, std::string_view s) {
+  Room(out, s.size());
+  out->append(s);
+}
+
+// Fill grows its page with AppendWiping, and escapes into room made first:
+// a page may show what a source typed (a questionnaire's step), and no copy
+// of it may be left in freed memory.
 std::string Fill(std::string_view tmpl, const Catalog& c, const Vars& vars) {
   std::string out;
   out.reserve(tmpl.size() * 2);
+  auto escaped = [&out](const std::string& v) {
+    Room(&out, 6 * v.size());  // '&quot;' is the longest an escaped byte gets
+    AppendHtmlEscaped(&out, v.data(), v.size());
+  };
   size_t pos = 0;
   while (pos < tmpl.size()) {
     size_t open = tmpl.find("{{", pos);
     if (open == std::string_view::npos) {
-      out.append(tmpl.substr(pos));
+      AppendWiping(&out, tmpl.substr(pos));
       break;
     }
-    out.append(tmpl.substr(pos, open - pos));
+    AppendWiping(&out, tmpl.substr(pos, open - pos));
     bool raw = tmpl.compare(open, 3, "{{{") == 0;
     size_t close = tmpl.find(raw ? "}}}" : "}}", open);
     if (close == std::string_view::npos) {
-      out.append(tmpl.substr(open));
+      AppendWiping(&out, tmpl.substr(open));
       break;
     }
     size_t inner = open + (raw ? 3 : 2);
     std::string_view tag = tmpl.substr(inner, close - inner);
     pos = close + (raw ? 3 : 2);
     if (raw) {
-      if (const std::string* v = Get(vars, tag)) out += *v;
+      if (const std::string* v = Get(vars, tag)) AppendWiping(&out, *v);
     } else if (tag.rfind("t:", 0) == 0) {
-      out += HtmlEscape(c.Text(tag.substr(2), vars));
+      escaped(c.Text(tag.substr(2), vars));
     } else if (tag.rfind("n:", 0) == 0) {
       size_t colon = tag.find(':', 2);
       std::string_view key = tag.substr(2, colon - 2);
       std::string_view var = colon == std::string_view::npos ? "" : tag.substr(colon + 1);
-      out += HtmlEscape(c.Plural(key, Count(vars, var), vars));
+      escaped(c.Plural(key, Count(vars, var), vars));
     } else if (tag.rfind("?", 0) == 0) {
       std::string end = "{{/" + std::string(tag.substr(1)) + "}}";
       size_t stop = tmpl.find(end, pos);
       if (stop == std::string_view::npos) stop = tmpl.size();
       const std::string* v = Get(vars, tag.substr(1));
-      if (v != nullptr && !v->empty()) out += Fill(tmpl.substr(pos, stop - pos), c, vars);
+      if (v != nullptr && !v->empty()) {
+        std::string section = Fill(tmpl.substr(pos, stop - pos), c, vars);
+        AppendWiping(&out, section);
+        crypto::WipeString(&section);
+      }
       pos = std::min(tmpl.size(), stop + end.size());
     } else if (const std::string* v = Get(vars, tag)) {
-      out += HtmlEscape(*v);
+      escaped(*v);
     }
   }
   return out;
@@ -168,10 +201,21 @@ std::string CodenameBlock(const Catalog& c, const std::string& csrf, const Coden
 
 }  // namespace
 
-std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf) {
+std::string IndexPage(const Config& cfg, const Catalog& c, const std::string& csrf,
+                      const std::string& step) {
   Vars vars = FormVars(cfg, c, csrf, 10);
   AddAbout(cfg, c, &vars);
-  return Page(c, c.Text("index.title"), Fill(SiteText("templates/index.html"), c, vars));
+  vars.emplace_back("message_form", step.empty() ? "1" : "");
+  vars.emplace_back("step", step);
+  std::string body = Fill(SiteText("templates/index.html"), c, vars);
+  std::string page = Page(c, c.Text("index.title"), body);
+  // A questionnaire's step shows what the source typed: no copy of it stays
+  // behind in freed memory.
+  if (!step.empty()) {
+    crypto::WipeString(&body);
+    crypto::WipeString(&vars.back().second);
+  }
+  return page;
 }
 
 std::string CodenamePage(const Catalog& c, const std::string& csrf, const CodenameAsk& ask) {
@@ -197,6 +241,7 @@ std::string InboxPage(const Config& cfg, const Catalog& c, const std::string& cs
   vars.emplace_back("deleted", deleted ? "1" : "");
   vars.emplace_back("reply_days", std::to_string(cfg.reply_days));
   vars.emplace_back("idle_minutes", std::to_string(cfg.session_idle / 60));
+  vars.emplace_back("questionnaire", cfg.questionnaire ? "1" : "");
   return Page(c, c.Text("inbox.title"), Fill(SiteText("templates/inbox.html"), c, vars));
 }
 
@@ -214,6 +259,7 @@ std::string ReceiptPage(const Receipt& r, const Catalog& c, const std::string& c
              "</li>\n";
   Vars vars = {{"lang", c.code()},
                {"message_chars", std::to_string(r.message_chars)},
+               {"answers", r.answers ? c.Number(r.answers) : ""},
                {"file_count", std::to_string(r.file_sizes.size())},
                {"file_list", files},
                {"codename_block", ask != nullptr ? CodenameBlock(c, csrf, *ask) : ""},

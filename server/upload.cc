@@ -28,6 +28,13 @@ void WipeFiles(Files* files) {
   }
 }
 
+// Answers are the source's plaintext, as file names are.
+void WipeAnswers(format::Answers* a) {
+  if (a == nullptr) return;
+  for (auto& ans : a->list)
+    for (auto& v : ans.values) crypto::WipeString(&v);
+}
+
 }  // namespace
 
 const char kMessageTooLong[] = "message is too long";
@@ -42,7 +49,21 @@ Upload::Upload(Writer* writer, const std::vector<Recipient>& to, uint32_t day)
 Upload::~Upload() {
   Abort();
   WipeFiles(&files_);
+  WipeAnswers(answers_.get());
 }
+
+void Upload::SetAnswers(const format::Answers& answers) {
+  WipeAnswers(answers_.get());
+  answers_ = std::make_unique<format::Answers>(answers);
+}
+
+Status Upload::Park() {
+  SD_RETURN_IF_ERROR(Flush());
+  Bytes().swap(batch_);
+  return Status::OK();
+}
+
+
 
 Status Upload::Begin() {
   id_ = crypto::RandomId();
@@ -87,6 +108,8 @@ Status Upload::Open(crypto::StreamWriter* w, uint32_t item, crypto::StreamHeader
 }
 
 uint8_t* Upload::Room(size_t n) {
+  // A parked upload's batch has no buffer: take one before the first chunk.
+  if (batch_.capacity() == 0) batch_.reserve(kBatchBytes + crypto::kChunkSize + crypto::kChunkOverhead);
   size_t off = batch_.size();
   // Never grow: a reallocation would move chunks the batch already lists.
   if (off + n > batch_.capacity()) return nullptr;
@@ -164,7 +187,8 @@ Status Upload::Commit(Receipt* receipt) {
   crypto::Secret manifest;
   std::vector<format::FileEntry> files(files_.begin(), files_.end());
   const format::ReplyKey* reply = has_source_ ? &source_.reply_key : nullptr;
-  Status est = format::EncodeManifest(message_.data(), message_len_, files, &manifest, reply);
+  Status est = format::EncodeManifest(message_.data(), message_len_, files, &manifest, reply,
+                                      answers_.get());
   WipeFiles(&files);
   SD_RETURN_IF_ERROR(est);
   crypto::StreamWriter w;

@@ -23,12 +23,29 @@ std::vector<std::string> SiteWarnings(const Config& cfg) {
   return out;
 }
 
+// The questionnaire's texts missing in a language of the site: those
+// sources read the English text.
+std::vector<std::string> QuestionnaireWarnings(const Config& cfg) {
+  std::vector<std::string> out;
+  if (!cfg.questionnaire) return out;
+  std::vector<std::string> codes;
+  for (const Catalog& c : Catalogs()) codes.push_back(c.code());
+  for (const std::string& gap : intake::MissingTranslations(*cfg.questionnaire, codes))
+    out.push_back("questionnaire " + cfg.questionnaire_path + ": " + gap +
+                  " (sources reading that language see the English text)");
+  return out;
+}
+
 int Run(const std::string& dir) {
   Config cfg;
   Status st = LoadConfig(dir, &cfg);
   if (!st.ok()) return Fail(st);
   std::vector<std::string> problems;
   for (const std::string& w : SiteWarnings(cfg)) std::printf("warning: %s\n", w.c_str());
+  if (cfg.questionnaire)
+    std::printf("questionnaire %s: %s, %zu steps\n", cfg.questionnaire->id.c_str(),
+                cfg.questionnaire_path.c_str(), cfg.questionnaire->steps.size());
+  for (const std::string& w : QuestionnaireWarnings(cfg)) std::printf("warning: %s\n", w.c_str());
   if (!cfg.has_codename)
     std::printf("warning: no %s: the next serve writes it\n", cfg.codename_params().c_str());
   st = CheckServable(cfg, !cfg.unix_socket() ||

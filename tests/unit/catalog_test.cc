@@ -3,6 +3,7 @@
 // glossary's words, and every page renders whole in every language.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -64,7 +65,7 @@ void RequireWhole(const std::string& page, const Catalog& c, const std::string& 
   INFO(c.code() << " " << what);
   CHECK(page.find("{{") == std::string::npos);
   CHECK(!std::regex_search(page, std::regex(R"(\{[a-z_]+\})")));
-  CHECK(!std::regex_search(page, std::regex(R"(\b(page|index|receipt|error|size|codename|inbox|logout)\.[a-z_]+\b)")));
+  CHECK(!std::regex_search(page, std::regex(R"(\b(page|index|receipt|error|size|codename|inbox|logout|step|answer)\.[a-z_]+\b)")));
   CHECK(page.find("<html lang=\"" + c.code() + "\" dir=\"" + (c.rtl() ? "rtl" : "ltr") + "\">") !=
         std::string::npos);
 }
@@ -261,4 +262,112 @@ TEST_CASE("NumbersAndSizesAreWrittenTheLanguagesWay") {
   const Catalog& fr = PickCatalog("fr", "");
   CHECK(fr.Number(1048576) == "1\u00a0048\u00a0576");
   CHECK(fr.Size(uint64_t(3) << 29).find("1,5") == 0);
+}
+
+// Every step of the shipped questionnaire, with every kind of mistake shown,
+// in every language: no key or placeholder left, the field's mistake beside
+// it, what was typed escaped, and the country list well under the budget.
+TEST_CASE("EveryQuestionnaireStepRendersWholeInEveryLanguage") {
+  Config cfg = SiteConfig();
+  REQUIRE(intake::LoadCountries(intake::kCountriesPath, &cfg.countries).ok());
+  for (const auto& k : cfg.countries) cfg.country_codes.push_back(k.code);
+  std::sort(cfg.country_codes.begin(), cfg.country_codes.end());
+  auto q = std::make_shared<intake::Questionnaire>();
+  const std::string_view text =
+      FindEmbedded(kQuestionnaireFiles, kQuestionnaireFilesCount, "red-notice.toml");
+  REQUIRE(intake::Parse(std::string(text), "red-notice.toml", cfg.country_codes, q.get()).ok());
+  cfg.questionnaire = q;
+  const intake::Values values = {{"role", {"targeted"}},       {"detained", {"yes"}},
+                                 {"requesting_country", {"RU"}}, {"learned_how", {"<b>&"}},
+                                 {"contact", {"lawyer", "other"}}, {"files", {"1", "2"}}};
+  const intake::Mistake kinds[] = {intake::Mistake::kRequired, intake::Mistake::kChoice,
+                                   intake::Mistake::kCountry,  intake::Mistake::kDate,
+                                   intake::Mistake::kYesNo,    intake::Mistake::kTooLong,
+                                   intake::Mistake::kTooMany,  intake::Mistake::kText,
+                                   intake::Mistake::kUnknown};
+  for (const Catalog& c : Catalogs()) {
+    size_t k = 0;
+    for (size_t i = 0; i < q->steps.size(); i++) {
+      StepView v;
+      v.step = i;
+      v.number = i + 1;
+      v.first = i == 0;
+      v.last = i + 1 == q->steps.size();
+      v.values = &values;
+      for (const intake::Field& f : q->steps[i].fields) v.errors.push_back({f.id, kinds[k++ % 9]});
+      const std::string page = IndexPage(cfg, c, "tok", StepBlock(cfg, c, "tok", v));
+      INFO(c.code() << " step " << q->steps[i].id);
+      RequireWhole(page, c, "step " + q->steps[i].id);
+      CHECK(page.size() < 60 * 1024u);
+      CHECK(page.find("id=\"message\"") == std::string::npos);  // the message form is gone
+      CHECK(page.find("<script") == std::string::npos);
+      CHECK(page.find("<b>&") == std::string::npos);
+      for (const intake::FieldError& e : v.errors) {
+        const size_t at = page.find("id=\"field-" + e.field + "\"");
+        REQUIRE(at != std::string::npos);
+        const std::string msg =
+            HtmlEscape(c.Text(std::string("answer.") + intake::MistakeName(e.mistake)));
+        CHECK(page.find(msg, at) < page.find("</div>", at));
+      }
+      CHECK((page.find(">" + HtmlEscape(c.Text("step.back")) + "<") != std::string::npos) == !v.first);
+      CHECK((page.find(">" + HtmlEscape(c.Text("step.send")) + "<") != std::string::npos) == v.last);
+    }
+  }
+  // The page shows the country chosen, and the files held.
+  StepView v;
+  v.step = 1;
+  v.values = &values;
+  const std::string notice = StepBlock(cfg, Catalogs().front(), "tok", v);
+  CHECK(notice.find("<option value=\"RU\" selected>") != std::string::npos);
+  v.step = q->steps.size() - 1;
+  const std::string last = StepBlock(cfg, Catalogs().front(), "tok", v);
+  CHECK(last.find("Files attached so far: 2") != std::string::npos);
+  CHECK(last.find("value=\"lawyer\" checked") != std::string::npos);
+}
+
+// A source chooses a country by its name in their own language, from the
+// translations iso-codes ships; a language without them shows English.
+TEST_CASE("CountriesAreNamedInThePagesLanguage") {
+  Config cfg = SiteConfig();
+  REQUIRE(intake::LoadCountries(intake::kCountriesPath, &cfg.countries).ok());
+  LoadCountryNames(&cfg);
+  REQUIRE(cfg.country_names.count("ru"));
+  CHECK(cfg.country_names.at("ru").at("RU") == "Российская Федерация");
+  CHECK(cfg.country_names.at("ar").at("DE") == "ألمانيا");
+  CHECK(cfg.country_names.count("en") == 0);
+  auto q = std::make_shared<intake::Questionnaire>();
+  REQUIRE(intake::Parse(std::string(FindEmbedded(kQuestionnaireFiles, kQuestionnaireFilesCount,
+                                                 "red-notice.toml")),
+                        "red-notice.toml", {}, q.get())
+              .ok());
+  cfg.questionnaire = q;
+  const intake::Values values = {{"role", {"targeted"}}, {"requesting_country", {"RU"}}};
+  StepView v;
+  v.step = 1;
+  v.values = &values;
+  CHECK(StepBlock(cfg, *FindCatalog("ru"), "tok", v)
+            .find("<option value=\"RU\" selected>Российская Федерация</option>") != std::string::npos);
+  CHECK(StepBlock(cfg, *FindCatalog("en"), "tok", v)
+            .find("<option value=\"RU\" selected>Russian Federation</option>") != std::string::npos);
+  // Ordered by the name the source reads: Germany before Russia in Russian too.
+  const std::string ru = StepBlock(cfg, *FindCatalog("ru"), "tok", v);
+  CHECK(ru.find("Германия") < ru.find("Российская Федерация"));
+}
+
+TEST_CASE("AGettextCatalogThatIsNoneOrRunsPastItsEndIsRefused") {
+  std::map<std::string, std::string> out;
+  CHECK(ReadMo("", &out).Is(Status::Code::kCorruption));
+  CHECK(ReadMo(std::string(64, 'x'), &out).Is(Status::Code::kCorruption));
+  // Magic, revision, one message, tables at 28 and 36; the message's text
+  // lies past the end.
+  std::string mo;
+  auto put = [&](uint32_t v) { mo.append(reinterpret_cast<const char*>(&v), 4); };
+  for (uint32_t v : {0x950412deu, 0u, 1u, 28u, 36u, 0u, 0u, 5u, 100u, 5u, 44u}) put(v);
+  CHECK(ReadMo(mo, &out).Is(Status::Code::kCorruption));
+  mo.resize(44);
+  mo += "Spain";
+  mo.replace(28, 8, std::string("\x05\0\0\0\x2c\0\0\0", 8));
+  out.clear();
+  REQUIRE(ReadMo(mo, &out).ok());
+  CHECK(out.at("Spain") == "Spain");
 }
