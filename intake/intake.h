@@ -148,10 +148,14 @@ struct Country {
 constexpr const char* kCountriesPath = "/usr/share/iso-codes/json/iso_3166-1.json";
 Status LoadCountries(const std::string& path, std::vector<Country>* out);
 
+// What a source typed, by field id: one value for most kinds, several for
+// `choices`, and for a `file` field the item numbers of its files (decimal).
+// A field left empty has no entry. The site holds them between steps; the
+// laptop reads them from a sealed manifest.
+using Values = std::map<std::string, std::vector<std::string>>;
+
 // --- Review: urgency, judged on the laptop only (intake/review.cc) ---------
 
-// Answers by field id, as read from a sealed manifest.
-using AnswerMap = std::map<std::string, std::vector<std::string>>;
 
 struct Urgency {
   bool urgent = false;
@@ -165,7 +169,7 @@ struct Urgency {
 
 // `today` in days since 1970-01-01. Answers the rules do not expect (an
 // unknown value, a malformed date) make nothing urgent.
-Urgency Judge(const Review& r, const AnswerMap& answers, uint32_t today);
+Urgency Judge(const Review& r, const Values& answers, uint32_t today);
 
 // Whether `v` is an answer field `f` offers (a choice id, yes or no, a code
 // of `countries`, or any two letters when it is empty). *known is false, and
@@ -177,12 +181,8 @@ bool Offered(const Field& f, const std::string& v, const std::vector<std::string
 bool ParseDate(const std::string& text, uint32_t* day);
 
 // --- Answers (answers.cc) --------------------------------------------------------
-// What a source typed, by field id: one value for most kinds, several for
-// `choices`, and for a `file` field the item numbers of its files (decimal).
-// A field left empty has no entry. Pure functions of the definition: the
-// site holds the values between steps, these say what to show and what is
-// wrong.
-using Values = std::map<std::string, std::vector<std::string>>;
+// Pure functions of the definition: the site holds a source's Values between
+// steps, these say what to show and what is wrong.
 
 // Whether `when` holds for `values`.
 bool Holds(const Condition& when, const Values& values);

@@ -20,15 +20,10 @@ std::string DateReason(const std::string& what, int32_t days) {
 }  // namespace
 
 bool ParseDate(const std::string& text, uint32_t* day) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (text[i] < '0' || text[i] > '9') return false;
+  if (!IsDate(text)) return false;
   int y = std::stoi(text.substr(0, 4)), m = std::stoi(text.substr(5, 2)),
       d = std::stoi(text.substr(8, 2));
-  if (y < 1970 || m < 1 || m > 12 || d < 1) return false;
-  static const int kLen[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (d > kLen[m - 1] + (m == 2 && leap)) return false;
+  if (y < 1970) return false;
   // Days from civil (Howard Hinnant's algorithm).
   y -= m <= 2;
   const int era = y / 400;
@@ -39,7 +34,7 @@ bool ParseDate(const std::string& text, uint32_t* day) {
   return true;
 }
 
-Urgency Judge(const Review& r, const AnswerMap& answers, uint32_t today) {
+Urgency Judge(const Review& r, const Values& answers, uint32_t today) {
   Urgency u;
   for (const UrgentRule& rule : r.urgent) {
     auto it = answers.find(rule.field);

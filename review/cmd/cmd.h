@@ -159,7 +159,7 @@ Status ReadIndex(storage::Store* vault, const crypto::Keyring& ring, Questionnai
 Status Reindex(storage::Store* vault, const crypto::Keyring& ring,
                const std::vector<storage::SubmissionRec>& recs, Questionnaires* qs);
 // The answers of an entry, by field id.
-intake::AnswerMap AnswersOf(const format::IndexEntry& e);
+intake::Values AnswersOf(const format::IndexEntry& e);
 
 // shell.cc: while it runs, the key it unlocked serves every command given
 // the same key file; null lets it go.

@@ -91,8 +91,8 @@ Status Seal(const crypto::Secret& key, const crypto::IndexId& iid, const storage
 
 }  // namespace
 
-intake::AnswerMap AnswersOf(const format::IndexEntry& e) {
-  intake::AnswerMap m;
+intake::Values AnswersOf(const format::IndexEntry& e) {
+  intake::Values m;
   for (const auto& a : e.answers) m[a.field] = a.values;
   return m;
 }

@@ -87,8 +87,8 @@ Rendered Arrange(const format::Answers& a, const intake::Questionnaire* q) {
   return r;
 }
 
-intake::AnswerMap Map(const format::Answers& a) {
-  intake::AnswerMap m;
+intake::Values Map(const format::Answers& a) {
+  intake::Values m;
   for (const auto& x : a.list) m[x.field] = x.values;
   return m;
 }

@@ -22,7 +22,7 @@ bool IsAlpha2(const std::string& v) {
   return v.size() == 2 && v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z';
 }
 
-std::string First(const intake::AnswerMap& m, const std::string& field) {
+std::string First(const intake::Values& m, const std::string& field) {
   if (field.empty()) return "";
   auto it = m.find(field);
   return it == m.end() || it->second.empty() ? "" : it->second[0];
@@ -42,7 +42,7 @@ Status FactsOf(storage::Store* vault, const Indexed& x, Questionnaires* qs, Fact
   if (q == nullptr) return Status::OK();
   // Only answers the questionnaire offers are counted: a source's browser
   // can send anything, and one odd value must not refuse the whole report.
-  const intake::AnswerMap m = AnswersOf(x.e);
+  const intake::Values m = AnswersOf(x.e);
   const intake::StatsFields& s = q->review.stats;
   const intake::Field* country = q->FindField(s.country);
   const intake::Field* kind = q->FindField(s.kind);
