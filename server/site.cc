@@ -260,6 +260,8 @@ std::string ReceiptPage(const Receipt& r, const Catalog& c, const std::string& c
   Vars vars = {{"lang", c.code()},
                {"message_chars", std::to_string(r.message_chars)},
                {"answers", r.answers ? c.Number(r.answers) : ""},
+               // A questionnaire has no message box: no line for one.
+               {"message", r.answers ? "" : "1"},
                {"file_count", std::to_string(r.file_sizes.size())},
                {"file_list", files},
                {"codename_block", ask != nullptr ? CodenameBlock(c, csrf, *ask) : ""},

@@ -159,6 +159,8 @@ def test(h):
     v.step([("message", "Please help."), ("contact", "this_site"), ("contact", "lawyer")])
     check("Received" in v.page and "Questionnaire answers: 16" in v.page,
           "the receipt is missing or miscounts the answers:\n" + v.page)
+    check("Message:" not in v.page,
+          "the receipt counts the characters of a message box the source never saw:\n" + v.page)
     detained = {
         "role": ["targeted"], "requesting_country": ["RU"], "kind": ["red_notice"],
         "learned_how": [learned], "current_country": ["TR"], "detained": ["yes"],
