@@ -21,14 +21,17 @@
 #      UndefinedBehaviorSanitizer, built with clang;
 #   5. each fuzz target, from that same build, for a bounded time, after
 #      replaying its regressions;
-#   6. the server's concurrent parts under ThreadSanitizer.
+#   6. the server's concurrent parts under ThreadSanitizer (built while the
+#      fuzz targets of stage 5 run, each on one core).
+# Each stage's heading says how long the suite has run when it starts.
 # Extra arguments go to the first ctest run (e.g. -R integration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 deploy/install-deps.sh --test
 
-stage() { printf '\n=== %s ===\n' "$*"; }
+# Each stage's heading says how long the suite has run so far.
+stage() { printf '\n=== %s (at %d min %02d s) ===\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 stage "Release build and full suite"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSEALDROP_TESTS=ON
@@ -60,11 +63,25 @@ cmake --build build-asan -j"$jobs"
    ctest --output-on-failure --timeout 1200 -j2 -L 'unit|integration')
 
 stage "Fuzz targets, ${SEALDROP_FUZZ_SECONDS:-10} s each"
+# The fuzz targets run one at a time, each on one core: the last stage's
+# ThreadSanitizer build runs beside them, its output in build-tsan/build.log.
+mkdir -p build-tsan
+(cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=thread \
+   -DSEALDROP_TESTS=ON -DSEALDROP_SECCOMP=OFF &&
+ cmake --build build-tsan -j"$jobs" --target unit_tests sealdrop-server sealdrop-review) \
+  > build-tsan/build.log 2>&1 &
+tsan_build=$!
+trap 'kill "$tsan_build" 2>/dev/null || true' EXIT
 SEALDROP_FUZZ_BUILD="$PWD/build-asan" tests/fuzz_run.sh "${SEALDROP_FUZZ_SECONDS:-10}"
 
 stage "ThreadSanitizer: the writer, concurrent uploads, fibers, the live server, parallel extract"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALDROP_SANITIZE=thread -DSEALDROP_TESTS=ON \
-  -DSEALDROP_SECCOMP=OFF
-cmake --build build-tsan -j"$jobs" --target unit_tests sealdrop-server sealdrop-review
+if ! wait "$tsan_build"; then
+  tail -40 build-tsan/build.log
+  echo "run.sh: the ThreadSanitizer build failed (whole log: build-tsan/build.log)" >&2
+  exit 1
+fi
+trap - EXIT
 (cd build-tsan && SEALDROP_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
    ctest --output-on-failure --timeout 1200 -R 'unit\.Concurrent|unit\.Form|unit\.Fiber|integration\.bad_input|integration\.end_to_end|integration\.stream_versions')
+
+stage "All stages passed"
