@@ -62,6 +62,13 @@ void AddSteps(Router& svr, Site& site);
 // The index page with the step the visitor is on (the first for a new one).
 void SendQuestionnaire(Site& site, const httplib::Request& req, httplib::Response& res);
 
+// Hands a form's raw body to `feed` for our multipart parser (not
+// httplib's), refusing a client slower than min_rate once the body is a
+// minute old. False if `feed` stopped, the body ended early or *too_slow.
+bool ReadForm(const Config& cfg, const httplib::Request& req,
+              const httplib::ContentReader& reader,
+              const std::function<bool(const char*, size_t)>& feed, bool* too_slow);
+
 // --- Sessions over HTTP (visits.cc) ----------------------------------------------
 // The live session the request's cookie names, or "".
 std::string LiveSession(Site& site, const httplib::Request& req);

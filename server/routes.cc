@@ -19,9 +19,34 @@ void Refuse(const httplib::Request& req, httplib::Response& res, int status,
   res.set_header("Connection", "close");
 }
 
-namespace {
+bool ReadForm(const Config& cfg, const httplib::Request& req,
+              const httplib::ContentReader& reader,
+              const std::function<bool(const char*, size_t)>& feed, bool* too_slow) {
+  // cpp-httplib would run its own multipart parser on a multipart body; we
+  // want the raw bytes for ours. The Request object is not const where
+  // httplib made it, so this write is well defined.
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  auto ct = headers.find("Content-Type");
+  if (ct != headers.end()) ct->second = "application/octet-stream";
+  using Clock = std::chrono::steady_clock;
+  uint64_t total = 0;
+  const Clock::time_point begin = Clock::now();
+  *too_slow = false;
+  return reader([&](const char* data, size_t n) {
+    total += n;
+    Stats().Received(n);
+    if (cfg.min_rate > 0) {
+      auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - begin).count();
+      if (secs > 60 && total < uint64_t(secs) * cfg.min_rate) {
+        *too_slow = true;
+        return false;
+      }
+    }
+    return feed(data, n);
+  });
+}
 
-using Clock = std::chrono::steady_clock;
+namespace {
 
 // The body of a small form (log-in, confirmation, deleting a reply,
 // log-out): a codename and two words fit many times over.
@@ -162,28 +187,9 @@ void HandleSubmit(Site& site, const httplib::Request& req, httplib::Response& re
   if (st.Is(Status::Code::kNotFound)) return Refuse(req, res, 403, "login_needed");
   if (!st.ok()) return Refuse(req, res, 500, "server");
   form.SetSource(sender.source);
-  // cpp-httplib would run its own multipart parser on a multipart body; we
-  // want the raw bytes for ours. The Request object is not const where
-  // httplib made it, so this write is well defined.
-  auto& headers = const_cast<httplib::Request&>(req).headers;
-  auto ct = headers.find("Content-Type");
-  if (ct != headers.end()) ct->second = "application/octet-stream";
-
-  uint64_t total = 0;
-  const Clock::time_point begin = Clock::now();
   bool too_slow = false;
-  bool ok = reader([&](const char* data, size_t n) {
-    total += n;
-    Stats().Received(n);
-    if (cfg.min_rate > 0) {
-      auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - begin).count();
-      if (secs > 60 && total < uint64_t(secs) * cfg.min_rate) {
-        too_slow = true;
-        return false;
-      }
-    }
-    return form.Feed(data, n);
-  });
+  bool ok = ReadForm(cfg, req, reader,
+                     [&](const char* data, size_t n) { return form.Feed(data, n); }, &too_slow);
   if (!ok) {
     if (too_slow)
       return Refuse(req, res, 408, "too_slow");

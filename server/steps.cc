@@ -1,15 +1,12 @@
 // The questionnaire, a step at a time and without JavaScript: every step is
 // a multipart form posted to /answer, whose values join the visitor's draft
 // (server/drafts.cc) until the last step seals one submission with them.
-#include <chrono>
 
 #include "server/front.h"
 
 namespace sealdrop {
 namespace server {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // What was typed, wiped when the request is done with it.
 struct WipedValues {
@@ -161,26 +158,9 @@ void HandleAnswer(Site& site, const httplib::Request& req, httplib::Response& re
       cfg.max_upload - std::min(cfg.max_upload, held_bytes));
   Status st = form.Begin(req.get_header_value("Content-Type"));
   if (!st.ok()) return Refuse(req, res, 400, "not_a_form");
-  // Our multipart parser reads the body, as for /submit (routes.cc).
-  auto& headers = const_cast<httplib::Request&>(req).headers;
-  auto ct = headers.find("Content-Type");
-  if (ct != headers.end()) ct->second = "application/octet-stream";
-
-  uint64_t total = 0;
-  const Clock::time_point begin = Clock::now();
   bool too_slow = false;
-  bool ok = reader([&](const char* data, size_t n) {
-    total += n;
-    Stats().Received(n);
-    if (cfg.min_rate > 0) {
-      auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - begin).count();
-      if (secs > 60 && total < uint64_t(secs) * cfg.min_rate) {
-        too_slow = true;
-        return false;
-      }
-    }
-    return form.Feed(data, n);
-  });
+  bool ok = ReadForm(cfg, req, reader,
+                     [&](const char* data, size_t n) { return form.Feed(data, n); }, &too_slow);
   if (ok) st = form.Finish();
   if (!ok || !st.ok()) {
     // A file cut short cannot be told from a whole one: every file the
